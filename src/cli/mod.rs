@@ -1,0 +1,133 @@
+//! Command-line arguments. Parsing and validation only: no work is done here.
+
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+use crate::script::engine::DEFAULT_MAX_OPERATIONS;
+
+/// A fast, reproducible local Kubernetes dev loop: kind nodes that pull through local registry
+/// caches, driven by editable Rhai scripts.
+#[derive(Debug, Parser)]
+#[command(name = "brrt", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// More output (-v debug, -vv trace). BRRT_LOG overrides, e.g. BRRT_LOG=debug.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Less output (-q warnings and errors only, -qq errors only).
+    #[arg(short, long, action = ArgAction::Count, global = true, conflicts_with = "verbose")]
+    pub quiet: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a flow script, once or (with --watch) on every change.
+    Run(RunArgs),
+    /// Compile scripts without running them; report syntax errors and unknown functions.
+    Check {
+        /// Scripts to check.
+        #[arg(required = true, value_name = "SCRIPT")]
+        scripts: Vec<PathBuf>,
+    },
+    /// List every function a script can call, with its signature and doc.
+    Api {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// What to do with a change that arrives while a run is still going on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OnBusy {
+    /// Let the run finish, then run once more with the latest files.
+    #[default]
+    Queue,
+    /// Stop the run at its next operation, then start again with the latest files.
+    Restart,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The flow script, e.g. scripts/dev-up.rhai.
+    #[arg(value_name = "SCRIPT")]
+    pub script: PathBuf,
+    /// Print every change as "would …" and make none; reads still happen.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A value for the script's SET map (true/false and whole numbers are typed). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_set)]
+    pub set: Vec<(String, String)>,
+    /// Keep running: re-apply whenever the script, an import or a loaded config changes.
+    #[arg(long, short = 'w')]
+    pub watch: bool,
+    /// With --watch: what a change does while a run is going on.
+    #[arg(long, value_enum, default_value_t = OnBusy::Queue, requires = "watch")]
+    pub on_busy: OnBusy,
+    /// Stop a script after this many operations (a runaway loop).
+    #[arg(long, default_value_t = DEFAULT_MAX_OPERATIONS, value_name = "N")]
+    pub max_operations: u64,
+    /// Arguments for the script, seen as ARGS (after `--`).
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+/// Parses `KEY=VALUE`, where KEY is a plain name.
+fn parse_set(text: &str) -> Result<(String, String), String> {
+    let Some((key, value)) = text.split_once('=') else {
+        return Err(format!(
+            "expected KEY=VALUE, e.g. --set purge=true (got `{text}`)"
+        ));
+    };
+    let valid = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        && !key.starts_with(|c: char| c.is_ascii_digit());
+    if !valid {
+        return Err(format!(
+            "`{key}` is not a valid key: use letters, digits, `_`, `-` or `.`, e.g. --set config=brrt.toml"
+        ));
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
+impl Cli {
+    /// The default log filter for the chosen verbosity.
+    pub fn log_filter(&self) -> &'static str {
+        match (self.quiet, self.verbose) {
+            (0, 0) => "warn,brrt=info,script=info",
+            (1, _) => "warn",
+            (_, 0) => "error",
+            (_, 1) => "warn,brrt=debug,script=debug",
+            _ => "info,brrt=trace,script=trace",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_needs_key_and_value() {
+        assert_eq!(parse_set("purge=true"), Ok(("purge".into(), "true".into())));
+        assert_eq!(parse_set("config=a=b"), Ok(("config".into(), "a=b".into())));
+        assert!(parse_set("purge").unwrap_err().contains("KEY=VALUE"));
+        assert!(parse_set("=x").is_err());
+        assert!(parse_set("a b=1").is_err());
+    }
+}

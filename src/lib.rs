@@ -1,0 +1,12 @@
+//! brrt: one small binary that runs editable Rhai flows over safe, idempotent operations.
+//!
+//! Layers: [`cli`] turns arguments into a request, [`script`] runs it in Rhai, [`ops`] does the
+//! work; [`watch`] re-runs a flow when its files change.
+
+pub mod cli;
+mod logging;
+pub mod ops;
+mod run;
+pub mod script;
+
+pub use run::run;

@@ -1,0 +1,47 @@
+//! Logging: brrt's own messages and the scripts' `print`/`debug` go to stderr through `tracing`.
+
+use std::fmt;
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::EnvFilter;
+
+/// Plain lines for humans: no timestamp, a prefix only for warnings, errors and debug output.
+struct PlainLines;
+
+impl<S, N> FormatEvent<S, N> for PlainLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        match *meta.level() {
+            Level::ERROR => write!(w, "error: ")?,
+            Level::WARN => write!(w, "warning: ")?,
+            Level::INFO => {}
+            _ => write!(w, "[{}] ", meta.target())?,
+        }
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
+    }
+}
+
+/// Installs the logger. `BRRT_LOG` (EnvFilter syntax) overrides `default_filter`.
+pub fn init(default_filter: &str) {
+    let filter = std::env::var("BRRT_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default_filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .event_format(PlainLines)
+        .try_init();
+}

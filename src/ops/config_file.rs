@@ -1,0 +1,117 @@
+//! Config files in TOML, YAML or JSON, read into one JSON-like value, with line and column on
+//! every syntax error.
+
+use crate::ops::ConfigError;
+use serde_json::Value;
+use std::path::Path;
+
+/// The format of a config file, chosen by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Toml,
+    Yaml,
+    Json,
+}
+
+impl Format {
+    pub fn of(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "toml" => Some(Format::Toml),
+            "yaml" | "yml" => Some(Format::Yaml),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+/// Reads and parses `path`.
+pub fn load(path: &Path) -> Result<Value, ConfigError> {
+    let shown = path.display().to_string();
+    let error = |message: String| ConfigError {
+        path: shown.clone(),
+        line: None,
+        column: None,
+        message,
+        snippet: None,
+    };
+    let format = Format::of(path).ok_or_else(|| {
+        error("unknown config format: use a .toml, .yaml, .yml or .json file".to_string())
+    })?;
+    let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
+    parse(&shown, &text, format)
+}
+
+/// Parses `text` (named `path` in errors).
+pub fn parse(path: &str, text: &str, format: Format) -> Result<Value, ConfigError> {
+    let at = |line: Option<usize>, column: Option<usize>, message: String| ConfigError {
+        path: path.to_string(),
+        line,
+        column,
+        snippet: line
+            .and_then(|l| text.lines().nth(l.saturating_sub(1)))
+            .map(str::to_string),
+        message,
+    };
+    match format {
+        Format::Toml => toml::from_str::<Value>(text).map_err(|e| {
+            let (line, col) = match e.span() {
+                Some(span) => line_col(text, span.start),
+                None => (None, None),
+            };
+            at(line, col, format!("invalid TOML: {}", e.message()))
+        }),
+        Format::Yaml => serde_yaml::from_str::<Value>(text).map_err(|e| {
+            let loc = e.location();
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            at(
+                loc.as_ref().map(|l| l.line()),
+                loc.as_ref().map(|l| l.column()),
+                format!("invalid YAML: {msg}"),
+            )
+        }),
+        Format::Json => serde_json::from_str::<Value>(text).map_err(|e| {
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            at(
+                Some(e.line()),
+                Some(e.column()),
+                format!("invalid JSON: {msg}"),
+            )
+        }),
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (Option<usize>, Option<usize>) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count() + 1)
+        .unwrap_or(1);
+    (Some(line), Some(col))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_errors_name_line_and_column() {
+        let err = parse("brrt.toml", "[cache]\nenabled = tru\n", Format::Toml).unwrap_err();
+        assert_eq!((err.line, err.column), (Some(2), Some(11)));
+        assert!(
+            err.to_string().starts_with("brrt.toml:2:11: invalid TOML"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn yaml_and_json_errors_name_the_line() {
+        let err = parse("c.yaml", "a: 1\nb: [1, 2\n", Format::Yaml).unwrap_err();
+        assert!(err.line.is_some(), "{err}");
+        let err = parse("c.json", "{\n \"a\": 1,\n}", Format::Json).unwrap_err();
+        assert_eq!(err.line, Some(3));
+    }
+}

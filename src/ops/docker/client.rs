@@ -1,0 +1,39 @@
+//! Connecting to the engine, with one clear line when it is not there.
+
+use crate::ops::{Error, Result};
+use bollard::Docker;
+
+/// The engine address brrt talks to: `DOCKER_HOST`, or the default socket.
+pub fn docker_host() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
+}
+
+/// Connects and negotiates the API version, so that older engines (API 1.41) work too.
+pub async fn connect() -> Result<Docker> {
+    let host = docker_host();
+    let unavailable = |reason: String| Error::DockerUnavailable {
+        host: host.clone(),
+        reason,
+    };
+    let docker = Docker::connect_with_defaults().map_err(|e| unavailable(e.to_string()))?;
+    docker
+        .negotiate_version()
+        .await
+        .map_err(|e| unavailable(short_reason(&e)))
+}
+
+fn short_reason(err: &bollard::errors::Error) -> String {
+    let text = err.to_string();
+    if text.contains("No such file") || text.contains("os error 2") {
+        "no socket there (is the engine running?)".into()
+    } else if text.contains("Connection refused") || text.contains("os error 111") {
+        "connection refused".into()
+    } else if text.contains("Permission denied") || text.contains("os error 13") {
+        "permission denied (add your user to the `docker` group)".into()
+    } else {
+        text
+    }
+}

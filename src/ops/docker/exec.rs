@@ -1,0 +1,55 @@
+//! Running a command inside a container and collecting what it printed.
+
+use crate::ops::{Error, Result};
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::Docker;
+use futures_util::StreamExt;
+use serde::Serialize;
+
+/// What a command printed, and how it ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecOutput {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i64,
+}
+
+/// Runs `cmd` in the running container `name` and waits for it.
+pub async fn exec(docker: &Docker, name: &str, cmd: &[String]) -> Result<ExecOutput> {
+    let opts = CreateExecOptions {
+        cmd: Some(cmd.to_vec()),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        ..Default::default()
+    };
+    let action = || format!("exec `{}` in {name}", cmd.join(" "));
+    let created = docker
+        .create_exec(name, opts)
+        .await
+        .map_err(|e| Error::docker(action(), e))?;
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    if let StartExecResults::Attached { mut output, .. } = docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| Error::docker(action(), e))?
+    {
+        while let Some(item) = output.next().await {
+            match item.map_err(|e| Error::docker(action(), e))? {
+                bollard::container::LogOutput::StdErr { message } => {
+                    stderr.extend_from_slice(&message)
+                }
+                other => stdout.extend_from_slice(&other.into_bytes()),
+            }
+        }
+    }
+    let inspect = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(|e| Error::docker(action(), e))?;
+    Ok(ExecOutput {
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        code: inspect.exit_code.unwrap_or(-1),
+    })
+}

@@ -1,0 +1,23 @@
+//! Docker engine operations (bollard): containers, networks, volumes and exec.
+//!
+//! Every change goes through an ensure-style function that compares what exists with what is
+//! wanted and reports an [`Action`](crate::ops::Action).
+
+mod client;
+mod container;
+mod exec;
+mod files;
+mod network;
+mod port_holder;
+mod volume;
+
+pub use client::{connect, docker_host};
+pub use container::{
+    ensure_container, inspect_container, list_containers, logs, remove_container, ContainerOutcome,
+    ContainerSpec, ContainerState, MANAGED_LABEL, SPEC_HASH_LABEL,
+};
+pub use exec::{exec, ExecOutput};
+pub use files::{read_dir_files, write_files_atomically};
+pub use network::{connect_network, disconnect_network, ensure_network, remove_network};
+pub use port_holder::port_holder;
+pub use volume::{ensure_volume, remove_volume, volume_size};

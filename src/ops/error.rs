@@ -1,0 +1,106 @@
+//! One error type for every operation, so the script layer renders them the same way.
+
+use std::fmt;
+
+/// What went wrong in an operation. Each variant says what the user can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The Docker engine could not be reached at all. Nothing else can work until it is started.
+    #[error(
+        "cannot reach Docker at {host}: {reason}. Start the engine (`sudo systemctl start docker`, \
+         or `sudo dockerd &`), or point DOCKER_HOST at a running one"
+    )]
+    DockerUnavailable { host: String, reason: String },
+
+    /// The engine answered, but refused or failed the request.
+    #[error("docker: {action}: {message}")]
+    Docker { action: String, message: String },
+
+    /// A spec handed in by a script does not describe something we can build.
+    #[error("{0}")]
+    InvalidSpec(String),
+
+    /// A host port wanted by a container is held by someone else.
+    #[error("port {port} on {ip} is already in use by {holder}; free it or choose another port in the config")]
+    PortInUse {
+        ip: String,
+        port: u16,
+        holder: String,
+    },
+
+    /// A config or data file could not be read or parsed.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+
+    /// The registry HTTP API failed.
+    #[error("registry {url}: {message}")]
+    Registry { url: String, message: String },
+
+    /// A command run inside a container failed.
+    #[error("{container}: `{command}` failed (exit {code}): {stderr}")]
+    ExecFailed {
+        container: String,
+        command: String,
+        code: i64,
+        stderr: String,
+    },
+
+    /// The run was interrupted (Ctrl-C, SIGTERM or a restart of a watched flow).
+    #[error("interrupted")]
+    Interrupted,
+
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    pub fn docker(action: impl Into<String>, err: bollard::errors::Error) -> Self {
+        let message = match &err {
+            bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        Error::Docker {
+            action: action.into(),
+            message,
+        }
+    }
+}
+
+/// A config file that failed to parse, with the place that broke.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub path: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+    /// The offending source line, when known.
+    pub snippet: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.path, self.message)?,
+            (Some(l), None) => write!(f, "{}:{l}: {}", self.path, self.message)?,
+            _ => write!(f, "{}: {}", self.path, self.message)?,
+        }
+        if let (Some(line), Some(snippet)) = (self.line, &self.snippet) {
+            let width = line.to_string().len();
+            write!(f, "\n{:width$} |\n{line} | {snippet}", "")?;
+            if let Some(col) = self.column {
+                write!(
+                    f,
+                    "\n{:width$} | {:pad$}^",
+                    "",
+                    "",
+                    pad = col.saturating_sub(1)
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

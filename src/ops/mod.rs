@@ -1,0 +1,12 @@
+//! Operations: plain async Rust that changes the world, with no Rhai in it.
+//!
+//! Each area is one module. Every change is an *ensure*: compare, change only the difference, and
+//! report what was done as an [`Action`].
+
+mod change;
+pub mod config_file;
+pub mod docker;
+mod error;
+
+pub use change::{Action, Mode};
+pub use error::{ConfigError, Error, Result};

@@ -1,0 +1,192 @@
+//! `brrt check`: compile a script without running it, and find calls to functions that no
+//! module provides, before they fail halfway through a flow.
+
+use crate::script::api_doc::FnDoc;
+use crate::script::diagnostic::Diagnostic;
+use rhai::{ASTNode, Engine, Expr, FnCallExpr, Position, Stmt, AST};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Functions the language provides as keywords rather than registered functions.
+const KEYWORD_FUNCTIONS: &[&str] = &[
+    "print",
+    "debug",
+    "type_of",
+    "Fn",
+    "call",
+    "curry",
+    "is_def_var",
+    "is_def_fn",
+    "is_shared",
+    "eval",
+];
+
+/// Every problem found in a compiled script.
+pub fn unknown_calls(
+    engine: &Engine,
+    docs: &[FnDoc],
+    ast: &AST,
+    file: &str,
+    sources: &BTreeMap<String, String>,
+) -> Vec<Diagnostic> {
+    let mut modules: BTreeMap<String, BTreeSet<(&str, usize)>> = BTreeMap::new();
+    for d in docs.iter().filter(|d| !d.module.is_empty()) {
+        modules
+            .entry(d.module.clone())
+            .or_default()
+            .insert((d.name, d.params.len()));
+    }
+    let mut global: BTreeSet<String> = engine
+        .gen_fn_signatures(true)
+        .iter()
+        .filter(|s| !s.contains("::"))
+        .filter_map(|s| s.split('(').next())
+        .map(str::to_string)
+        .collect();
+    global.extend(KEYWORD_FUNCTIONS.iter().map(|s| s.to_string()));
+    global.extend(ast.iter_functions().map(|f| f.name.to_string()));
+
+    let mut aliases = BTreeSet::new();
+    let mut calls: Vec<Call> = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        match path.last() {
+            Some(ASTNode::Stmt(Stmt::Import(x, _))) => {
+                aliases.insert(x.1.name.to_string());
+            }
+            Some(ASTNode::Stmt(Stmt::FnCall(call, pos)))
+            | Some(ASTNode::Expr(Expr::FnCall(call, pos))) => {
+                calls.push(Call::of(call, *pos));
+            }
+            _ => {}
+        }
+        true
+    });
+
+    let mut found = Vec::new();
+    for call in calls {
+        let (name, pos, arity) = (call.name.as_str(), call.pos, call.arity);
+        if call.is_operator
+            || !name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+        {
+            continue;
+        }
+        if call.namespace.is_empty() {
+            if !global.contains(name) {
+                let hint = suggest(name, global.iter().map(String::as_str));
+                found.push(Diagnostic::at(
+                    format!("no function `{name}`{hint}"),
+                    file,
+                    pos,
+                    sources,
+                ));
+            }
+            continue;
+        }
+        let module = &call.namespace;
+        if aliases.contains(&module[0]) {
+            continue; // an imported script module: checked when it runs
+        }
+        let module = module.join("::");
+        match modules.get(&module) {
+            None => {
+                let hint = suggest(&module, modules.keys().map(String::as_str));
+                found.push(Diagnostic::at(
+                    format!("no module `{module}`{hint}"),
+                    file,
+                    pos,
+                    sources,
+                ));
+            }
+            Some(fns) if !fns.iter().any(|(n, a)| *n == name && *a == arity) => {
+                let arities: Vec<String> = fns
+                    .iter()
+                    .filter(|(n, _)| *n == name)
+                    .map(|(_, a)| a.to_string())
+                    .collect();
+                let message = if arities.is_empty() {
+                    let hint = suggest(name, fns.iter().map(|(n, _)| *n));
+                    format!("no function `{name}` in module `{module}`{hint}")
+                } else {
+                    format!(
+                        "`{module}::{name}` takes {} argument(s), not {arity}",
+                        arities.join(" or ")
+                    )
+                };
+                found.push(Diagnostic::at(message, file, pos, sources));
+            }
+            Some(_) => {}
+        }
+    }
+    found
+}
+
+/// A function call found in the AST.
+struct Call {
+    name: String,
+    namespace: Vec<String>,
+    arity: usize,
+    is_operator: bool,
+    pos: Position,
+}
+
+impl Call {
+    fn of(call: &FnCallExpr, pos: Position) -> Self {
+        Call {
+            name: call.name.to_string(),
+            namespace: call
+                .namespace
+                .path
+                .iter()
+                .map(|i| i.name.to_string())
+                .collect(),
+            arity: call.args.len(),
+            is_operator: call.op_token.is_some(),
+            pos,
+        }
+    }
+}
+
+/// ` (did you mean `x`?)` for the closest known name, if it is close.
+fn suggest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> String {
+    known
+        .map(|k| (edit_distance(name, k), k))
+        .filter(|(d, _)| *d <= 1.max(name.len() / 3))
+        .min()
+        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(cur)
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(
+            suggest("ensur", ["ensure", "remove"].into_iter()),
+            " (did you mean `ensure`?)"
+        );
+        assert_eq!(suggest("zzzzzz", ["ensure"].into_iter()), "");
+    }
+}

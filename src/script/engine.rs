@@ -1,0 +1,134 @@
+//! The Rhai engine brrt runs scripts in: static modules, import resolution, limits, cancellation.
+
+use crate::script::api_doc::{FnDoc, ModuleBuilder};
+use crate::script::context::ScriptContext;
+use crate::script::modules;
+use rhai::module_resolvers::ModuleResolver;
+use rhai::{Engine, EvalAltResult, Module, Position, Scope, Shared};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How many operations a script may run before it is stopped (a runaway loop, not a real flow).
+pub const DEFAULT_MAX_OPERATIONS: u64 = 50_000_000;
+
+/// An engine and the docs of everything registered in it.
+pub struct ScriptEngine {
+    pub engine: Engine,
+    pub docs: Vec<FnDoc>,
+}
+
+/// Builds the engine for one run. Modules are re-read on every import: nothing is cached
+/// between runs, so `--watch` always sees the files as they are now.
+pub fn build(ctx: &Arc<ScriptContext>, max_operations: u64) -> ScriptEngine {
+    let mut engine = Engine::new();
+    let mut docs = Vec::new();
+
+    let static_modules: [(&str, fn(&mut ModuleBuilder<'_>, &Arc<ScriptContext>)); 5] = [
+        ("docker", modules::docker::register),
+        ("config", modules::config::register),
+        ("env", |m, _| modules::env::register(m)),
+        ("fs", modules::fs::register),
+        ("log", |m, _| modules::log::register(m)),
+    ];
+    for (name, register) in static_modules {
+        let mut builder = ModuleBuilder::new(name, &mut docs);
+        register(&mut builder, ctx);
+        engine.register_static_module(name, builder.build().into());
+    }
+
+    let mut globals = ModuleBuilder::new("", &mut docs);
+    let c = ctx.clone();
+    globals.func(
+        "watch",
+        &["path: String"],
+        "()",
+        "Adds a file to what `brrt run --watch` watches (scripts, imports and loaded configs are watched already).",
+        move |path: &str| {
+            c.track(&c.resolve(path));
+        },
+    );
+    engine.register_global_module(globals.build().into());
+
+    engine.set_max_operations(max_operations);
+    let cancel = ctx.cancel.clone();
+    engine.on_progress(move |_| cancel.is_cancelled().then(|| "interrupted".into()));
+    engine.on_print(|text| tracing::info!(target: "script", "{text}"));
+    engine.on_debug(|text, source, pos| match (source, pos.line()) {
+        (Some(src), Some(line)) => tracing::debug!(target: "script", "{src}:{line}: {text}"),
+        _ => tracing::debug!(target: "script", "{text}"),
+    });
+    engine.set_module_resolver(ImportResolver { ctx: ctx.clone() });
+    ScriptEngine { engine, docs }
+}
+
+/// Resolves `import "name"` from the importing script's folder, then `scripts/`, then `plugins/`.
+struct ImportResolver {
+    ctx: Arc<ScriptContext>,
+}
+
+impl ImportResolver {
+    fn candidates(&self, source: Option<&str>, path: &str) -> Vec<PathBuf> {
+        let file = if Path::new(path).extension().is_some() {
+            path.to_string()
+        } else {
+            format!("{path}.rhai")
+        };
+        let mut dirs = Vec::new();
+        if let Some(src) = source {
+            let src = self.ctx.resolve(src);
+            if let Some(dir) = src.parent() {
+                dirs.push(dir.to_path_buf());
+            }
+        }
+        dirs.push(self.ctx.project_dir.join("scripts"));
+        dirs.push(self.ctx.project_dir.join("plugins"));
+        dirs.into_iter().map(|d| d.join(&file)).collect()
+    }
+}
+
+impl ModuleResolver for ImportResolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        let candidates = self.candidates(source, path);
+        let Some(found) = candidates.iter().find(|p| p.is_file()) else {
+            let looked: Vec<String> = candidates
+                .iter()
+                .map(|p| self.ctx.display_path(p))
+                .collect();
+            return Err(EvalAltResult::ErrorRuntime(
+                format!(
+                    "module `{path}` not found; looked for {}",
+                    looked.join(", ")
+                )
+                .into(),
+                pos,
+            )
+            .into());
+        };
+        self.ctx.track(found);
+        let shown = self.ctx.display_path(found);
+        let text = std::fs::read_to_string(found).map_err(|e| {
+            Box::new(EvalAltResult::ErrorRuntime(
+                format!("cannot read module {shown}: {e}").into(),
+                pos,
+            ))
+        })?;
+        self.ctx.remember_source(&shown, &text);
+        let mut ast = engine.compile(&text).map_err(|e| {
+            Box::new(EvalAltResult::ErrorInModule(
+                shown.clone(),
+                Box::new(e.into()),
+                pos,
+            ))
+        })?;
+        ast.set_source(shown.as_str());
+        let module = Module::eval_ast_as_new(Scope::new(), &ast, engine)
+            .map_err(|e| Box::new(EvalAltResult::ErrorInModule(shown.clone(), e, pos)))?;
+        Ok(module.into())
+    }
+}

@@ -1,0 +1,235 @@
+//! `docker::` — containers, networks, volumes and exec on the local engine.
+
+use crate::ops::docker as ops;
+use crate::ops::docker::ContainerSpec;
+use crate::script::api_doc::ModuleBuilder;
+use crate::script::context::ScriptContext;
+use crate::script::convert::{
+    from_dynamic, runtime_error, script_error, string_list, to_dynamic, RhaiResult,
+};
+use rhai::{Array, Dynamic, Map};
+use std::sync::Arc;
+
+pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
+    let c = ctx.clone();
+    m.func(
+        "ping",
+        &[],
+        "bool",
+        "Checks that the Docker engine answers; fails with how to start it if not.",
+        move || -> RhaiResult<bool> {
+            c.docker().map_err(|e| script_error(&c, e))?;
+            Ok(true)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "version",
+        &[],
+        "Map",
+        "The engine's version, API version, OS and architecture.",
+        move || -> RhaiResult<Dynamic> {
+            let d = c.docker().map_err(|e| script_error(&c, e))?;
+            let v = c
+                .block_on(async move {
+                    d.version()
+                        .await
+                        .map_err(|e| crate::ops::Error::docker("version", e))
+                })
+                .map_err(|e| script_error(&c, e))?;
+            let mut map = Map::new();
+            map.insert("version".into(), v.version.unwrap_or_default().into());
+            map.insert(
+                "api_version".into(),
+                v.api_version.unwrap_or_default().into(),
+            );
+            map.insert("os".into(), v.os.unwrap_or_default().into());
+            map.insert("arch".into(), v.arch.unwrap_or_default().into());
+            Ok(map.into())
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "ensure",
+        &["spec: Map"],
+        "Map",
+        "Creates, starts or re-creates a container to match spec (name, image, cmd, env, ports, mounts, network, labels, restart, cap_add, security_opt); returns #{name, action, id}.",
+        move |spec: Map| -> RhaiResult<Dynamic> {
+            let spec: ContainerSpec = from_dynamic("docker::ensure", &spec.into())?;
+            let d = c.docker().map_err(|e| script_error(&c, e))?;
+            let out = c.block_on(ops::ensure_container(&d, &spec, c.mode)).map_err(|e| script_error(&c, e))?;
+            c.record(out.action, format!("container {}", out.name));
+            to_dynamic(&out)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "remove",
+        &["name: String"],
+        "String",
+        "Removes a container (named volumes stay); returns \"removed\" or \"absent\".",
+        move |name: &str| -> RhaiResult<String> {
+            let d = c.docker().map_err(|e| script_error(&c, e))?;
+            let action = c
+                .block_on(ops::remove_container(&d, name, c.mode))
+                .map_err(|e| script_error(&c, e))?;
+            c.record(action, format!("container {name}"));
+            Ok(action.to_string())
+        },
+    );
+    let c = ctx.clone();
+    m.func("inspect", &["name: String"], "Map", "A container's id, image, running, status, started_at, labels, networks and ports; () if absent.", move |name: &str| -> RhaiResult<Dynamic> {
+        let d = c.docker().map_err(|e| script_error(&c, e))?;
+        match c.block_on(ops::inspect_container(&d, name)).map_err(|e| script_error(&c, e))? {
+            Some(state) => to_dynamic(&state),
+            None => Ok(Dynamic::UNIT),
+        }
+    });
+    let c = ctx.clone();
+    m.func(
+        "list",
+        &["labels: Array"],
+        "Array",
+        "Containers (running or not) carrying every label given as \"key\" or \"key=value\".",
+        move |labels: Array| -> RhaiResult<Dynamic> {
+            let labels = string_list("docker::list", &labels)?;
+            let d = c.docker().map_err(|e| script_error(&c, e))?;
+            let list = c
+                .block_on(ops::list_containers(&d, &labels))
+                .map_err(|e| script_error(&c, e))?;
+            to_dynamic(&list)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "exec",
+        &["name: String", "cmd: Array"],
+        "Map",
+        "Runs cmd in a running container; returns #{stdout, stderr, code}.",
+        move |name: &str, cmd: Array| -> RhaiResult<Dynamic> {
+            let cmd = string_list("docker::exec", &cmd)?;
+            if cmd.is_empty() {
+                return Err(runtime_error("docker::exec: the command is empty"));
+            }
+            let d = c.docker().map_err(|e| script_error(&c, e))?;
+            let out = c
+                .block_on(ops::exec(&d, name, &cmd))
+                .map_err(|e| script_error(&c, e))?;
+            to_dynamic(&out)
+        },
+    );
+    let c = ctx.clone();
+    m.func("exec", &["name: String", "command: String"], "Map", "Runs a shell command line (sh -c) in a running container; returns #{stdout, stderr, code}.", move |name: &str, command: &str| -> RhaiResult<Dynamic> {
+        let cmd = vec!["sh".to_string(), "-c".to_string(), command.to_string()];
+        let d = c.docker().map_err(|e| script_error(&c, e))?;
+        let out = c.block_on(ops::exec(&d, name, &cmd)).map_err(|e| script_error(&c, e))?;
+        to_dynamic(&out)
+    });
+    let c = ctx.clone();
+    m.func(
+        "logs",
+        &["name: String", "tail: int"],
+        "String",
+        "The last `tail` lines a container printed (stdout and stderr).",
+        move |name: &str, tail: i64| -> RhaiResult<String> {
+            let d = c.docker().map_err(|e| script_error(&c, e))?;
+            c.block_on(ops::logs(&d, name, usize::try_from(tail).unwrap_or(0)))
+                .map_err(|e| script_error(&c, e))
+        },
+    );
+
+    m.sub("network", |n| {
+        let c = ctx.clone();
+        n.func(
+            "ensure",
+            &["name: String"],
+            "String",
+            "Creates a bridge network unless it exists; returns \"created\" or \"unchanged\".",
+            move |name: &str| -> RhaiResult<String> {
+                let d = c.docker().map_err(|e| script_error(&c, e))?;
+                let a = c
+                    .block_on(ops::ensure_network(&d, name, c.mode))
+                    .map_err(|e| script_error(&c, e))?;
+                c.record(a, format!("network {name}"));
+                Ok(a.to_string())
+            },
+        );
+        let c = ctx.clone();
+        n.func(
+            "connect",
+            &["network: String", "container: String"],
+            "String",
+            "Connects a container to a network; \"unchanged\" when it already is.",
+            move |network: &str, container: &str| -> RhaiResult<String> {
+                let d = c.docker().map_err(|e| script_error(&c, e))?;
+                let a = c
+                    .block_on(ops::connect_network(&d, network, container, c.mode))
+                    .map_err(|e| script_error(&c, e))?;
+                c.record(a, format!("{container} on network {network}"));
+                Ok(a.to_string())
+            },
+        );
+        let c = ctx.clone();
+        n.func(
+            "disconnect",
+            &["network: String", "container: String"],
+            "String",
+            "Disconnects a container from a network; \"absent\" when it was not connected.",
+            move |network: &str, container: &str| -> RhaiResult<String> {
+                let d = c.docker().map_err(|e| script_error(&c, e))?;
+                let a = c
+                    .block_on(ops::disconnect_network(&d, network, container, c.mode))
+                    .map_err(|e| script_error(&c, e))?;
+                c.record(a, format!("{container} on network {network}"));
+                Ok(a.to_string())
+            },
+        );
+        let c = ctx.clone();
+        n.func(
+            "remove",
+            &["name: String"],
+            "String",
+            "Removes a network; \"absent\" when there was none.",
+            move |name: &str| -> RhaiResult<String> {
+                let d = c.docker().map_err(|e| script_error(&c, e))?;
+                let a = c
+                    .block_on(ops::remove_network(&d, name, c.mode))
+                    .map_err(|e| script_error(&c, e))?;
+                c.record(a, format!("network {name}"));
+                Ok(a.to_string())
+            },
+        );
+    });
+    m.sub("volume", |v| {
+        let c = ctx.clone();
+        v.func(
+            "ensure",
+            &["name: String"],
+            "String",
+            "Creates a named volume unless it exists; returns \"created\" or \"unchanged\".",
+            move |name: &str| -> RhaiResult<String> {
+                let d = c.docker().map_err(|e| script_error(&c, e))?;
+                let a = c
+                    .block_on(ops::ensure_volume(&d, name, c.mode))
+                    .map_err(|e| script_error(&c, e))?;
+                c.record(a, format!("volume {name}"));
+                Ok(a.to_string())
+            },
+        );
+        let c = ctx.clone();
+        v.func(
+            "remove",
+            &["name: String"],
+            "String",
+            "Removes a named volume; \"absent\" when there was none.",
+            move |name: &str| -> RhaiResult<String> {
+                let d = c.docker().map_err(|e| script_error(&c, e))?;
+                let a = c
+                    .block_on(ops::remove_volume(&d, name, c.mode))
+                    .map_err(|e| script_error(&c, e))?;
+                c.record(a, format!("volume {name}"));
+                Ok(a.to_string())
+            },
+        );
+    });
+}

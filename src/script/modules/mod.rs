@@ -1,0 +1,7 @@
+//! The static modules scripts call: one file per ops area.
+
+pub mod config;
+pub mod docker;
+pub mod env;
+pub mod fs;
+pub mod log;
