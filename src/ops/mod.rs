@@ -10,3 +10,7 @@ mod error;
 
 pub use change::{Action, Mode};
 pub use error::{ConfigError, Error, Result};
+pub mod containerd;
+pub mod kind;
+pub mod registry;
+pub mod upstream;

@@ -56,3 +56,14 @@ pub fn string_list(function: &str, value: &rhai::Array) -> RhaiResult<Vec<String
         })
         .collect()
 }
+
+/// Runs an engine operation from a native function: connects on first use, waits for the
+/// result (or a cancel), and turns an ops error into a script error.
+pub fn with_docker<T, F, Fut>(ctx: &ScriptContext, f: F) -> RhaiResult<T>
+where
+    F: FnOnce(bollard::Docker) -> Fut,
+    Fut: std::future::Future<Output = ops::Result<T>>,
+{
+    let d = ctx.docker().map_err(|e| script_error(ctx, e))?;
+    ctx.block_on(f(d)).map_err(|e| script_error(ctx, e))
+}

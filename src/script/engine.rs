@@ -23,8 +23,11 @@ pub fn build(ctx: &Arc<ScriptContext>, max_operations: u64) -> ScriptEngine {
     let mut engine = Engine::new();
     let mut docs = Vec::new();
 
-    let static_modules: [(&str, fn(&mut ModuleBuilder<'_>, &Arc<ScriptContext>)); 5] = [
+    let static_modules: [(&str, fn(&mut ModuleBuilder<'_>, &Arc<ScriptContext>)); 8] = [
         ("docker", modules::docker::register),
+        ("registry", modules::registry::register),
+        ("kind", modules::kind::register),
+        ("containerd", modules::containerd::register),
         ("config", modules::config::register),
         ("env", |m, _| modules::env::register(m)),
         ("fs", modules::fs::register),
@@ -50,6 +53,9 @@ pub fn build(ctx: &Arc<ScriptContext>, max_operations: u64) -> ScriptEngine {
     engine.register_global_module(globals.build().into());
 
     engine.set_max_operations(max_operations);
+    // Debug builds default to half these depths, which real flows (a map literal inside a
+    // function inside a loop) exceed; these still stop runaway nesting long before the stack.
+    engine.set_max_expr_depths(128, 64);
     let cancel = ctx.cancel.clone();
     engine.on_progress(move |_| cancel.is_cancelled().then(|| "interrupted".into()));
     engine.on_print(|text| tracing::info!(target: "script", "{text}"));

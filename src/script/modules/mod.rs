@@ -1,7 +1,10 @@
 //! The static modules scripts call: one file per ops area.
 
 pub mod config;
+pub mod containerd;
 pub mod docker;
 pub mod env;
 pub mod fs;
+pub mod kind;
 pub mod log;
+pub mod registry;

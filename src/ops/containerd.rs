@@ -1,0 +1,178 @@
+//! Registry mirrors in nodes: `hosts.toml` files under `/etc/containerd/certs.d/<host>/`, which
+//! containerd reads on every pull. Changing them needs no restart and no new cluster.
+
+use crate::ops::docker;
+use crate::ops::kind::CERTS_DIR;
+use crate::ops::{Action, Error, Mode, Result};
+use bollard::Docker;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// First line of every file brrt writes; files without it are the user's and are left alone.
+pub const MANAGED_MARKER: &str = "# Managed by brrt";
+
+/// Renders the `hosts.toml` that sends pulls for `upstream` to `mirror_url` first. `server` is
+/// where containerd falls back when the mirror cannot serve (the real registry), if any.
+pub fn mirror_hosts(upstream: &str, mirror_url: &str, server: Option<&str>) -> String {
+    let mut text = format!("{MANAGED_MARKER} for {upstream}: edit brrt.toml, not this file.\n");
+    if let Some(server) = server {
+        text.push_str(&format!("server = \"{server}\"\n"));
+    }
+    // containerd ignores a file with no [host] table, so there is always one.
+    text.push_str(&format!(
+        "\n[host.\"{mirror_url}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+    ));
+    text
+}
+
+/// What applying mirrors did in one node.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct MirrorReport {
+    pub node: String,
+    pub written: Vec<String>,
+    pub removed: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+impl MirrorReport {
+    pub fn action(&self) -> Action {
+        if self.written.is_empty() && self.removed.is_empty() {
+            Action::Unchanged
+        } else {
+            Action::Updated
+        }
+    }
+}
+
+fn host_file(host: &str) -> String {
+    format!("{CERTS_DIR}/{host}/hosts.toml")
+}
+
+/// Makes the node's brrt-managed mirrors exactly `mirrors` (upstream host → file content):
+/// writes what differs (atomically), removes managed files no longer wanted, touches nothing else.
+pub async fn apply_mirrors(
+    d: &Docker,
+    node: &str,
+    mirrors: &BTreeMap<String, String>,
+    mode: Mode,
+) -> Result<MirrorReport> {
+    for host in mirrors.keys() {
+        if host.is_empty() || host.contains('/') || host.starts_with('.') {
+            return Err(Error::InvalidSpec(format!(
+                "`{host}` is not a registry host name"
+            )));
+        }
+    }
+    let current = docker::read_dir_files(d, node, CERTS_DIR).await?;
+    let managed: BTreeMap<String, &String> = current
+        .iter()
+        .filter(|(_, text)| text.starts_with(MANAGED_MARKER))
+        .filter_map(|(path, text)| Some((path.strip_suffix("/hosts.toml")?.to_string(), text)))
+        .collect();
+    let mut report = MirrorReport {
+        node: node.into(),
+        ..Default::default()
+    };
+    let mut writes = BTreeMap::new();
+    for (host, text) in mirrors {
+        if current.get(&format!("{host}/hosts.toml")) == Some(text) {
+            report.unchanged.push(host.clone());
+        } else {
+            writes.insert(host_file(host), text.clone());
+            report.written.push(host.clone());
+        }
+    }
+    let removes: Vec<String> = managed
+        .keys()
+        .filter(|h| !mirrors.contains_key(*h))
+        .cloned()
+        .collect();
+    let remove_paths: Vec<String> = removes.iter().map(|h| host_file(h)).collect();
+    report.removed = removes;
+    let what = format!(
+        "mirrors in node {node} (write: {:?}, remove: {:?})",
+        report.written, report.removed
+    );
+    if report.action().is_change() && mode.announce(Action::Updated, &what) {
+        docker::write_files_atomically(d, node, &writes, &remove_paths).await?;
+    }
+    Ok(report)
+}
+
+/// The outcome of a test pull inside a node.
+#[derive(Debug, Clone, Serialize)]
+pub struct PullReport {
+    pub node: String,
+    pub image: String,
+    pub ok: bool,
+    pub output: String,
+}
+
+/// Pulls `image` inside the node with containerd's own client, through the node's mirrors.
+pub async fn verify_pull(d: &Docker, node: &str, image: &str) -> Result<PullReport> {
+    let cmd: Vec<String> = [
+        "ctr",
+        "-n",
+        "k8s.io",
+        "images",
+        "pull",
+        "--hosts-dir",
+        CERTS_DIR,
+        image,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = docker::exec(d, node, &cmd).await?;
+    Ok(PullReport {
+        node: node.into(),
+        image: image.into(),
+        ok: out.code == 0,
+        output: strip_progress(&if out.code == 0 {
+            out.stdout
+        } else {
+            format!("{}{}", out.stdout, out.stderr)
+        }),
+    })
+}
+
+/// ctr's output without its progress bars and terminal colours.
+fn strip_progress(text: &str) -> String {
+    let mut plain = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+        .lines()
+        .filter(|l| !l.contains('|'))
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_toml_is_valid_and_names_the_mirror() {
+        let text = mirror_hosts(
+            "docker.io",
+            "http://kind-registry-docker-io:5000",
+            Some("https://registry-1.docker.io"),
+        );
+        let parsed: toml::Value = toml::from_str(&text).unwrap();
+        assert_eq!(
+            parsed["server"].as_str(),
+            Some("https://registry-1.docker.io")
+        );
+        let host = &parsed["host"]["http://kind-registry-docker-io:5000"];
+        assert_eq!(host["capabilities"].as_array().unwrap().len(), 2);
+        assert!(text.starts_with(MANAGED_MARKER));
+    }
+}

@@ -1,0 +1,208 @@
+//! The registry HTTP API (distribution v2): catalog, tags, manifests, delete.
+
+use crate::ops::{Error, Result};
+use serde::Serialize;
+
+const MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.v2+json";
+
+/// A registry reachable over HTTP at `base` (e.g. `http://127.0.0.1:5001`).
+#[derive(Debug, Clone)]
+pub struct RegistryApi {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// One manifest: an image, or an index (OCI) / list (Docker) of images.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestInfo {
+    pub digest: String,
+    pub media_type: String,
+    /// `image`, `oci-index` or `docker-list`.
+    pub kind: String,
+    /// Bytes of the manifest itself.
+    pub size: i64,
+    /// Bytes of what it references: config and layers, or the child manifests.
+    pub content_size: i64,
+    /// The child manifest digests of an index or list.
+    pub children: Vec<String>,
+}
+
+impl RegistryApi {
+    pub fn new(base: impl Into<String>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        RegistryApi {
+            base: base.into().trim_end_matches('/').to_string(),
+            http,
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn err(&self, url: &str, message: impl ToString) -> Error {
+        Error::Registry {
+            url: url.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    async fn get(&self, path: &str, accept: Option<&str>) -> Result<reqwest::Response> {
+        let url = format!("{}{path}", self.base);
+        let mut req = self.http.get(&url);
+        if let Some(a) = accept {
+            req = req.header("Accept", a);
+        }
+        let resp = req.send().await.map_err(|e| self.err(&url, e))?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            let body = resp.text().await.unwrap_or_default();
+            return Err(self.err(&url, format!("{status}: {}", body.trim())));
+        }
+        Ok(resp)
+    }
+
+    /// Every repository, following `Link` pagination.
+    pub async fn catalog(&self) -> Result<Vec<String>> {
+        let mut repos = Vec::new();
+        let mut next = Some("/v2/_catalog?n=100".to_string());
+        while let Some(path) = next.take() {
+            let resp = self.get(&path, None).await?;
+            next = resp
+                .headers()
+                .get("link")
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| l.split(';').next())
+                .map(|l| {
+                    l.trim()
+                        .trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .to_string()
+                })
+                .map(|l| match l.find("/v2/") {
+                    Some(at) => l[at..].to_string(),
+                    None => l,
+                });
+            let body: serde_json::Value =
+                resp.json_value().await.map_err(|e| self.err(&path, e))?;
+            repos.extend(
+                body["repositories"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.as_str().map(String::from)),
+            );
+        }
+        Ok(repos)
+    }
+
+    /// The tags of a repository.
+    pub async fn tags(&self, repo: &str) -> Result<Vec<String>> {
+        let path = format!("/v2/{repo}/tags/list");
+        let body: serde_json::Value = self
+            .get(&path, None)
+            .await?
+            .json_value()
+            .await
+            .map_err(|e| self.err(&path, e))?;
+        let mut tags: Vec<String> = body["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(String::from))
+            .collect();
+        tags.sort();
+        Ok(tags)
+    }
+
+    /// The manifest of `repo` at a tag or digest.
+    pub async fn manifest(&self, repo: &str, reference: &str) -> Result<ManifestInfo> {
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let resp = self.get(&path, Some(MANIFEST_TYPES)).await?;
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let digest = header("docker-content-digest").unwrap_or_default();
+        let header_type = header("content-type").unwrap_or_default();
+        let bytes = resp.bytes().await.map_err(|e| self.err(&path, e))?;
+        let body: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| self.err(&path, e))?;
+        let media_type = body["mediaType"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or(header_type);
+        let size_of = |v: &serde_json::Value| v["size"].as_i64().unwrap_or(0);
+        let (kind, content_size, children) = if let Some(list) = body["manifests"].as_array() {
+            let kind = if media_type.contains("docker") {
+                "docker-list"
+            } else {
+                "oci-index"
+            };
+            (
+                kind,
+                list.iter().map(size_of).sum(),
+                list.iter()
+                    .filter_map(|m| m["digest"].as_str().map(String::from))
+                    .collect(),
+            )
+        } else {
+            let layers: i64 = body["layers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(size_of)
+                .sum();
+            ("image", layers + size_of(&body["config"]), Vec::new())
+        };
+        Ok(ManifestInfo {
+            digest,
+            media_type,
+            kind: kind.to_string(),
+            size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+            content_size,
+            children,
+        })
+    }
+
+    /// Deletes a manifest by digest (the registry must allow deletes).
+    pub async fn delete(&self, repo: &str, digest: &str) -> Result<()> {
+        if !digest.starts_with("sha256:") {
+            return Err(Error::InvalidSpec(format!(
+                "delete needs a digest (sha256:…), not `{digest}`"
+            )));
+        }
+        let url = format!("{}/v2/{repo}/manifests/{digest}", self.base);
+        let resp = self
+            .http
+            .delete(&url)
+            .send()
+            .await
+            .map_err(|e| self.err(&url, e))?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            let body = resp.text().await.unwrap_or_default();
+            return Err(self.err(&url, format!("{status}: {}", body.trim())));
+        }
+        Ok(())
+    }
+}
+
+trait JsonValue {
+    async fn json_value(self) -> std::result::Result<serde_json::Value, String>;
+}
+
+impl JsonValue for reqwest::Response {
+    async fn json_value(self) -> std::result::Result<serde_json::Value, String> {
+        let bytes = self.bytes().await.map_err(|e| e.to_string())?;
+        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+    }
+}

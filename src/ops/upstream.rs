@@ -1,0 +1,125 @@
+//! The upstream catalogue: well-known registries, their real endpoints, and how a cache for one
+//! is named and credentialed.
+
+use crate::ops::{Error, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Registries brrt knows, with the endpoint a pull-through cache must proxy.
+pub const KNOWN_UPSTREAMS: &[(&str, &str)] = &[
+    ("docker.io", "https://registry-1.docker.io"),
+    ("gcr.io", "https://gcr.io"),
+    ("quay.io", "https://quay.io"),
+    ("ghcr.io", "https://ghcr.io"),
+    ("registry.k8s.io", "https://registry.k8s.io"),
+    ("public.ecr.aws", "https://public.ecr.aws"),
+    ("mcr.microsoft.com", "https://mcr.microsoft.com"),
+];
+
+/// An upstream registry a cache serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Upstream {
+    /// The name images use: `docker.io` in `docker.io/library/redis`.
+    pub host: String,
+    /// What the cache proxies: the real endpoint, or an override (a corporate mirror).
+    pub remote: String,
+    /// The real endpoint, which nodes fall back to when the cache is off. `None` for upstreams
+    /// outside the catalogue.
+    pub server: Option<String>,
+}
+
+/// Finds an upstream, with an optional override of its remote from `cache.remotes`.
+pub fn resolve(host: &str, remotes: &BTreeMap<String, String>) -> Result<Upstream> {
+    let known = KNOWN_UPSTREAMS
+        .iter()
+        .find(|(h, _)| *h == host)
+        .map(|(_, r)| r.to_string());
+    let remote = remotes
+        .get(host)
+        .cloned()
+        .or_else(|| known.clone())
+        .ok_or_else(|| {
+            let names: Vec<&str> = KNOWN_UPSTREAMS.iter().map(|(h, _)| *h).collect();
+            Error::InvalidSpec(format!(
+            "unknown upstream `{host}`: brrt knows {}; for another registry, give its remote in \
+             [cache.remotes], e.g. \"{host}\" = \"https://{host}\"",
+            names.join(", ")
+        ))
+        })?;
+    if !(remote.starts_with("http://") || remote.starts_with("https://")) {
+        return Err(Error::InvalidSpec(format!(
+            "remote `{remote}` for upstream `{host}` must start with http:// or https://"
+        )));
+    }
+    Ok(Upstream {
+        host: host.to_string(),
+        remote,
+        server: known,
+    })
+}
+
+/// The cache container for `host` in the group of push registry `registry`:
+/// `kind-registry` + `docker.io` → `kind-registry-docker-io`.
+pub fn cache_name(registry: &str, host: &str) -> String {
+    let slug: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{registry}-{slug}")
+}
+
+/// The environment variables holding credentials for `host`:
+/// `docker.io` → (`BRRT_DOCKER_IO_USERNAME`, `BRRT_DOCKER_IO_PASSWORD`).
+pub fn credential_vars(host: &str) -> (String, String) {
+    let slug: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        format!("BRRT_{slug}_USERNAME"),
+        format!("BRRT_{slug}_PASSWORD"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_and_overridden_upstreams() {
+        let none = BTreeMap::new();
+        assert_eq!(
+            resolve("docker.io", &none).unwrap().remote,
+            "https://registry-1.docker.io"
+        );
+        let over = BTreeMap::from([("docker.io".to_string(), "http://upstream:5000".to_string())]);
+        let u = resolve("docker.io", &over).unwrap();
+        assert_eq!(
+            (u.remote.as_str(), u.server.as_deref()),
+            ("http://upstream:5000", Some("https://registry-1.docker.io"))
+        );
+        let err = resolve("example.com", &none).unwrap_err().to_string();
+        assert!(err.contains("docker.io, gcr.io, quay.io"), "{err}");
+    }
+
+    #[test]
+    fn names_and_credentials() {
+        assert_eq!(
+            cache_name("kind-registry", "registry.k8s.io"),
+            "kind-registry-registry-k8s-io"
+        );
+        assert_eq!(credential_vars("docker.io").1, "BRRT_DOCKER_IO_PASSWORD");
+    }
+}

@@ -1,0 +1,185 @@
+//! `registry::` — the push registry, pull-through caches, and the registry HTTP API.
+
+use crate::ops::registry::{self as ops, CacheSpec, PushRegistrySpec, RegistryApi};
+use crate::ops::upstream;
+use crate::script::api_doc::ModuleBuilder;
+use crate::script::context::ScriptContext;
+use crate::script::convert::{from_dynamic, runtime_error, to_dynamic, with_docker, RhaiResult};
+use rhai::{Array, Dynamic, Map};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A registry named by container (its loopback port is looked up) or by URL.
+async fn api(d: &bollard::Docker, target: &str) -> crate::ops::Result<RegistryApi> {
+    if target.starts_with("http://") || target.starts_with("https://") {
+        Ok(RegistryApi::new(target))
+    } else {
+        ops::api_for(d, target).await
+    }
+}
+
+fn record(c: &ScriptContext, what: &str, out: &ops::RegistryOutcome) {
+    c.record(out.volume_action, format!("volume {}", out.volume));
+    c.record(out.action, format!("{what} {}", out.name));
+}
+
+pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
+    let c = ctx.clone();
+    m.func("ensure_push", &["spec: Map"], "Map", "Ensures the push registry #{name, port, image, network, host_ip}: registry:2 on host_ip:port (default 127.0.0.1), data in volume <name>-data; returns #{name, action, id, volume, volume_action}.", move |spec: Map| -> RhaiResult<Dynamic> {
+        let spec: PushRegistrySpec = from_dynamic("registry::ensure_push", &spec.into())?;
+        let mode = c.mode;
+        let out = with_docker(&c, |d| async move { ops::ensure_push(&d, &spec, mode).await })?;
+        record(&c, "push registry", &out);
+        to_dynamic(&out)
+    });
+    let c = ctx.clone();
+    m.func("ensure_cache", &["spec: Map"], "Map", "Ensures the pull-through cache #{registry, upstream, remote, image, network, ttl, port} named <registry>-<upstream>; credentials come from BRRT_<UPSTREAM>_USERNAME/_PASSWORD.", move |spec: Map| -> RhaiResult<Dynamic> {
+        let spec: CacheSpec = from_dynamic("registry::ensure_cache", &spec.into())?;
+        let mode = c.mode;
+        let out = with_docker(&c, |d| async move { ops::ensure_cache(&d, &spec, mode).await })?;
+        record(&c, "cache", &out);
+        to_dynamic(&out)
+    });
+    let c = ctx.clone();
+    m.func(
+        "remove",
+        &["name: String", "options: Map"],
+        "Map",
+        "Removes a registry container; its volume too unless options.keep_volume (default true).",
+        move |name: &str, opts: Map| -> RhaiResult<Dynamic> {
+            let keep = opts.get("keep_volume").map_or(Ok(true), |v| {
+                v.as_bool().map_err(|_| {
+                    runtime_error("registry::remove: keep_volume must be true or false")
+                })
+            })?;
+            let (name, mode) = (name.to_string(), c.mode);
+            let out = with_docker(
+                &c,
+                |d| async move { ops::remove(&d, &name, keep, mode).await },
+            )?;
+            c.record(out.action, format!("registry {}", out.name));
+            c.record(out.volume_action, format!("volume {}", out.volume));
+            to_dynamic(&out)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "caches",
+        &["registry: String"],
+        "Array",
+        "The caches that belong with a push registry: #{name, upstream, running, volume} each.",
+        move |group: &str| -> RhaiResult<Dynamic> {
+            let group = group.to_string();
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::caches(&d, &group).await
+            })?)
+        },
+    );
+    m.func("upstream", &["host: String", "remotes: Map"], "Map", "Resolves an upstream host (with an optional remote override in `remotes`): #{host, remote, server}; unknown hosts without a remote are an error listing the known ones.", |host: &str, remotes: Map| -> RhaiResult<Dynamic> {
+        let remotes: BTreeMap<String, String> = from_dynamic("registry::upstream", &remotes.into())?;
+        to_dynamic(&upstream::resolve(host, &remotes).map_err(runtime_error)?)
+    });
+    m.func(
+        "known_upstreams",
+        &[],
+        "Array",
+        "The upstream hosts brrt knows the real endpoint of.",
+        || -> Array {
+            upstream::KNOWN_UPSTREAMS
+                .iter()
+                .map(|(h, _)| Dynamic::from(h.to_string()))
+                .collect()
+        },
+    );
+    m.func(
+        "cache_name",
+        &["registry: String", "upstream: String"],
+        "String",
+        "The container name of the cache for `upstream` beside push registry `registry`.",
+        |registry: &str, host: &str| -> String { upstream::cache_name(registry, host) },
+    );
+    m.func(
+        "credential_vars",
+        &["upstream: String"],
+        "Array",
+        "The two environment variables that hold the credentials for an upstream.",
+        |host: &str| -> Array {
+            let (u, p) = upstream::credential_vars(host);
+            vec![u.into(), p.into()]
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "catalog",
+        &["registry: String"],
+        "Array",
+        "Repositories in a registry (a container name or an http:// URL), following pagination.",
+        move |target: &str| -> RhaiResult<Dynamic> {
+            let target = target.to_string();
+            to_dynamic(&with_docker(&c, |d| async move {
+                api(&d, &target).await?.catalog().await
+            })?)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "tags",
+        &["registry: String", "repo: String"],
+        "Array",
+        "The tags of a repository.",
+        move |target: &str, repo: &str| -> RhaiResult<Dynamic> {
+            let (target, repo) = (target.to_string(), repo.to_string());
+            to_dynamic(&with_docker(&c, |d| async move {
+                api(&d, &target).await?.tags(&repo).await
+            })?)
+        },
+    );
+    let c = ctx.clone();
+    m.func("manifest", &["registry: String", "repo: String", "reference: String"], "Map", "A manifest by tag or digest: #{digest, media_type, kind (image, oci-index, docker-list), size, content_size, children}.", move |target: &str, repo: &str, reference: &str| -> RhaiResult<Dynamic> {
+        let (target, repo, reference) = (target.to_string(), repo.to_string(), reference.to_string());
+        to_dynamic(&with_docker(&c, |d| async move { api(&d, &target).await?.manifest(&repo, &reference).await })?)
+    });
+    let c = ctx.clone();
+    m.func(
+        "delete",
+        &["registry: String", "repo: String", "digest: String"],
+        "()",
+        "Deletes a manifest by digest.",
+        move |target: &str, repo: &str, digest: &str| -> RhaiResult<()> {
+            let (target, repo, digest) = (target.to_string(), repo.to_string(), digest.to_string());
+            if c.mode.announce(
+                crate::ops::Action::Removed,
+                &format!("manifest {repo}@{digest}"),
+            ) {
+                with_docker(&c, |d| async move {
+                    api(&d, &target).await?.delete(&repo, &digest).await
+                })?;
+            }
+            Ok(())
+        },
+    );
+    let c = ctx.clone();
+    m.func("contents", &["registry: String"], "Array", "What a registry container holds locally: #{repo, tag, digest, kind, size} per tag; never asks a cache's upstream.", move |name: &str| -> RhaiResult<Dynamic> {
+        let name = name.to_string();
+        to_dynamic(&with_docker(&c, |d| async move { ops::contents(&d, &name).await })?)
+    });
+    let c = ctx.clone();
+    m.func(
+        "size",
+        &["registry: String"],
+        "int",
+        "Bytes in a registry's data volume.",
+        move |name: &str| -> RhaiResult<i64> {
+            let name = name.to_string();
+            with_docker(&c, |d| async move { ops::size(&d, &name).await })
+        },
+    );
+    let c = ctx.clone();
+    m.func("clear", &["spec: Map"], "Map", "Empties a cache (same spec as ensure_cache): removes its container and volume and starts it again.", move |spec: Map| -> RhaiResult<Dynamic> {
+        let spec: CacheSpec = from_dynamic("registry::clear", &spec.into())?;
+        let mode = c.mode;
+        let out = with_docker(&c, |d| async move { ops::clear(&d, &spec, mode).await })?;
+        c.record(crate::ops::Action::Removed, format!("cache contents of {}", out.name));
+        to_dynamic(&out)
+    });
+}
