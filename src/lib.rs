@@ -8,5 +8,6 @@ mod logging;
 pub mod ops;
 mod run;
 pub mod script;
+pub mod watch;
 
 pub use run::run;

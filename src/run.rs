@@ -4,6 +4,7 @@ use crate::cli::{Cli, Command, RunArgs, Shell};
 use crate::logging;
 use crate::ops::Mode;
 use crate::script::{engine, runner, Cancel, Failure, RunRequest, ScriptContext};
+use crate::watch::{self, WatchRequest};
 use clap::{CommandFactory, Parser};
 use std::io::Write;
 use std::process::ExitCode;
@@ -135,6 +136,18 @@ fn run_script(args: RunArgs) -> ExitCode {
     let rt = runtime();
     let cancel = Cancel::default();
     let handle = rt.handle().clone();
+    if args.watch {
+        let req = WatchRequest {
+            run: request,
+            mode,
+            on_busy: args.on_busy,
+            project_dir: project_dir(),
+        };
+        return rt.block_on(async move {
+            cancel_on_signals(cancel.clone());
+            watch::watch(req, cancel).await
+        });
+    }
     rt.block_on(async move {
         cancel_on_signals(cancel.clone());
         let ctx = ScriptContext::new(handle, mode, project_dir(), cancel);

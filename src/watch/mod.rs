@@ -1,0 +1,188 @@
+//! `brrt run --watch`: re-apply a flow whenever its script, an import, a loaded config or a
+//! `watch(path)` file changes.
+//!
+//! Policy: a change during a run is queued (the run finishes, then one more run reads the latest
+//! files), or with `--on-busy restart` stops the run at its next operation and starts again.
+//! A failed run keeps the last applied state: nothing is torn down, and the next save retries.
+//! Docker going away is reported once and retried with backoff.
+
+mod files;
+
+use crate::cli::OnBusy;
+use crate::ops::Mode;
+use crate::script::{runner, Cancel, Failure, RunRequest, ScriptContext};
+use files::FileWatcher;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// What `--watch` runs, and how.
+#[derive(Debug, Clone)]
+pub struct WatchRequest {
+    pub run: RunRequest,
+    pub mode: Mode,
+    pub on_busy: OnBusy,
+    pub project_dir: PathBuf,
+}
+
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+const MAX_RETRY: Duration = Duration::from_secs(10);
+
+/// Runs the watch loop until `shutdown` is cancelled (Ctrl-C, SIGTERM); then exits 0.
+pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
+    let mut watcher = match FileWatcher::new() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: cannot watch files: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let script = req.project_dir.join(&req.run.script);
+    let mut watched: BTreeSet<PathBuf> = BTreeSet::from([script]);
+    watcher.set_files(&watched);
+    let mut trigger = "start".to_string();
+    let mut retry: Option<Duration> = None;
+
+    loop {
+        let cancel = Cancel::default();
+        let ctx = ScriptContext::new(
+            tokio::runtime::Handle::current(),
+            req.mode,
+            req.project_dir.clone(),
+            cancel.clone(),
+        );
+        let (job_ctx, run) = (ctx.clone(), req.run.clone());
+        let mut job = tokio::task::spawn_blocking(move || runner::run(&job_ctx, &run));
+        let mut changed_meanwhile = BTreeSet::new();
+        let result = loop {
+            tokio::select! {
+                res = &mut job => break res.unwrap_or(Err(Failure::Interrupted)),
+                batch = watcher.next_batch() => {
+                    changed_meanwhile.extend(batch);
+                    if req.on_busy == OnBusy::Restart {
+                        cancel.cancel();
+                    }
+                }
+                () = shutdown.cancelled() => {
+                    cancel.cancel();
+                    let _ = (&mut job).await;
+                    tracing::info!("{} stopped", now());
+                    return ExitCode::SUCCESS;
+                }
+            }
+        };
+
+        // Rebuild the watched set: exactly what a good run used; after a failure, also keep
+        // what was watched before, so fixing any of those files retries.
+        let used = ctx.tracked();
+        if result.is_ok() {
+            watched = used;
+        } else {
+            watched.extend(used);
+        }
+        watcher.set_files(&watched);
+
+        match &result {
+            Ok(()) => {
+                if retry.take().is_some() {
+                    tracing::info!("{} Docker is back", now());
+                }
+                tracing::info!("{} {trigger} → {}", now(), summary(&ctx));
+            }
+            Err(Failure::Script(d)) => {
+                retry = None;
+                eprintln!("{d}");
+                tracing::warn!("{} {trigger} → failed; the last applied state is kept. Waiting for the next change.", now());
+            }
+            Err(Failure::DockerUnavailable(line)) => {
+                let next = match retry {
+                    None => {
+                        tracing::warn!("{} {line}. Retrying until it is back.", now());
+                        FIRST_RETRY
+                    }
+                    Some(d) => (d * 2).min(MAX_RETRY),
+                };
+                retry = Some(next);
+            }
+            Err(Failure::Interrupted) => {
+                tracing::info!(
+                    "{} {trigger} → interrupted by a new change; starting again",
+                    now()
+                );
+            }
+        }
+
+        if !changed_meanwhile.is_empty() {
+            trigger = describe(&ctx, &changed_meanwhile);
+            continue;
+        }
+        let wait_retry = async {
+            match retry {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            batch = watcher.next_batch() => trigger = describe(&ctx, &batch),
+            () = wait_retry => trigger = "retry".to_string(),
+            () = shutdown.cancelled() => {
+                tracing::info!("{} stopped", now());
+                return ExitCode::SUCCESS;
+            }
+        }
+    }
+}
+
+/// "brrt.toml changed", "scripts/a.rhai, brrt.toml changed".
+fn describe(ctx: &ScriptContext, changed: &BTreeSet<PathBuf>) -> String {
+    let names: Vec<String> = changed.iter().map(|p| shown(ctx, p)).collect();
+    format!("{} changed", names.join(", "))
+}
+
+fn shown(ctx: &ScriptContext, path: &Path) -> String {
+    let root = std::fs::canonicalize(&ctx.project_dir).unwrap_or_else(|_| ctx.project_dir.clone());
+    path.strip_prefix(&root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// One line of what a run changed, or that it changed nothing.
+fn summary(ctx: &ScriptContext) -> String {
+    let changes = ctx.changes();
+    if changes.is_empty() {
+        return "applied: nothing changed".to_string();
+    }
+    let first: Vec<String> = changes
+        .iter()
+        .take(6)
+        .map(|c| format!("{} {}", c.action, c.what))
+        .collect();
+    let more = if changes.len() > 6 {
+        format!(", and {} more", changes.len() - 6)
+    } else {
+        String::new()
+    };
+    format!(
+        "applied {} change(s): {}{more}",
+        changes.len(),
+        first.join(", ")
+    )
+}
+
+/// The local wall-clock time, `[HH:MM:SS]`.
+fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let t = libc::time_t::try_from(secs).unwrap_or(0);
+    // SAFETY: localtime_r writes only into the `tm` we own.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&t, &mut tm);
+        tm
+    };
+    format!("[{:02}:{:02}:{:02}]", tm.tm_hour, tm.tm_min, tm.tm_sec)
+}
