@@ -48,6 +48,15 @@ fn host_file(host: &str) -> String {
     format!("{CERTS_DIR}/{host}/hosts.toml")
 }
 
+/// Every `hosts.toml` in a node, by registry host (brrt's and the user's own).
+pub async fn read_mirrors(d: &Docker, node: &str) -> Result<BTreeMap<String, String>> {
+    let files = docker::read_dir_files(d, node, CERTS_DIR).await?;
+    Ok(files
+        .into_iter()
+        .filter_map(|(path, text)| Some((path.strip_suffix("/hosts.toml")?.to_string(), text)))
+        .collect())
+}
+
 /// Makes the node's brrt-managed mirrors exactly `mirrors` (upstream host → file content):
 /// writes what differs (atomically), removes managed files no longer wanted, touches nothing else.
 pub async fn apply_mirrors(
@@ -63,11 +72,11 @@ pub async fn apply_mirrors(
             )));
         }
     }
-    let current = docker::read_dir_files(d, node, CERTS_DIR).await?;
-    let managed: BTreeMap<String, &String> = current
+    let current = read_mirrors(d, node).await?;
+    let managed: Vec<&String> = current
         .iter()
         .filter(|(_, text)| text.starts_with(MANAGED_MARKER))
-        .filter_map(|(path, text)| Some((path.strip_suffix("/hosts.toml")?.to_string(), text)))
+        .map(|(host, _)| host)
         .collect();
     let mut report = MirrorReport {
         node: node.into(),
@@ -75,7 +84,7 @@ pub async fn apply_mirrors(
     };
     let mut writes = BTreeMap::new();
     for (host, text) in mirrors {
-        if current.get(&format!("{host}/hosts.toml")) == Some(text) {
+        if current.get(host) == Some(text) {
             report.unchanged.push(host.clone());
         } else {
             writes.insert(host_file(host), text.clone());
@@ -83,7 +92,7 @@ pub async fn apply_mirrors(
         }
     }
     let removes: Vec<String> = managed
-        .keys()
+        .into_iter()
         .filter(|h| !mirrors.contains_key(*h))
         .cloned()
         .collect();

@@ -35,6 +35,19 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         Ok(map.into())
     });
     let c = ctx.clone();
+    m.func(
+        "mirrors",
+        &["node: String"],
+        "Map",
+        "Every hosts.toml in a node's /etc/containerd/certs.d, by registry host.",
+        move |node: &str| -> RhaiResult<Dynamic> {
+            let node = node.to_string();
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::read_mirrors(&d, &node).await
+            })?)
+        },
+    );
+    let c = ctx.clone();
     m.func("verify_pull", &["node: String", "image: String"], "Map", "Pulls an image inside a node through its mirrors (ctr --hosts-dir); returns #{node, image, ok, output}.", move |node: &str, image: &str| -> RhaiResult<Dynamic> {
         let (node, image) = (node.to_string(), image.to_string());
         to_dynamic(&with_docker(&c, |d| async move { ops::verify_pull(&d, &node, &image).await })?)
