@@ -44,6 +44,23 @@ impl Cancel {
     }
 }
 
+/// What a file looked like: enough to tell that it was saved again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint {
+    modified: Option<std::time::SystemTime>,
+    len: u64,
+}
+
+impl Fingerprint {
+    fn of(path: &Path) -> Option<Fingerprint> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Fingerprint {
+            modified: meta.modified().ok(),
+            len: meta.len(),
+        })
+    }
+}
+
 /// One thing a run changed, for the summary line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
@@ -59,7 +76,8 @@ pub struct ScriptContext {
     pub cancel: Cancel,
     docker: Mutex<Option<Docker>>,
     docker_unavailable: Mutex<Option<String>>,
-    tracked: Mutex<BTreeSet<PathBuf>>,
+    /// Files the run depends on, with what they looked like when it first read them.
+    tracked: Mutex<BTreeMap<PathBuf, Option<Fingerprint>>>,
     sources: Mutex<BTreeMap<String, String>>,
     changes: Mutex<Vec<Change>>,
 }
@@ -77,7 +95,7 @@ impl ScriptContext {
             cancel,
             docker: Mutex::new(None),
             docker_unavailable: Mutex::new(None),
-            tracked: Mutex::new(BTreeSet::new()),
+            tracked: Mutex::new(BTreeMap::new()),
             sources: Mutex::new(BTreeMap::new()),
             changes: Mutex::new(Vec::new()),
         })
@@ -121,11 +139,22 @@ impl ScriptContext {
     /// Notes that the run depends on `path` (for `--watch`).
     pub fn track(&self, path: &Path) {
         let path = std::fs::canonicalize(path).unwrap_or_else(|_| self.project_dir.join(path));
-        lock(&self.tracked).insert(path);
+        let print = Fingerprint::of(&path);
+        lock(&self.tracked).entry(path).or_insert(print);
     }
 
     pub fn tracked(&self) -> BTreeSet<PathBuf> {
-        lock(&self.tracked).clone()
+        lock(&self.tracked).keys().cloned().collect()
+    }
+
+    /// The tracked files that changed since the run first read them. This catches a save
+    /// that lands while the run goes on, whatever the order of file events.
+    pub fn changed_since_read(&self) -> BTreeSet<PathBuf> {
+        lock(&self.tracked)
+            .iter()
+            .filter(|(path, seen)| Fingerprint::of(path) != **seen)
+            .map(|(path, _)| path.clone())
+            .collect()
     }
 
     /// Keeps a script's text so diagnostics can quote it.

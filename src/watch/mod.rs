@@ -28,6 +28,7 @@ pub struct WatchRequest {
 
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const MAX_RETRY: Duration = Duration::from_secs(10);
+const SYNC_DURING_RUN: Duration = Duration::from_millis(100);
 
 /// Runs the watch loop until `shutdown` is cancelled (Ctrl-C, SIGTERM); then exits 0.
 pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
@@ -55,9 +56,22 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
         let (job_ctx, run) = (ctx.clone(), req.run.clone());
         let mut job = tokio::task::spawn_blocking(move || runner::run(&job_ctx, &run));
         let mut changed_meanwhile = BTreeSet::new();
+        // Files the run starts to depend on are watched while it runs, so that a change to
+        // them during the run is not missed.
+        let mut sync = tokio::time::interval(SYNC_DURING_RUN);
         let result = loop {
             tokio::select! {
                 res = &mut job => break res.unwrap_or(Err(Failure::Interrupted)),
+                _ = sync.tick() => {
+                    let mut now_used = watched.clone();
+                    now_used.extend(ctx.tracked());
+                    watcher.set_files(&now_used);
+                    let stale = ctx.changed_since_read();
+                    if !stale.is_empty() && req.on_busy == OnBusy::Restart {
+                        cancel.cancel();
+                    }
+                    changed_meanwhile.extend(stale);
+                }
                 batch = watcher.next_batch() => {
                     changed_meanwhile.extend(batch);
                     if req.on_busy == OnBusy::Restart {
@@ -73,6 +87,7 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
             }
         };
 
+        changed_meanwhile.extend(ctx.changed_since_read());
         // Rebuild the watched set: exactly what a good run used; after a failure, also keep
         // what was watched before, so fixing any of those files retries.
         let used = ctx.tracked();

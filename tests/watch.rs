@@ -1,0 +1,349 @@
+//! `brrt run --watch`: every kind of save re-applies once, bursts are batched, and a broken
+//! save never tears down what was applied. Real files, the real notify watcher, a real engine
+//! and a containerd node stand-in.
+
+use crate::support::{docker, Project, Running, Testbed};
+use std::path::Path;
+use std::time::Duration;
+
+/// A node stand-in with kind's labels, on its own network, plus the names dev-up will use.
+struct Cluster {
+    tb: Testbed,
+    name: String,
+    network: String,
+    node: String,
+    registry: String,
+    port: u16,
+}
+
+impl Cluster {
+    fn start(tb: Testbed) -> Cluster {
+        let network = tb.network("kind");
+        // kind names nodes <cluster>-control-plane.
+        let node = tb.container("control-plane");
+        let name = node.trim_end_matches("-control-plane").to_string();
+        let registry = tb.container("reg");
+        for upstream in ["docker-io", "quay-io"] {
+            tb.container(&format!("reg-{upstream}"));
+            tb.volume(&format!("reg-{upstream}-data"));
+        }
+        tb.volume("reg-data");
+        docker(&["network", "create", &network]);
+        docker(&[
+            "run",
+            "-d",
+            "--name",
+            &node,
+            "--network",
+            &network,
+            "--label",
+            &format!("io.x-k8s.kind.cluster={name}"),
+            "--label",
+            "io.x-k8s.kind.role=control-plane",
+            "--cap-add",
+            "SYS_ADMIN",
+            "--security-opt",
+            "seccomp=unconfined",
+            "--security-opt",
+            "apparmor=unconfined",
+            "brrt-testbed/node:latest",
+        ]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Cluster {
+            tb,
+            name,
+            network,
+            node,
+            registry,
+            port,
+        }
+    }
+
+    /// A brrt.toml with caches for `upstreams` (their remotes are never contacted here).
+    fn config(&self, upstreams: &[&str]) -> String {
+        let list: Vec<String> = upstreams.iter().map(|u| format!("\"{u}\"")).collect();
+        let remotes: Vec<String> = ["docker.io", "quay.io"]
+            .iter()
+            .map(|u| format!("\"{u}\" = \"http://no-upstream:5000\""))
+            .collect();
+        format!(
+            "[cluster]\nname = \"{}\"\nnetwork = \"{}\"\n\n[registry]\nname = \"{}\"\nport = {}\n\n\
+             [cache]\nupstreams = [{}]\n\n[cache.remotes]\n{}\n",
+            self.name,
+            self.network,
+            self.registry,
+            self.port,
+            list.join(", "),
+            remotes.join("\n")
+        )
+    }
+
+    /// The hosts that have a hosts.toml in the node.
+    fn mirrors(&self) -> Vec<String> {
+        let out = docker(&["exec", &self.node, "ls", "/etc/containerd/certs.d"]);
+        out.lines().map(str::to_string).collect()
+    }
+
+    #[track_caller]
+    fn wait_for_mirrors(&self, wanted: &[&str]) {
+        let mut wanted: Vec<String> = wanted.iter().map(|s| s.to_string()).collect();
+        wanted.sort();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.mirrors() != wanted {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "node mirrors {:?}, wanted {wanted:?}",
+                self.mirrors()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn repo_script(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
+}
+
+fn watch_dev_up(project: &Project) -> Running {
+    Running::new(
+        project
+            .brrt()
+            .args(["run", "--watch", &repo_script("scripts/dev-up.rhai")])
+            .spawn(),
+    )
+}
+
+/// Saves by writing a new file and renaming it over the old one, as vim and atomic-save
+/// editors do.
+fn rename_save(project: &Project, path: &str, text: &str) {
+    let tmp = project.path().join(format!(".{path}.swp"));
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, project.path().join(path)).unwrap();
+}
+
+#[test]
+fn every_kind_of_save_reapplies_once() {
+    let Some(tb) = Testbed::require("watch_saves") else {
+        return;
+    };
+    let cluster = Cluster::start(tb);
+    let localhost = format!("localhost:{}", cluster.port);
+    let project = Project::new().file("brrt.toml", cluster.config(&["docker.io", "quay.io"]));
+    let mut brrt = watch_dev_up(&project);
+    brrt.wait_for_applies(1);
+    cluster.wait_for_mirrors(&["docker.io", "quay.io", &localhost]);
+
+    // Saving in place.
+    project.write("brrt.toml", cluster.config(&["docker.io"]));
+    brrt.wait_for_applies(2);
+    cluster.wait_for_mirrors(&["docker.io", &localhost]);
+    assert!(
+        brrt.applies()[1].contains("brrt.toml changed"),
+        "{:?}",
+        brrt.applies()
+    );
+
+    // Saving via rename.
+    rename_save(
+        &project,
+        "brrt.toml",
+        &cluster.config(&["docker.io", "quay.io"]),
+    );
+    brrt.wait_for_applies(3);
+    cluster.wait_for_mirrors(&["docker.io", "quay.io", &localhost]);
+
+    // Delete, then create.
+    project.remove("brrt.toml");
+    project.write("brrt.toml", cluster.config(&["quay.io"]));
+    brrt.wait_for_applies(4);
+    cluster.wait_for_mirrors(&["quay.io", &localhost]);
+
+    // Each save re-applied exactly once: no further run shows up.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(brrt.applies().len(), 4, "{:#?}", brrt.lines());
+    assert!(
+        brrt.applies().iter().skip(1).all(|l| l.contains("applied")),
+        "{:#?}",
+        brrt.applies()
+    );
+
+    // Ctrl-C's sibling, SIGTERM, stops it cleanly, and no temporary file is left in the node.
+    assert_eq!(brrt.stop("-TERM"), Some(0));
+    let leftovers = docker(&[
+        "exec",
+        &cluster.node,
+        "find",
+        "/etc/containerd/certs.d",
+        "-name",
+        "*.brrt-tmp",
+    ]);
+    assert_eq!(leftovers, "");
+    drop(cluster.tb);
+}
+
+#[test]
+fn a_burst_of_saves_applies_the_last_one() {
+    let Some(tb) = Testbed::require("watch_burst") else {
+        return;
+    };
+    let cluster = Cluster::start(tb);
+    let localhost = format!("localhost:{}", cluster.port);
+    let project = Project::new().file("brrt.toml", cluster.config(&["docker.io"]));
+    let mut brrt = watch_dev_up(&project);
+    brrt.wait_for_applies(1);
+    cluster.wait_for_mirrors(&["docker.io", &localhost]);
+
+    // 20 saves within 200 ms, alternating; the last one enables quay.io only.
+    for i in 0..20 {
+        let upstreams: &[&str] = if i % 2 == 0 {
+            &["docker.io", "quay.io"]
+        } else {
+            &["quay.io"]
+        };
+        project.write("brrt.toml", cluster.config(upstreams));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    brrt.wait_for_applies(2);
+    cluster.wait_for_mirrors(&["quay.io", &localhost]);
+    std::thread::sleep(Duration::from_millis(800));
+    let runs = brrt.applies().len() - 1;
+    assert!(
+        (1..=2).contains(&runs),
+        "20 saves made {runs} runs:\n{:#?}",
+        brrt.applies()
+    );
+    // The cache of the upstream dropped by the last save is gone; its volume stays.
+    let caches = docker(&[
+        "ps",
+        "--format",
+        "{{.Names}}",
+        "--filter",
+        &format!("name={}-", cluster.registry),
+    ]);
+    assert!(!caches.contains("docker-io"), "{caches}");
+    assert!(caches.contains("quay-io"), "{caches}");
+    docker(&[
+        "volume",
+        "inspect",
+        &format!("{}-docker-io-data", cluster.registry),
+    ]);
+    drop(brrt);
+    drop(cluster.tb);
+}
+
+#[test]
+fn a_script_error_keeps_the_environment_and_the_fix_applies() {
+    let Some(tb) = Testbed::require("watch_error") else {
+        return;
+    };
+    let cluster = Cluster::start(tb);
+    let localhost = format!("localhost:{}", cluster.port);
+    // The team's own copy of the flows, as in a project that vendors brrt's scripts.
+    let dev_up = std::fs::read_to_string(repo_script("scripts/dev-up.rhai")).unwrap();
+    let topology = std::fs::read_to_string(repo_script("scripts/lib/topology.rhai")).unwrap();
+    let project = Project::new()
+        .file("brrt.toml", cluster.config(&["docker.io"]))
+        .file("scripts/dev-up.rhai", &dev_up)
+        .file("scripts/lib/topology.rhai", &topology);
+    let mut brrt = Running::new(
+        project
+            .brrt()
+            .args(["run", "--watch", "scripts/dev-up.rhai"])
+            .spawn(),
+    );
+    brrt.wait_for_applies(1);
+    cluster.wait_for_mirrors(&["docker.io", &localhost]);
+    let ids = || {
+        docker(&[
+            "ps",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            &format!("name={}", cluster.registry),
+        ])
+    };
+    let before = ids();
+
+    // A syntax error in the flow, saved together with a config change: nothing is applied.
+    project.write("scripts/dev-up.rhai", format!("{dev_up}\nlet broken = ;\n"));
+    brrt.wait_for_applies(2);
+    project.write("brrt.toml", cluster.config(&["docker.io", "quay.io"]));
+    brrt.wait_for_applies(3);
+    assert!(
+        brrt.lines().iter().any(|l| l.contains("dev-up.rhai:")),
+        "{:#?}",
+        brrt.lines()
+    );
+    assert!(
+        brrt.applies()[2].contains("failed"),
+        "{:#?}",
+        brrt.applies()
+    );
+    assert!(brrt.is_running());
+    assert_eq!(ids(), before, "containers changed after a failed run");
+    assert_eq!(cluster.mirrors().len(), 2);
+
+    // Fixing the file applies the config saved meanwhile.
+    project.write("scripts/dev-up.rhai", &dev_up);
+    brrt.wait_for_applies(4);
+    cluster.wait_for_mirrors(&["docker.io", "quay.io", &localhost]);
+
+    // An imported module changes: the new code runs on the next apply.
+    project.write(
+        "scripts/lib/topology.rhai",
+        format!("{topology}\nprint(\"topology v2\");\n"),
+    );
+    brrt.wait_for("the new module code", Duration::from_secs(30), |l| {
+        l.iter().any(|l| l == "topology v2")
+    });
+    drop(brrt);
+    drop(cluster.tb);
+}
+
+#[test]
+fn restart_policy_stops_a_busy_run_and_starts_again() {
+    // Needs no engine: the flow is pure script.
+    let project = Project::new().file("n.txt", "1").file(
+        "slow.rhai",
+        r#"
+        let n = fs::read("n.txt");
+        print(`started ${n}`);
+        if n == "1" { let i = 0; while i < 200_000_000 { i += 1; } }
+        print(`finished ${n}`);
+        "#,
+    );
+    let mut brrt = Running::new(
+        project
+            .brrt()
+            .args([
+                "run",
+                "--watch",
+                "--on-busy",
+                "restart",
+                "--max-operations",
+                "0",
+                "slow.rhai",
+            ])
+            .spawn(),
+    );
+    brrt.wait_for("the first run", Duration::from_secs(10), |l| {
+        l.iter().any(|l| l == "started 1")
+    });
+    project.write("n.txt", "2");
+    brrt.wait_for("the restarted run", Duration::from_secs(20), |l| {
+        l.iter().any(|l| l == "finished 2")
+    });
+    assert!(
+        !brrt.lines().iter().any(|l| l == "finished 1"),
+        "{:#?}",
+        brrt.lines()
+    );
+    assert_eq!(brrt.stop("-INT"), Some(0));
+}
