@@ -1,5 +1,6 @@
-//! `docker::ensure`: the second run changes nothing, a changed spec re-creates, a stopped
-//! container is started, and `--dry-run` leaves the engine alone.
+//! `docker::ensure`: the second run changes nothing, a changed spec re-creates (without leaving
+//! the old container's anonymous volume behind), a stopped container is started, and
+//! `--dry-run` leaves the engine alone.
 
 use crate::support::{docker, set, try_docker, Project, Testbed};
 
@@ -57,19 +58,46 @@ fn changed_env_recreates_and_stopped_container_is_started() {
     let project = Project::new().file("up.rhai", ENSURE);
 
     let (_, first_id) = ensure(&project, &name, "a");
+    // The registry image declares `VOLUME /var/lib/registry`: with nothing mounted there, the
+    // engine gives the container an anonymous volume.
+    let old_volume = docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{range .Mounts}}{{.Name}}{{end}}",
+        &name,
+    ]);
+    assert!(!old_volume.is_empty(), "no anonymous volume on {name}");
 
     let (action, new_id) = ensure(&project, &name, "b");
     assert_eq!(action, "recreated");
     assert_ne!(new_id, first_id);
     assert_eq!(container_id(&name), new_id);
-    let env = docker(&["container", "inspect", "--format", "{{json .Config.Env}}", &name]);
+    let env = docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{json .Config.Env}}",
+        &name,
+    ]);
     assert!(env.contains("\"BRRT_TEST_MODE=b\""), "env is {env}");
+
+    assert!(
+        try_docker(&["volume", "inspect", &old_volume]).is_none(),
+        "re-creating left the old container's anonymous volume {old_volume} behind"
+    );
 
     docker(&["stop", &name]);
     let (action, id) = ensure(&project, &name, "b");
     assert_eq!(action, "started");
     assert_eq!(id, new_id);
-    let running = docker(&["container", "inspect", "--format", "{{.State.Running}}", &name]);
+    let running = docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{.State.Running}}",
+        &name,
+    ]);
     assert_eq!(running, "true");
 }
 
@@ -145,6 +173,12 @@ fn dry_run_of_a_changed_spec_keeps_the_old_container() {
         .stderr_contains(&format!("would re-create container {name}"));
     assert_eq!(out.printed("action"), "recreated");
     assert_eq!(container_id(&name), id, "a dry run replaced the container");
-    let env = docker(&["container", "inspect", "--format", "{{json .Config.Env}}", &name]);
+    let env = docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{json .Config.Env}}",
+        &name,
+    ]);
     assert!(env.contains("\"BRRT_TEST_MODE=a\""), "env is {env}");
 }

@@ -1,1 +1,19 @@
-//! Integration tests: one binary.
+//! Integration tests: one binary, each module a user's session with the real `brrt`.
+
+mod support;
+
+mod bad_input;
+mod check;
+mod cli;
+mod config_load;
+mod docker_ensure;
+mod docker_exec;
+mod docker_network;
+mod docker_unreachable;
+mod imports;
+mod integrations;
+mod interrupt;
+mod project_files;
+mod registry_flows;
+mod script_args;
+mod watch;

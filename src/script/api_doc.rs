@@ -3,7 +3,10 @@
 //! Every script-callable function goes through [`ModuleBuilder::func`], which registers it with
 //! Rhai and records its doc in the same call, so the listing cannot drift from the engine.
 
-use rhai::{FuncRegistration, Module, RhaiNativeFunc, Variant};
+use rhai::{
+    Dynamic, FuncRegistration, Module, NativeCallContext, Position, RhaiFunc, RhaiNativeFunc,
+    Shared, Variant,
+};
 use serde::Serialize;
 
 /// One script-callable function.
@@ -33,6 +36,57 @@ impl FnDoc {
             self.params.join(", "),
             self.returns
         )
+    }
+}
+
+/// Wraps a native function so that its errors carry the position of the call.
+///
+/// Rhai fills in the call position for global functions, but not for functions called through a
+/// module path (`fs::read(..)`), so without this a failed `fs::read` would be reported with no
+/// line. The call context gives the position.
+fn with_call_position<A: 'static, const N: usize, const X: bool, R, const F: bool, FUNC>(
+    f: FUNC,
+) -> RhaiFunc
+where
+    R: Variant + Clone,
+    FUNC: RhaiNativeFunc<A, N, X, R, F> + Send + Sync + 'static,
+{
+    // The same purity and volatility `FuncRegistration::set_into_module` uses by default.
+    let inner = f.into_rhai_function(true, false);
+    let call = inner
+        .get_native_fn()
+        .expect("a Rust closure is a native function")
+        .clone();
+    let func: Shared<_> = Shared::new(
+        move |ctx: Option<NativeCallContext>, args: &mut [&mut Dynamic]| {
+            let pos = ctx
+                .as_ref()
+                .map_or(Position::NONE, NativeCallContext::call_position);
+            call(ctx, args).map_err(|mut err| {
+                if err.position().is_none() {
+                    err.set_position(pos);
+                }
+                err
+            })
+        },
+    );
+    match inner {
+        RhaiFunc::Method {
+            is_pure,
+            is_volatile,
+            ..
+        } => RhaiFunc::Method {
+            func,
+            has_context: true,
+            is_pure,
+            is_volatile,
+        },
+        other => RhaiFunc::Pure {
+            func,
+            has_context: true,
+            is_pure: true,
+            is_volatile: other.is_volatile(),
+        },
     }
 }
 
@@ -71,7 +125,7 @@ impl<'a> ModuleBuilder<'a> {
         FuncRegistration::new(name)
             .with_params_info(info)
             .with_comments([format!("/// {doc}")])
-            .set_into_module(&mut self.module, f);
+            .set_into_module_raw(&mut self.module, FUNC::param_types(), with_call_position(f));
         self.docs.push(FnDoc {
             module: self.path.clone(),
             name,

@@ -1,8 +1,11 @@
 //! What every integration test shares: running the real `brrt` binary the way a user would, a
 //! throwaway project directory, and (in `testbed`) a real Docker engine with cleanup.
 
+pub mod cluster;
+mod running;
 mod testbed;
 
+pub use running::Running;
 pub use testbed::{docker, try_docker, Testbed};
 
 use std::ffi::OsStr;
@@ -112,24 +115,14 @@ impl Output {
 
     #[track_caller]
     pub fn failure(&self, code: i32) -> &Self {
-        self.no_panic()
-            .expect(self.code == Some(code), || format!("expected exit code {code}"))
-    }
-
-    /// Any exit code but 0, and not killed by a signal.
-    #[track_caller]
-    pub fn fails(&self) -> &Self {
-        self.no_panic().expect(
-            self.code.is_some_and(|c| c != 0),
-            || "expected a non-zero exit code".into(),
-        )
+        self.no_panic().expect(self.code == Some(code), || {
+            format!("expected exit code {code}")
+        })
     }
 
     #[track_caller]
     pub fn no_panic(&self) -> &Self {
-        self.expect(!self.stderr.contains("panicked"), || {
-            "brrt panicked".into()
-        })
+        self.expect(!self.stderr.contains("panicked"), || "brrt panicked".into())
     }
 
     #[track_caller]

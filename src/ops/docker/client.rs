@@ -18,7 +18,7 @@ pub async fn connect() -> Result<Docker> {
         host: host.clone(),
         reason,
     };
-    let docker = Docker::connect_with_defaults().map_err(|e| unavailable(e.to_string()))?;
+    let docker = Docker::connect_with_defaults().map_err(|e| unavailable(short_reason(&e)))?;
     docker
         .negotiate_version()
         .await
@@ -26,8 +26,19 @@ pub async fn connect() -> Result<Docker> {
 }
 
 fn short_reason(err: &bollard::errors::Error) -> String {
-    let text = err.to_string();
-    if text.contains("No such file") || text.contains("os error 2") {
+    // The telling part is often a few sources deep ("client error (Connect)" over "tcp connect
+    // error" over "Connection refused"), so match against the whole chain.
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    if text.contains("Socket not found")
+        || text.contains("No such file")
+        || text.contains("os error 2")
+    {
         "no socket there (is the engine running?)".into()
     } else if text.contains("Connection refused") || text.contains("os error 111") {
         "connection refused".into()

@@ -372,7 +372,7 @@ pub async fn ensure_container(
     match inspect_container(docker, &spec.name).await? {
         None => {
             if mode.announce(Action::Created, &what) {
-                check_ports_free(docker, spec).await?;
+                check_ports_free(docker, spec, None).await?;
                 let id = create_and_start(docker, spec).await?;
                 return outcome(Action::Created, &id);
             }
@@ -388,8 +388,9 @@ pub async fn ensure_container(
             }
             if current.labels.get(SPEC_HASH_LABEL) != Some(&wanted) {
                 if mode.announce(Action::Recreated, &what) {
+                    // Check before removing: a taken port must not cost the user the old container.
+                    check_ports_free(docker, spec, Some(&current)).await?;
                     remove(docker, &spec.name).await?;
-                    check_ports_free(docker, spec).await?;
                     let id = create_and_start(docker, spec).await?;
                     return outcome(Action::Recreated, &id);
                 }
@@ -406,10 +407,24 @@ pub async fn ensure_container(
     }
 }
 
-async fn check_ports_free(docker: &Docker, spec: &ContainerSpec) -> Result<()> {
+/// Fails with who holds a wanted host port. Ports that `current` (the container about to be
+/// re-created) publishes itself are free for the new one.
+async fn check_ports_free(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    current: Option<&ContainerState>,
+) -> Result<()> {
     for p in &spec.ports {
         let port = parse_port(p)?;
         if let Some(host_port) = port.host_port {
+            let own = current.is_some_and(|c| {
+                c.ports
+                    .values()
+                    .any(|hp| hp.rsplit(':').next() == Some(host_port.to_string().as_str()))
+            });
+            if own {
+                continue;
+            }
             if let Some(holder) = port_holder(docker, &port.host_ip, host_port, &spec.name).await? {
                 return Err(Error::PortInUse {
                     ip: port.host_ip,
@@ -478,9 +493,11 @@ async fn remove(docker: &Docker, name: &str) -> Result<()> {
         }) => {}
         Err(e) => return Err(Error::docker(format!("stop container {name}"), e)),
     }
+    // `v` removes the container's anonymous volumes (an image's `VOLUME` with no named volume
+    // mounted), which nothing can reach once the container is gone; named volumes always stay.
     let opts = RemoveContainerOptionsBuilder::default()
         .force(true)
-        .v(false)
+        .v(true)
         .build();
     match docker.remove_container(name, Some(opts)).await {
         Ok(()) => Ok(()),

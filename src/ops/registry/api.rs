@@ -70,8 +70,13 @@ impl RegistryApi {
 
     /// Every repository, following `Link` pagination.
     pub async fn catalog(&self) -> Result<Vec<String>> {
+        self.catalog_paged(100).await
+    }
+
+    /// Every repository, asking for `page_size` per request and following `Link` pagination.
+    pub async fn catalog_paged(&self, page_size: u32) -> Result<Vec<String>> {
         let mut repos = Vec::new();
-        let mut next = Some("/v2/_catalog?n=100".to_string());
+        let mut next = Some(format!("/v2/_catalog?n={}", page_size.max(1)));
         while let Some(path) = next.take() {
             let resp = self.get(&path, None).await?;
             next = resp

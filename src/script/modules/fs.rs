@@ -28,7 +28,14 @@ fn inside_project(ctx: &ScriptContext, function: &str, path: &str) -> RhaiResult
         }
     }
     let real_prefix = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
-    let real = real_prefix.join(normal.strip_prefix(existing).unwrap_or(Path::new("")));
+    // Join only a non-empty rest: `Path::join("")` appends a `/`, which makes an existing file
+    // look like a directory (reads fail with "Not a directory").
+    let rest = normal.strip_prefix(existing).unwrap_or(Path::new(""));
+    let real = if rest.as_os_str().is_empty() {
+        real_prefix
+    } else {
+        real_prefix.join(rest)
+    };
     let root = std::fs::canonicalize(&ctx.project_dir).unwrap_or_else(|_| ctx.project_dir.clone());
     if !real.starts_with(&root) {
         return Err(runtime_error(format!(

@@ -123,6 +123,20 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     );
     let c = ctx.clone();
     m.func(
+        "catalog",
+        &["registry: String", "page_size: int"],
+        "Array",
+        "Repositories in a registry, asking for `page_size` per request and following pagination.",
+        move |target: &str, page_size: i64| -> RhaiResult<Dynamic> {
+            let target = target.to_string();
+            let page_size = u32::try_from(page_size.clamp(1, 10_000)).unwrap_or(100);
+            to_dynamic(&with_docker(&c, |d| async move {
+                api(&d, &target).await?.catalog_paged(page_size).await
+            })?)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
         "tags",
         &["registry: String", "repo: String"],
         "Array",

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Bench: a no-op `brrt run scripts/dev-up.rhai` (everything already as brrt.toml wants it)
+# against the same checks done the way justfile recipes do them, with the docker CLI
+# (benches/dev_up_noop_shell.sh).
+#
+# Sets up, with names brrt-bench-<pid>-*: one network, an upstream stand-in, then lets dev-up
+# build 1 push registry + 4 caches (docker.io, gcr.io, quay.io, ghcr.io, all proxying the
+# stand-in) and wire 1 node stand-in. Converges once, then times N runs of each side and
+# prints median, p95 and the ratio brrt/shell (target <= 0.1). It reports figures only: a
+# missed target does not fail it. Everything it made is removed at exit.
+#
+# Usage: benches/dev_up_noop.sh            (N=20 by default; N=50 benches/dev_up_noop.sh)
+# Needs: a running Docker engine and the testbed images (tests/testbed/build-images.sh).
+set -euo pipefail
+
+N=${N:-20}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PREFIX=brrt-bench-$$
+NETWORK=$PREFIX-net
+CLUSTER=$PREFIX-kind
+NODE=$CLUSTER-control-plane
+UPSTREAM=$PREFIX-upstream
+REGISTRY=$PREFIX-reg
+UPSTREAMS=(docker.io gcr.io quay.io ghcr.io)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/brrt-bench.XXXXXX")
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+
+cleanup() {
+  set +e
+  local ids
+  ids=$(docker ps -aq --filter "name=^$PREFIX-")
+  # shellcheck disable=SC2086
+  [ -z "$ids" ] || docker rm -f -v $ids >/dev/null
+  ids=$(docker volume ls -q --filter "name=^$PREFIX-")
+  # shellcheck disable=SC2086
+  [ -z "$ids" ] || docker volume rm $ids >/dev/null
+  docker network rm "$NETWORK" >/dev/null 2>&1
+  rm -rf "$WORK"
+  log "cleaned up $PREFIX-*"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+docker info >/dev/null 2>&1 || {
+  log "no Docker engine: start dockerd first"
+  exit 1
+}
+"$REPO/tests/testbed/build-images.sh" 2>/dev/null
+log "building the release binary"
+(cd "$REPO" && cargo build --release --quiet)
+BRRT=$REPO/target/release/brrt
+
+# A loopback port nobody listens on, below the range Docker hands out.
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 12000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  log "no free port"
+  exit 1
+}
+PORT=$(free_port)
+
+docker network create "$NETWORK" >/dev/null
+docker run -d --name "$UPSTREAM" --network "$NETWORK" registry:2 >/dev/null
+docker run -d --name "$NODE" --network "$NETWORK" \
+  --label "io.x-k8s.kind.cluster=$CLUSTER" --label io.x-k8s.kind.role=control-plane \
+  --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+  brrt-testbed/node:latest >/dev/null
+until docker exec "$NODE" ctr version >/dev/null 2>&1; do sleep 0.1; done
+
+# The project: brrt.toml, and the repo's scripts as scripts/.
+ln -s "$REPO/scripts" "$WORK/scripts"
+{
+  printf '[cluster]\nname = "%s"\nnetwork = "%s"\n\n' "$CLUSTER" "$NETWORK"
+  printf '[registry]\nname = "%s"\nport = %s\n\n' "$REGISTRY" "$PORT"
+  printf '[cache]\nenabled = true\nupstreams = ['
+  sep=""
+  for up in "${UPSTREAMS[@]}"; do printf '%s"%s"' "$sep" "$up"; sep=", "; done
+  printf ']\n\n[cache.remotes]\n'
+  for up in "${UPSTREAMS[@]}"; do printf '"%s" = "http://%s:5000"\n' "$up" "$UPSTREAM"; done
+} >"$WORK/brrt.toml"
+cd "$WORK"
+
+brrt_dev_up() { "$BRRT" run scripts/dev-up.rhai; }
+shell_checks() {
+  "$REPO/benches/dev_up_noop_shell.sh" "$CLUSTER" "$NETWORK" "$REGISTRY" "$PORT" "${UPSTREAMS[@]}"
+}
+
+log "converging: 1 push registry, ${#UPSTREAMS[@]} caches, 1 node"
+brrt_dev_up >/dev/null 2>&1 || {
+  brrt_dev_up
+  exit 1
+}
+out=$(brrt_dev_up 2>&1)
+grep -q "dev-up: nothing changed" <<<"$out" || {
+  log "the second dev-up was not a no-op:"
+  printf '%s\n' "$out" >&2
+  exit 1
+}
+shell_checks || {
+  log "the shell checks disagree with what dev-up built"
+  exit 1
+}
+
+# time_runs NAME CMD...: run CMD N times, one duration in ms per line into $WORK/NAME.
+time_runs() {
+  local name=$1 i t0 t1
+  shift
+  : >"$WORK/$name"
+  for ((i = 0; i < N; i++)); do
+    t0=$EPOCHREALTIME
+    "$@" >/dev/null 2>&1 || log "$name run $i failed"
+    t1=$EPOCHREALTIME
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$WORK/$name"
+  done
+}
+
+# stat FILE P: the P-th percentile (nearest rank) of the numbers in FILE.
+stat() {
+  sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END { r = int((p / 100) * NR + 0.999999); if (r < 1) r = 1; print v[r] }'
+}
+
+log "timing $N no-op runs of each"
+time_runs brrt brrt_dev_up
+time_runs shell shell_checks
+
+b50=$(stat "$WORK/brrt" 50) b95=$(stat "$WORK/brrt" 95)
+s50=$(stat "$WORK/shell" 50) s95=$(stat "$WORK/shell" 95)
+printf '\nno-op dev-up, 1 push registry + %d caches + 1 node, N=%d\n' "${#UPSTREAMS[@]}" "$N"
+printf '%-34s %10s %10s\n' "" "median ms" "p95 ms"
+printf '%-34s %10s %10s\n' "brrt run scripts/dev-up.rhai" "$b50" "$b95"
+printf '%-34s %10s %10s\n' "shell checks (docker CLI)" "$s50" "$s95"
+awk -v b="$b50" -v s="$s50" -v b95="$b95" -v s95="$s95" 'BEGIN {
+  r = b / s
+  printf "ratio brrt/shell: %.3f median, %.3f p95 (target <= 0.1: %s)\n", r, b95 / s95, (r <= 0.1 ? "met" : "missed")
+}'

@@ -1,0 +1,118 @@
+//! The command line itself: version, completions, `api`, and usage errors.
+
+use crate::support::{Brrt, Project};
+use std::collections::BTreeSet;
+
+#[test]
+fn version_names_the_binary_and_version() {
+    Brrt::new()
+        .arg("--version")
+        .run()
+        .success()
+        .stdout_is(&format!("brrt {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _brrt"),
+        ("zsh", "#compdef brrt"),
+        ("fish", "complete -c brrt"),
+    ] {
+        let out = Brrt::new().args(["completions", shell]).run();
+        out.success().stdout_contains(marker);
+        // Every subcommand is offered.
+        for sub in ["run", "check", "api", "completions"] {
+            out.stdout_contains(sub);
+        }
+    }
+}
+
+#[test]
+fn completions_for_an_unknown_shell_is_a_usage_error() {
+    Brrt::new()
+        .args(["completions", "tcsh"])
+        .run()
+        .failure(2)
+        .stderr_contains("tcsh");
+}
+
+#[test]
+fn api_lists_ensure_with_its_doc() {
+    let out = Brrt::new().arg("api").run();
+    out.success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "docker::ensure(spec: Map) -> Map")
+        .unwrap_or_else(|| panic!("no docker::ensure in:\n{}", out.stdout));
+    let doc = lines.get(at + 1).copied().unwrap_or_default();
+    assert!(
+        doc.starts_with("    Creates, starts or re-creates a container"),
+        "doc line is {doc:?}"
+    );
+}
+
+/// The signatures `brrt api` prints: every line that is not indented and not empty.
+fn text_signatures() -> BTreeSet<String> {
+    let out = Brrt::new().arg("api").run();
+    out.success();
+    out.stdout
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with(' '))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn api_json_has_every_function_of_the_text_listing() {
+    let out = Brrt::new().args(["api", "--json"]).run();
+    out.success();
+    let json: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("`brrt api --json` is not JSON ({e}):\n{}", out.stdout));
+    let entries = json.as_array().expect("a JSON array");
+
+    let mut from_json = BTreeSet::new();
+    for e in entries {
+        let text = |k: &str| {
+            e[k].as_str()
+                .unwrap_or_else(|| panic!("entry without string `{k}`: {e}"))
+                .to_string()
+        };
+        let params: Vec<&str> = e["params"]
+            .as_array()
+            .unwrap_or_else(|| panic!("entry without `params`: {e}"))
+            .iter()
+            .map(|p| p.as_str().expect("params are strings"))
+            .collect();
+        assert!(!text("doc").is_empty(), "{} has no doc", text("name"));
+        let module = text("module");
+        let name = if module.is_empty() {
+            text("name")
+        } else {
+            format!("{module}::{}", text("name"))
+        };
+        let signature = format!("{name}({}) -> {}", params.join(", "), text("returns"));
+        assert!(
+            from_json.insert(signature.clone()),
+            "{signature} listed twice"
+        );
+    }
+
+    let from_text = text_signatures();
+    assert_eq!(from_json, from_text);
+    assert_eq!(entries.len(), from_text.len());
+    assert!(from_json
+        .contains("docker::network::connect(network: String, container: String) -> String"));
+}
+
+#[test]
+fn missing_script_is_an_error_naming_it() {
+    Project::new()
+        .brrt()
+        .args(["run", "nope.rhai"])
+        .run()
+        .failure(1)
+        .stderr_contains("error: cannot read script")
+        .stderr_contains("nope.rhai");
+}

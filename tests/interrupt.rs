@@ -1,0 +1,87 @@
+//! Ctrl-C (SIGINT) and SIGTERM stop a run at its next operation with exit code 130.
+
+use crate::support::{Project, Testbed};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long a stopped run may take to exit.
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Starts `script`, waits until it printed `ready`, sends `signal`, and returns the exit code
+/// and everything it printed on stderr.
+fn run_and_signal(script: &str, signal: &str) -> (Option<i32>, String) {
+    let project = Project::new().file("spin.rhai", script);
+    let mut child = project.brrt().args(["run", "spin.rhai"]).spawn();
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = BufReader::new(stderr);
+        let mut seen = String::new();
+        let mut line = String::new();
+        while lines.read_line(&mut line).unwrap_or(0) > 0 {
+            if line.trim_end() == "ready" {
+                let _ = tx.send(());
+            }
+            seen.push_str(&line);
+            line.clear();
+        }
+        seen
+    });
+
+    if rx.recv_timeout(STOP_TIMEOUT).is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "the script never printed `ready`:\n{}",
+            reader.join().unwrap_or_default()
+        );
+    }
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("cannot run kill");
+    assert!(status.success(), "kill {signal} failed");
+
+    let code = wait_with_timeout(&mut child);
+    let stderr = reader.join().expect("the stderr reader panicked");
+    (code, stderr)
+}
+
+fn wait_with_timeout(child: &mut Child) -> Option<i32> {
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().expect("cannot wait for brrt") {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("brrt did not stop within {STOP_TIMEOUT:?} of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn ctrl_c_stops_a_docker_loop_with_130() {
+    let Some(_tb) = Testbed::require("ctrl_c") else {
+        return;
+    };
+    let (code, stderr) = run_and_signal(
+        "docker::ping();\nprint(\"ready\");\nloop { docker::ping(); }\n",
+        "-INT",
+    );
+    assert_eq!(code, Some(130), "stderr:\n{stderr}");
+    assert!(stderr.contains("interrupted"), "stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "stderr:\n{stderr}");
+}
+
+#[test]
+fn sigterm_stops_a_busy_loop_with_130() {
+    let (code, stderr) = run_and_signal("print(\"ready\");\nloop { }\n", "-TERM");
+    assert_eq!(code, Some(130), "stderr:\n{stderr}");
+    assert!(stderr.contains("interrupted"), "stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "stderr:\n{stderr}");
+}

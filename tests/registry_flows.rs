@@ -1,0 +1,589 @@
+//! The registry flows end to end: `scripts/dev-up.rhai`, `dev-down.rhai` and `cache.rhai` from
+//! this repository, run by the real binary against real registries and a node running real
+//! containerd. Upstreams are stand-in registries on the test's own network, so "Docker Hub" is
+//! a container the test pushes into and can stop.
+
+use crate::support::cluster::{
+    container_exists, container_id, free_port, network_exists, push, script, volume_exists,
+    CacheConfig, Cluster,
+};
+use crate::support::{docker, set, Project, Testbed};
+use std::net::TcpListener;
+
+const HELLO_1: &str = "hello from brrt-testbed hello:1";
+const HELLO_2: &str = "hello from brrt-testbed hello:2";
+
+const DOCKER_HUB: CacheConfig<'static> = CacheConfig {
+    enabled: true,
+    upstreams: &["docker.io"],
+};
+
+/// A cluster with one node, a Docker Hub stand-in holding `library/hello:1`, and a brrt.toml
+/// with a cache for docker.io that proxies the stand-in. Nothing brrt makes exists yet.
+fn docker_hub_cluster(tb: &Testbed) -> Cluster<'_> {
+    let mut cluster = Cluster::new(tb);
+    cluster
+        .add_upstream("docker.io")
+        .push("brrt-testbed/hello:1", "library/hello:1");
+    cluster.write_config(&DOCKER_HUB);
+    cluster
+}
+
+#[test]
+fn dev_up_from_nothing_lets_a_node_pull_docker_io_through_the_cache() {
+    let Some(tb) = Testbed::require("flowpull") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    let cache = cluster.cache("docker.io");
+    assert!(!container_exists(&cluster.registry) && !container_exists(&cache));
+
+    cluster
+        .dev_up()
+        .success()
+        .stderr_contains(&format!(
+            "{} (localhost:{})",
+            cluster.registry, cluster.port
+        ))
+        .stderr_contains(&format!("{cache} (docker.io)"))
+        .stderr_contains("created");
+    assert!(volume_exists(&cluster.volume(&cluster.registry)));
+    assert!(volume_exists(&cluster.volume(&cache)));
+
+    let node = cluster.control_plane();
+    let mirror = node
+        .mirror("docker.io")
+        .expect("a docker.io mirror in the node");
+    assert!(
+        mirror.contains(&format!("[host.\"http://{cache}:5000\"]")),
+        "{mirror}"
+    );
+    node.must_pull("docker.io/library/hello:1");
+    assert_eq!(
+        node.file_in_image("docker.io/library/hello:1", "hello.txt"),
+        HELLO_1
+    );
+
+    let ls = cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
+    ls.stderr_contains(&format!("docker.io ({cache}): 1 image(s)"));
+}
+
+#[test]
+fn cache_serves_a_pulled_image_with_the_upstream_stopped() {
+    let Some(tb) = Testbed::require("offline") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    cluster.dev_up().success();
+    let node = cluster.control_plane();
+    node.must_pull("docker.io/library/hello:1");
+    cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
+
+    cluster.upstream("docker.io").stop();
+    node.forget_images();
+    node.must_pull("docker.io/library/hello:1");
+    assert_eq!(
+        node.file_in_image("docker.io/library/hello:1", "hello.txt"),
+        HELLO_1
+    );
+}
+
+#[test]
+fn node_pulls_what_was_pushed_to_the_push_registry() {
+    let Some(tb) = Testbed::require("pushreg") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    cluster.dev_up().success();
+
+    push(
+        "brrt-testbed/hello:2",
+        &format!("127.0.0.1:{}/app:dev", cluster.port),
+    );
+    let node = cluster.control_plane();
+    let image = format!("localhost:{}/app:dev", cluster.port);
+    node.must_pull(&image);
+    assert_eq!(node.file_in_image(&image, "hello.txt"), HELLO_2);
+}
+
+#[test]
+fn second_dev_up_changes_nothing() {
+    let Some(tb) = Testbed::require("noop") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    cluster.dev_up().success();
+    let node = cluster.control_plane();
+    let ids = |c: &Cluster<'_>| {
+        [&c.registry, &c.cache("docker.io"), &node.name].map(|name| container_id(name))
+    };
+    let (ids_before, files_before, life_before) =
+        (ids(&cluster), node.mirror_files(), node.lifetime());
+    assert_eq!(files_before.lines().count(), 2, "{files_before}");
+
+    let out = cluster.dev_up();
+    out.success()
+        .stderr_contains("dev-up: nothing changed")
+        .stderr_lacks("created")
+        .stderr_lacks("updated")
+        .stderr_lacks("removed");
+    assert_eq!(ids(&cluster), ids_before, "a container was replaced");
+    assert_eq!(
+        node.mirror_files(),
+        files_before,
+        "a hosts.toml was rewritten"
+    );
+    assert_eq!(node.lifetime(), life_before, "the node was restarted");
+}
+
+#[test]
+fn switching_the_cache_off_and_on_keeps_its_volume_and_never_restarts_the_node() {
+    let Some(tb) = Testbed::require("toggle") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    let cache = cluster.cache("docker.io");
+    let volume = cluster.volume(&cache);
+    let push_mirror = format!("localhost:{}", cluster.port);
+    cluster.dev_up().success();
+    let node = cluster.control_plane();
+    let life = node.lifetime();
+    node.must_pull("docker.io/library/hello:1");
+    cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
+    let volume_born = docker(&["volume", "inspect", "--format", "{{.CreatedAt}}", &volume]);
+
+    cluster.write_config(&CacheConfig {
+        enabled: false,
+        ..DOCKER_HUB
+    });
+    cluster.dev_up().success().stderr_contains("volume kept");
+    assert_eq!(node.mirrored_hosts(), std::slice::from_ref(&push_mirror));
+    assert!(
+        !container_exists(&cache),
+        "the cache container is still there"
+    );
+    assert!(volume_exists(&volume), "the cache volume was removed");
+    assert_eq!(node.lifetime(), life, "the node was restarted");
+
+    cluster.write_config(&DOCKER_HUB);
+    cluster.dev_up().success();
+    assert_eq!(
+        node.mirrored_hosts(),
+        ["docker.io".to_string(), push_mirror]
+    );
+    assert_eq!(
+        docker(&[
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.Running}}",
+            &cache
+        ]),
+        "true"
+    );
+    assert_eq!(
+        docker(&["volume", "inspect", "--format", "{{.CreatedAt}}", &volume]),
+        volume_born,
+        "the cache volume was re-created"
+    );
+
+    // What was cached before the switch is still served, with Docker Hub gone.
+    cluster.upstream("docker.io").stop();
+    node.forget_images();
+    node.must_pull("docker.io/library/hello:1");
+    assert_eq!(
+        node.file_in_image("docker.io/library/hello:1", "hello.txt"),
+        HELLO_1
+    );
+    assert_eq!(node.lifetime(), life, "the node was restarted");
+}
+
+#[test]
+fn dropping_one_upstream_removes_only_its_mirror_and_cache() {
+    let Some(tb) = Testbed::require("dropone") else {
+        return;
+    };
+    let mut cluster = Cluster::new(&tb);
+    cluster.add_upstream("docker.io");
+    cluster.add_upstream("quay.io");
+    cluster.write_config(&CacheConfig {
+        enabled: true,
+        upstreams: &["docker.io", "quay.io"],
+    });
+    cluster.dev_up().success();
+    let node = cluster.control_plane();
+    let (docker_cache, quay_cache) = (cluster.cache("docker.io"), cluster.cache("quay.io"));
+    let kept_ids = [container_id(&cluster.registry), container_id(&docker_cache)];
+    let life = node.lifetime();
+    let files = node.mirror_files();
+    assert_eq!(files.lines().count(), 3, "{files}");
+
+    cluster.write_config(&DOCKER_HUB);
+    cluster
+        .dev_up()
+        .success()
+        .stderr_contains(&format!("{quay_cache} (quay.io, volume kept)"));
+    assert_eq!(
+        node.mirrored_hosts(),
+        [
+            "docker.io".to_string(),
+            format!("localhost:{}", cluster.port)
+        ]
+    );
+    assert!(!container_exists(&quay_cache));
+    assert!(volume_exists(&cluster.volume(&quay_cache)));
+    assert_eq!(
+        [container_id(&cluster.registry), container_id(&docker_cache)],
+        kept_ids
+    );
+    let untouched: Vec<&str> = files.lines().filter(|l| !l.contains("quay.io")).collect();
+    assert_eq!(
+        node.mirror_files().lines().collect::<Vec<_>>(),
+        untouched,
+        "a remaining hosts.toml was rewritten"
+    );
+    assert_eq!(node.lifetime(), life, "the node was restarted");
+}
+
+#[test]
+fn each_upstream_is_served_by_its_own_cache() {
+    let Some(tb) = Testbed::require("twoupstreams") else {
+        return;
+    };
+    let mut cluster = Cluster::new(&tb);
+    cluster
+        .add_upstream("docker.io")
+        .push("brrt-testbed/hello:1", "library/hello:1");
+    cluster
+        .add_upstream("quay.io")
+        .push("brrt-testbed/hello:2", "team/hello:2");
+    cluster.write_config(&CacheConfig {
+        enabled: true,
+        upstreams: &["docker.io", "quay.io"],
+    });
+    cluster.dev_up().success();
+
+    let node = cluster.control_plane();
+    node.must_pull("docker.io/library/hello:1");
+    node.must_pull("quay.io/team/hello:2");
+    assert_eq!(
+        node.file_in_image("docker.io/library/hello:1", "hello.txt"),
+        HELLO_1
+    );
+    assert_eq!(
+        node.file_in_image("quay.io/team/hello:2", "hello.txt"),
+        HELLO_2
+    );
+
+    let docker_ls = cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
+    let quay_ls = cluster.wait_until_cached("quay.io", "quay.io/team/hello:2");
+    docker_ls
+        .stderr_contains(&format!(
+            "docker.io ({}): 1 image(s)",
+            cluster.cache("docker.io")
+        ))
+        .stderr_lacks("team/hello")
+        .stderr_lacks("quay.io");
+    quay_ls
+        .stderr_contains(&format!(
+            "quay.io ({}): 1 image(s)",
+            cluster.cache("quay.io")
+        ))
+        .stderr_lacks("library/hello")
+        .stderr_lacks("docker.io");
+}
+
+#[test]
+fn unknown_upstream_without_a_remote_is_refused_before_anything_is_made() {
+    let Some(tb) = Testbed::require("unknownup") else {
+        return;
+    };
+    let network = tb.network("net");
+    let registry = tb.container("reg");
+    let cache = tb.container("reg-docker-io");
+    let project = Project::new().file(
+        "brrt.toml",
+        format!(
+            "[cluster]\nname = \"{registry}-kind\"\nnetwork = \"{network}\"\n\n\
+             [registry]\nname = \"{registry}\"\nport = {}\n\n\
+             [cache]\nupstreams = [\"docker.io\", \"registry.example.com\"]\n",
+            free_port()
+        ),
+    );
+
+    project
+        .brrt()
+        .arg("run")
+        .arg(script("dev-up.rhai"))
+        .run()
+        .failure(1)
+        .stderr_contains("unknown upstream `registry.example.com`")
+        .stderr_contains("docker.io, gcr.io, quay.io, ghcr.io, registry.k8s.io")
+        .stderr_contains("[cache.remotes]");
+    assert!(!network_exists(&network), "network {network} was created");
+    for name in [&registry, &cache] {
+        assert!(!container_exists(name), "container {name} was created");
+        assert!(
+            !volume_exists(&format!("{name}-data")),
+            "volume of {name} was created"
+        );
+    }
+}
+
+#[test]
+fn port_held_by_a_process_is_named_with_the_process() {
+    let Some(tb) = Testbed::require("portproc") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    let _held = TcpListener::bind(("127.0.0.1", cluster.port)).expect("bind the test's port");
+
+    cluster
+        .dev_up()
+        .failure(1)
+        .stderr_contains(&format!(
+            "port {} on 127.0.0.1 is already in use",
+            cluster.port
+        ))
+        .stderr_contains(&format!("(pid {})", std::process::id()));
+    assert!(!container_exists(&cluster.registry));
+}
+
+#[test]
+fn port_held_by_a_container_is_named_with_the_container() {
+    let Some(tb) = Testbed::require("portcontainer") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    let squatter = tb.container("squatter");
+    docker(&[
+        "run",
+        "--detach",
+        "--name",
+        &squatter,
+        "--publish",
+        &format!("127.0.0.1:{}:5000", cluster.port),
+        "registry:2",
+    ]);
+
+    cluster
+        .dev_up()
+        .failure(1)
+        .stderr_contains(&format!("port {}", cluster.port))
+        .stderr_contains(&format!("container `{squatter}`"));
+    assert!(!container_exists(&cluster.registry));
+}
+
+#[test]
+fn moving_the_push_registry_to_a_taken_port_keeps_the_running_one() {
+    let Some(tb) = Testbed::require("portmove") else {
+        return;
+    };
+    let mut cluster = docker_hub_cluster(&tb);
+    cluster.dev_up().success();
+    let id = container_id(&cluster.registry);
+    let old_port = cluster.port;
+    let taken = free_port();
+    let _held = TcpListener::bind(("127.0.0.1", taken)).expect("bind the taken port");
+
+    cluster.port = taken;
+    cluster.write_config(&DOCKER_HUB);
+    cluster
+        .dev_up()
+        .failure(1)
+        .stderr_contains(&format!("port {taken}"))
+        .stderr_contains(&format!("(pid {})", std::process::id()));
+    assert!(
+        container_exists(&cluster.registry),
+        "the running push registry was removed"
+    );
+    assert_eq!(
+        container_id(&cluster.registry),
+        id,
+        "the push registry was replaced"
+    );
+    push(
+        "brrt-testbed/hello:2",
+        &format!("127.0.0.1:{old_port}/app:dev"),
+    );
+}
+
+#[test]
+fn cluster_without_nodes_gets_its_caches_and_is_told_nodes_are_not_wired() {
+    let Some(tb) = Testbed::require("nonodes") else {
+        return;
+    };
+    let mut cluster = Cluster::without_nodes(&tb);
+    cluster.add_upstream("docker.io");
+    cluster.write_config(&DOCKER_HUB);
+
+    cluster
+        .dev_up()
+        .success()
+        .stderr_contains(&format!("cluster \"{}\" has no nodes", cluster.name))
+        .stderr_contains("the registry and caches are up, but no node is wired to them")
+        .stderr_contains(&format!("kind create cluster --name {}", cluster.name));
+    for name in [cluster.registry.clone(), cluster.cache("docker.io")] {
+        assert_eq!(
+            docker(&[
+                "container",
+                "inspect",
+                "--format",
+                "{{.State.Running}}",
+                &name
+            ]),
+            "true",
+            "{name} is not running"
+        );
+    }
+}
+
+#[test]
+fn config_syntax_error_names_line_and_column() {
+    let Some(tb) = Testbed::require("badtoml") else {
+        return;
+    };
+    let cluster = Cluster::without_nodes(&tb);
+    cluster.project.write(
+        "brrt.toml",
+        "[cluster]\nname = \"dev\"\n\n[cache\nenabled = true\n",
+    );
+
+    cluster
+        .dev_up()
+        .failure(1)
+        .stderr_contains("brrt.toml:4:7")
+        .stderr_contains("[cache");
+    assert!(!container_exists(&cluster.registry));
+}
+
+#[test]
+fn nodes_that_cannot_take_mirrors_are_named_and_the_others_are_wired() {
+    let Some(tb) = Testbed::require("badnode") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    // A "worker" that is really a registry: no shell to move files into place.
+    let shell_less = tb.container("kind-worker");
+    docker(&[
+        "run",
+        "--detach",
+        "--name",
+        &shell_less,
+        "--network",
+        &cluster.network,
+        "--label",
+        &format!("io.x-k8s.kind.cluster={}", cluster.name),
+        "--label",
+        "io.x-k8s.kind.role=worker",
+        "registry:2",
+    ]);
+    // A worker that is stopped.
+    let stopped = cluster.add_node("worker", "worker2").name;
+    docker(&["stop", "--time", "1", &stopped]);
+
+    cluster
+        .dev_up()
+        .failure(1)
+        .stderr_contains(&format!("node {shell_less}: mirrors not written"))
+        .stderr_contains(&format!("node {stopped}: mirrors not written"))
+        .stderr_contains("mirrors could not be written into 2 node(s)")
+        .stderr_contains("the other nodes are wired");
+
+    let node = cluster.control_plane();
+    assert_eq!(
+        node.mirrored_hosts(),
+        [
+            "docker.io".to_string(),
+            format!("localhost:{}", cluster.port)
+        ]
+    );
+    node.must_pull("docker.io/library/hello:1");
+}
+
+#[test]
+fn dev_down_keeps_the_volumes_and_purge_removes_them() {
+    let Some(tb) = Testbed::require("devdown") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    cluster.dev_up().success();
+    let node = cluster.control_plane();
+    let cache = cluster.cache("docker.io");
+    let volumes = [cluster.volume(&cluster.registry), cluster.volume(&cache)];
+
+    cluster
+        .run("dev-down.rhai", &[])
+        .success()
+        .stderr_contains("cache volumes kept");
+    assert_eq!(node.mirrored_hosts(), Vec::<String>::new());
+    for name in [&cluster.registry, &cache] {
+        assert!(!container_exists(name), "{name} is still there");
+    }
+    for v in &volumes {
+        assert!(volume_exists(v), "volume {v} was removed without purge");
+    }
+    let life = node.lifetime();
+
+    let purge = set("purge", "true");
+    cluster
+        .run("dev-down.rhai", &[purge[0].as_str(), purge[1].as_str()])
+        .success();
+    for v in &volumes {
+        assert!(!volume_exists(v), "volume {v} survived purge");
+    }
+    assert_eq!(node.lifetime(), life, "the node was restarted");
+}
+
+#[test]
+fn catalog_follows_pagination() {
+    let Some(tb) = Testbed::require("catalog") else {
+        return;
+    };
+    let mut cluster = Cluster::without_nodes(&tb);
+    let port = cluster.add_upstream("docker.io").port;
+    for repo in ["one", "two", "three"] {
+        push(
+            "brrt-testbed/hello:1",
+            &format!("127.0.0.1:{port}/{repo}:1"),
+        );
+    }
+    let url = format!("http://127.0.0.1:{port}");
+    cluster.project.write(
+        "catalog.rhai",
+        r#"
+        print(`paged=${registry::catalog(SET.url, 1)}`);
+        print(`whole=${registry::catalog(SET.url)}`);
+        "#,
+    );
+    let out = cluster
+        .project
+        .brrt()
+        .args(["run", "catalog.rhai"])
+        .args(set("url", &url))
+        .run();
+    out.success();
+    assert_eq!(out.printed("paged"), r#"["one", "three", "two"]"#);
+    assert_eq!(out.printed("whole"), out.printed("paged"));
+    // One repository per page: the registry was asked for the next page after each one.
+    let log = registry_log(&cluster.upstream("docker.io").container);
+    for last in ["one", "three"] {
+        assert!(
+            log.contains(&format!("/v2/_catalog?last={last}&n=1")),
+            "no request for the page after `{last}`:\n{log}"
+        );
+    }
+}
+
+/// What a registry container logged (it logs to stderr).
+fn registry_log(container: &str) -> String {
+    let out = std::process::Command::new("docker")
+        .args(["logs", container])
+        .output()
+        .expect("docker logs");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

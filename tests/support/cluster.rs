@@ -1,0 +1,482 @@
+//! A kind cluster stand-in and what surrounds it, for tests of the registry flows: node
+//! containers that carry kind's labels, upstream registries that tests push into (Docker Hub
+//! and quay.io stand-ins), a project directory with a `brrt.toml`, and the real flow scripts
+//! of this repository run through the real binary.
+
+use super::{docker, try_docker, Output, Project, Testbed};
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The node image: containerd, ctr and busybox, started the way kind starts a node.
+const NODE_IMAGE: &str = "brrt-testbed/node:latest";
+/// Where containerd reads per-registry mirrors in a node.
+const CERTS_DIR: &str = "/etc/containerd/certs.d";
+
+/// A flow script shipped in this repository, e.g. `dev-up.rhai`.
+pub fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
+}
+
+/// Asks `check` every 200 ms until it answers `Some`, and fails the test naming `what` (and
+/// the last thing `check` saw) when `secs` pass first. Never a fixed sleep.
+#[track_caller]
+pub fn wait_for<T>(secs: u64, what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match check() {
+            Ok(v) => return v,
+            Err(last) if Instant::now() >= deadline => {
+                panic!("timed out after {secs}s waiting for {what}; last seen:\n{last}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// A loopback port nobody listens on, picked at random below the range from which Docker and
+/// the kernel hand out ports, so that neither takes it before the test uses it.
+pub fn free_port() -> u16 {
+    for _ in 0..200 {
+        // A fresh RandomState is randomly keyed: a cheap random number without a crate.
+        let mut h = RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let port = 20_000 + u16::try_from(h.finish() % 12_000).expect("below 12000");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port found in 20000..32000");
+}
+
+/// The HTTP status `GET path` gets from `127.0.0.1:port`, if anything answers.
+fn http_status(port: u16, path: &str) -> Result<u16, String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).map_err(|e| e.to_string())?;
+    let line = String::from_utf8_lossy(&head).into_owned();
+    line.get(9..12)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("not HTTP: {line:?}"))
+}
+
+/// Runs the docker CLI; `Err` carries what it printed on stderr.
+fn docker_result(args: &[&str]) -> Result<String, String> {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run docker: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(format!(
+            "docker {} failed: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// Whether a container of that name exists (running or not).
+pub fn container_exists(name: &str) -> bool {
+    try_docker(&["container", "inspect", name]).is_some()
+}
+
+pub fn volume_exists(name: &str) -> bool {
+    try_docker(&["volume", "inspect", name]).is_some()
+}
+
+pub fn network_exists(name: &str) -> bool {
+    try_docker(&["network", "inspect", name]).is_some()
+}
+
+/// A container's id, as `docker inspect` reports it.
+pub fn container_id(name: &str) -> String {
+    docker(&["container", "inspect", "--format", "{{.Id}}", name])
+}
+
+/// Tags a local image as `dest`, pushes it, and drops the tag again.
+#[track_caller]
+pub fn push(image: &str, dest: &str) {
+    docker(&["tag", image, dest]);
+    let pushed = docker_result(&["push", "--quiet", dest]);
+    let _ = try_docker(&["image", "rm", dest]);
+    if let Err(e) = pushed {
+        panic!("{e}");
+    }
+}
+
+/// Starts `registry:2` on `network`, published on a loopback port Docker picks, and waits
+/// until it answers. Returns the port.
+fn start_registry(name: &str, network: &str) -> u16 {
+    docker(&[
+        "run",
+        "--detach",
+        "--name",
+        name,
+        "--network",
+        network,
+        "--publish",
+        "127.0.0.1::5000",
+        "registry:2",
+    ]);
+    let published = docker(&["port", name, "5000/tcp"]);
+    let port = published
+        .lines()
+        .find_map(|l| l.strip_prefix("127.0.0.1:"))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{name} publishes no loopback port: {published}"));
+    wait_for(
+        30,
+        &format!("{name} to answer on port {port}"),
+        || match http_status(port, "/v2/")? {
+            200 => Ok(()),
+            other => Err(format!("HTTP {other}")),
+        },
+    );
+    port
+}
+
+/// A registry standing in for an upstream such as Docker Hub: tests push into it, and the
+/// cache for `host` proxies it.
+pub struct Upstream {
+    /// The registry host images name, e.g. `docker.io`.
+    pub host: String,
+    pub container: String,
+    /// Its loopback port, for `docker push`.
+    pub port: u16,
+}
+
+impl Upstream {
+    /// What the cache proxies: the stand-in by name on the cluster network.
+    pub fn remote(&self) -> String {
+        format!("http://{}:5000", self.container)
+    }
+
+    /// Pushes a local image into the stand-in as `repo_tag` (e.g. `library/hello:1`).
+    #[track_caller]
+    pub fn push(&self, image: &str, repo_tag: &str) {
+        push(image, &format!("127.0.0.1:{}/{repo_tag}", self.port));
+    }
+
+    /// Stops the stand-in: from now on only a cache can serve what it held.
+    pub fn stop(&self) {
+        docker(&["stop", "--time", "1", &self.container]);
+    }
+}
+
+/// A node container of the cluster.
+pub struct Node {
+    pub name: String,
+}
+
+impl Node {
+    /// Starts a node the way kind would, with kind's labels, and waits for its containerd.
+    fn start(name: String, cluster: &str, role: &str, network: &str) -> Node {
+        docker(&[
+            "run",
+            "--detach",
+            "--name",
+            &name,
+            "--network",
+            network,
+            "--label",
+            &format!("io.x-k8s.kind.cluster={cluster}"),
+            "--label",
+            &format!("io.x-k8s.kind.role={role}"),
+            "--cap-add",
+            "SYS_ADMIN",
+            "--security-opt",
+            "seccomp=unconfined",
+            "--security-opt",
+            "apparmor=unconfined",
+            NODE_IMAGE,
+        ]);
+        let node = Node { name };
+        wait_for(30, &format!("containerd in {}", node.name), || {
+            node.exec(&["ctr", "version"])
+        });
+        node
+    }
+
+    /// Runs a command in the node; `Err` carries what it printed.
+    pub fn exec(&self, cmd: &[&str]) -> Result<String, String> {
+        let mut args = vec!["exec", self.name.as_str()];
+        args.extend_from_slice(cmd);
+        docker_result(&args)
+    }
+
+    /// Pulls an image the way the node's kubelet would: containerd's client through the
+    /// `hosts.toml` mirrors.
+    pub fn pull(&self, image: &str) -> Result<(), String> {
+        self.exec(&[
+            "ctr",
+            "-n",
+            "k8s.io",
+            "images",
+            "pull",
+            "--hosts-dir",
+            CERTS_DIR,
+            image,
+        ])
+        .map(drop)
+    }
+
+    /// Pulls an image and fails the test with containerd's words if that does not work.
+    #[track_caller]
+    pub fn must_pull(&self, image: &str) {
+        if let Err(e) = self.pull(image) {
+            panic!("node {} could not pull {image}:\n{e}", self.name);
+        }
+    }
+
+    /// A file from a pulled image, read by mounting the image in the node.
+    #[track_caller]
+    pub fn file_in_image(&self, image: &str, path: &str) -> String {
+        let script = format!(
+            "m=$(mktemp -d) && ctr -n k8s.io images mount '{image}' \"$m\" >/dev/null && \
+             cat \"$m/{path}\"; rc=$?; ctr -n k8s.io images unmount \"$m\" >/dev/null; \
+             rmdir \"$m\"; exit $rc"
+        );
+        self.exec(&["sh", "-c", &script])
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Deletes every image from the node's containerd, the CRI's `sha256:` refs included, and
+    /// checks that no content is left: the next pull has to reach a registry.
+    #[track_caller]
+    pub fn forget_images(&self) {
+        let refs = self
+            .exec(&["ctr", "-n", "k8s.io", "images", "ls", "--quiet"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        if !refs.is_empty() {
+            let mut cmd = vec!["ctr", "-n", "k8s.io", "images", "rm", "--sync"];
+            cmd.extend(refs.lines());
+            self.exec(&cmd).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let left = self
+            .exec(&["ctr", "-n", "k8s.io", "content", "ls", "--quiet"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(left.is_empty(), "content left in {}: {left}", self.name);
+    }
+
+    /// The `hosts.toml` for `host`, if the node has one.
+    pub fn mirror(&self, host: &str) -> Option<String> {
+        self.exec(&["cat", &format!("{CERTS_DIR}/{host}/hosts.toml")])
+            .ok()
+    }
+
+    /// The hosts the node has a mirror for, sorted.
+    pub fn mirrored_hosts(&self) -> Vec<String> {
+        let out = self
+            .exec(&["sh", "-c", &format!("cd {CERTS_DIR} && ls -1 */hosts.toml")])
+            .unwrap_or_default();
+        let mut hosts: Vec<String> = out
+            .lines()
+            .filter_map(|l| l.strip_suffix("/hosts.toml"))
+            .map(str::to_string)
+            .collect();
+        hosts.sort();
+        hosts
+    }
+
+    /// Inode, mtime and path of every `hosts.toml`: equal listings mean no file was rewritten.
+    pub fn mirror_files(&self) -> String {
+        self.exec(&[
+            "sh",
+            "-c",
+            &format!("stat -c '%i %Y %n' {CERTS_DIR}/*/hosts.toml"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// When the container last started, and how often Docker restarted it.
+    pub fn lifetime(&self) -> String {
+        docker(&[
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.StartedAt}} restarts={{.RestartCount}} running={{.State.Running}}",
+            &self.name,
+        ])
+    }
+}
+
+/// The `[cache]` part of a brrt.toml.
+pub struct CacheConfig<'a> {
+    pub enabled: bool,
+    pub upstreams: &'a [&'a str],
+}
+
+/// A cluster stand-in with its own network, push registry name and port, upstream stand-ins,
+/// and a project directory. Everything it makes is named after the test and removed with the
+/// [`Testbed`].
+pub struct Cluster<'t> {
+    tb: &'t Testbed,
+    pub project: Project,
+    /// The kind cluster name.
+    pub name: String,
+    pub network: String,
+    /// The push registry's container.
+    pub registry: String,
+    /// The push registry's host port.
+    pub port: u16,
+    pub upstreams: Vec<Upstream>,
+}
+
+impl<'t> Cluster<'t> {
+    /// A network and a control-plane node on it; no registries yet.
+    pub fn new(tb: &'t Testbed) -> Self {
+        let cluster = Cluster::without_nodes(tb);
+        cluster.add_node("control-plane", "control-plane");
+        cluster
+    }
+
+    /// Only the cluster network: a cluster whose nodes do not exist (yet).
+    pub fn without_nodes(tb: &'t Testbed) -> Self {
+        let network = tb.network("net");
+        docker(&["network", "create", &network]);
+        let node = tb.container("kind-control-plane");
+        let name = node
+            .strip_suffix("-control-plane")
+            .expect("kind's node name")
+            .to_string();
+        Cluster {
+            project: Project::new(),
+            name,
+            network,
+            registry: tb.container("reg"),
+            port: free_port(),
+            upstreams: Vec::new(),
+            tb,
+        }
+    }
+
+    /// Starts a node `<cluster>-<suffix>` with `role`.
+    pub fn add_node(&self, role: &str, suffix: &str) -> Node {
+        let name = self.tb.container(&format!("kind-{suffix}"));
+        Node::start(name, &self.name, role, &self.network)
+    }
+
+    /// The control-plane node.
+    pub fn control_plane(&self) -> Node {
+        Node {
+            name: format!("{}-control-plane", self.name),
+        }
+    }
+
+    /// Starts an upstream stand-in for `host` on the cluster network.
+    pub fn add_upstream(&mut self, host: &str) -> &Upstream {
+        let container = self.tb.container(&format!("upstream-{}", slug(host)));
+        let port = start_registry(&container, &self.network);
+        self.upstreams.push(Upstream {
+            host: host.to_string(),
+            container,
+            port,
+        });
+        self.upstreams.last().expect("just pushed")
+    }
+
+    pub fn upstream(&self, host: &str) -> &Upstream {
+        self.upstreams
+            .iter()
+            .find(|u| u.host == host)
+            .unwrap_or_else(|| panic!("no upstream stand-in for {host}"))
+    }
+
+    /// The cache container dev-up makes for `host` (registered for cleanup).
+    pub fn cache(&self, host: &str) -> String {
+        self.tb.volume(&format!("reg-{}-data", slug(host)));
+        self.tb.container(&format!("reg-{}", slug(host)))
+    }
+
+    /// The volume of a registry container.
+    pub fn volume(&self, container: &str) -> String {
+        format!("{container}-data")
+    }
+
+    /// Writes brrt.toml: this cluster, its push registry, and the caches, each proxying its
+    /// upstream stand-in when there is one.
+    pub fn write_config(&self, cache: &CacheConfig<'_>) {
+        self.tb.volume("reg-data");
+        let quoted: Vec<String> = cache.upstreams.iter().map(|u| format!("{u:?}")).collect();
+        let mut text = format!(
+            "[cluster]\nname = {:?}\nnetwork = {:?}\n\n[registry]\nname = {:?}\nport = {}\n\n\
+             [cache]\nenabled = {}\nupstreams = [{}]\n\n[cache.remotes]\n",
+            self.name,
+            self.network,
+            self.registry,
+            self.port,
+            cache.enabled,
+            quoted.join(", ")
+        );
+        for host in cache.upstreams {
+            self.cache(host);
+            if let Some(up) = self.upstreams.iter().find(|u| u.host == *host) {
+                text.push_str(&format!("{:?} = {:?}\n", up.host, up.remote()));
+            }
+        }
+        self.project.write("brrt.toml", text);
+    }
+
+    /// `brrt run <repo>/scripts/<script> [extra…]` in the project directory.
+    pub fn run(&self, script_name: &str, extra: &[&str]) -> Output {
+        self.project
+            .brrt()
+            .arg("run")
+            .arg(script(script_name))
+            .args(extra)
+            .run()
+    }
+
+    pub fn dev_up(&self) -> Output {
+        self.run("dev-up.rhai", &[])
+    }
+
+    /// `cache.rhai -- ls [UPSTREAM]`.
+    pub fn cache_ls(&self, upstream: Option<&str>) -> Output {
+        let mut args = vec!["--", "ls"];
+        args.extend(upstream);
+        self.run("cache.rhai", &args)
+    }
+
+    /// Waits until `cache.rhai -- ls UPSTREAM` lists `image` (the proxy writes in the background).
+    #[track_caller]
+    pub fn wait_until_cached(&self, upstream: &str, image: &str) -> Output {
+        wait_for(
+            30,
+            &format!("`cache ls {upstream}` to list {image}"),
+            || {
+                let out = self.cache_ls(Some(upstream));
+                if out.code == Some(0) && out.stderr.contains(image) {
+                    Ok(out)
+                } else {
+                    Err(format!("{out:?}"))
+                }
+            },
+        )
+    }
+}
+
+/// `docker.io` → `docker-io`, as brrt names caches.
+fn slug(host: &str) -> String {
+    host.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
