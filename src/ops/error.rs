@@ -85,22 +85,39 @@ impl fmt::Display for ConfigError {
             _ => write!(f, "{}: {}", self.path, self.message)?,
         }
         if let (Some(line), Some(snippet)) = (self.line, &self.snippet) {
-            let width = line.to_string().len();
-            write!(f, "\n{:width$} |\n{line} | {snippet}", "")?;
-            if let Some(col) = self.column {
-                write!(
-                    f,
-                    "\n{:width$} | {:pad$}^",
-                    "",
-                    "",
-                    pad = col.saturating_sub(1)
-                )?;
-            }
+            write_source_line(f, line, self.column, snippet)?;
         }
         Ok(())
     }
 }
 
 impl std::error::Error for ConfigError {}
+
+/// Writes a source line under its number, with a caret under `column` when known:
+///
+/// ```text
+///   |
+/// 3 | enabled = tru
+///   |           ^
+/// ```
+pub fn write_source_line(
+    f: &mut fmt::Formatter<'_>,
+    line: usize,
+    column: Option<usize>,
+    text: &str,
+) -> fmt::Result {
+    let width = line.to_string().len();
+    write!(f, "\n{:width$} |\n{line} | {text}", "")?;
+    if let Some(col) = column {
+        write!(
+            f,
+            "\n{:width$} | {:pad$}^",
+            "",
+            "",
+            pad = col.saturating_sub(1)
+        )?;
+    }
+    Ok(())
+}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

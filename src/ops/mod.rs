@@ -9,7 +9,7 @@ pub mod docker;
 mod error;
 
 pub use change::{Action, Mode};
-pub use error::{ConfigError, Error, Result};
+pub use error::{write_source_line, ConfigError, Error, Result};
 pub mod containerd;
 pub mod kind;
 pub mod registry;

@@ -112,17 +112,7 @@ impl fmt::Display for Diagnostic {
         writeln!(f, "error: {}", self.message)?;
         write!(f, "  --> {}", self.location())?;
         if let (Some(line), Some(text)) = (self.line, &self.source_line) {
-            let width = line.to_string().len();
-            write!(f, "\n{:width$} |\n{line} | {text}", "")?;
-            if let Some(col) = self.column {
-                write!(
-                    f,
-                    "\n{:width$} | {:pad$}^",
-                    "",
-                    "",
-                    pad = col.saturating_sub(1)
-                )?;
-            }
+            crate::ops::write_source_line(f, line, self.column, text)?;
         }
         for note in &self.notes {
             write!(f, "\n  = note: {note}")?;

@@ -11,6 +11,9 @@ use std::sync::Arc;
 /// How many operations a script may run before it is stopped (a runaway loop, not a real flow).
 pub const DEFAULT_MAX_OPERATIONS: u64 = 50_000_000;
 
+/// Registers one static module's functions.
+type Register = fn(&mut ModuleBuilder<'_>, &Arc<ScriptContext>);
+
 /// An engine and the docs of everything registered in it.
 pub struct ScriptEngine {
     pub engine: Engine,
@@ -23,7 +26,7 @@ pub fn build(ctx: &Arc<ScriptContext>, max_operations: u64) -> ScriptEngine {
     let mut engine = Engine::new();
     let mut docs = Vec::new();
 
-    let static_modules: [(&str, fn(&mut ModuleBuilder<'_>, &Arc<ScriptContext>)); 8] = [
+    let static_modules: [(&str, Register); 8] = [
         ("docker", modules::docker::register),
         ("registry", modules::registry::register),
         ("kind", modules::kind::register),

@@ -23,7 +23,7 @@ pub struct RunRequest {
 #[derive(Debug)]
 pub enum Failure {
     /// A syntax or runtime error in a script, rendered with its place.
-    Script(Diagnostic),
+    Script(Box<Diagnostic>),
     /// Docker could not be reached: one line saying where and how to start it.
     DockerUnavailable(String),
     /// Stopped by Ctrl-C, SIGTERM or a watch restart.
@@ -48,14 +48,14 @@ fn read_script(ctx: &ScriptContext, path: &Path) -> Result<(String, String), Fai
     ctx.track(&full);
     let shown = ctx.display_path(&full);
     let text = std::fs::read_to_string(&full).map_err(|e| {
-        Failure::Script(Diagnostic {
+        Failure::Script(Box::new(Diagnostic {
             message: format!("cannot read script: {e}"),
             file: shown.clone(),
             line: None,
             column: None,
             source_line: None,
             notes: Vec::new(),
-        })
+        }))
     })?;
     ctx.remember_source(&shown, &text);
     Ok((shown, text))
@@ -65,10 +65,9 @@ fn read_script(ctx: &ScriptContext, path: &Path) -> Result<(String, String), Fai
 pub fn run(ctx: &Arc<ScriptContext>, req: &RunRequest) -> Result<(), Failure> {
     let (shown, text) = read_script(ctx, &req.script)?;
     let built = engine::build(ctx, req.max_operations);
-    let mut ast = built
-        .engine
-        .compile(&text)
-        .map_err(|e| Failure::Script(Diagnostic::from_parse(&e, &shown, &ctx.sources())))?;
+    let mut ast = built.engine.compile(&text).map_err(|e| {
+        Failure::Script(Box::new(Diagnostic::from_parse(&e, &shown, &ctx.sources())))
+    })?;
     ast.set_source(shown.as_str());
 
     let mut scope = Scope::new();
@@ -91,7 +90,11 @@ pub fn run(ctx: &Arc<ScriptContext>, req: &RunRequest) -> Result<(), Failure> {
             if is_interrupted(&err) {
                 return Failure::Interrupted;
             }
-            Failure::Script(Diagnostic::from_eval(&err, &shown, &ctx.sources()))
+            Failure::Script(Box::new(Diagnostic::from_eval(
+                &err,
+                &shown,
+                &ctx.sources(),
+            )))
         })
 }
 
@@ -108,7 +111,7 @@ fn is_interrupted(err: &EvalAltResult) -> bool {
 pub fn check(ctx: &Arc<ScriptContext>, script: &Path) -> Vec<Diagnostic> {
     let (shown, text) = match read_script(ctx, script) {
         Ok(x) => x,
-        Err(Failure::Script(d)) => return vec![d],
+        Err(Failure::Script(d)) => return vec![*d],
         Err(_) => return Vec::new(),
     };
     let built = engine::build(ctx, engine::DEFAULT_MAX_OPERATIONS);

@@ -47,11 +47,13 @@ impl FileWatcher {
         let (tx, events) = mpsc::unbounded_channel();
         let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let Ok(event) = res else { return };
-            let relevant = match event.kind {
-                EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) => true,
-                EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
-                _ => false,
-            };
+            let relevant = matches!(
+                event.kind,
+                EventKind::Create(_)
+                    | EventKind::Modify(_)
+                    | EventKind::Remove(_)
+                    | EventKind::Access(AccessKind::Close(AccessMode::Write))
+            );
             if relevant {
                 for path in event.paths {
                     let _ = tx.send(path);

@@ -2,13 +2,26 @@
 
 use crate::ops::docker as ops;
 use crate::ops::docker::ContainerSpec;
+use crate::ops::{Action, Mode};
 use crate::script::api_doc::ModuleBuilder;
 use crate::script::context::ScriptContext;
 use crate::script::convert::{
-    from_dynamic, runtime_error, script_error, string_list, to_dynamic, RhaiResult,
+    from_dynamic, runtime_error, script_error, string_list, to_dynamic, with_docker, RhaiResult,
 };
 use rhai::{Array, Dynamic, Map};
 use std::sync::Arc;
+
+/// Runs an ensure-style operation on one named thing and records what it did.
+fn change<F, Fut>(c: &ScriptContext, what: String, op: F) -> RhaiResult<String>
+where
+    F: FnOnce(bollard::Docker, Mode) -> Fut,
+    Fut: std::future::Future<Output = crate::ops::Result<Action>>,
+{
+    let mode = c.mode;
+    let action = with_docker(c, |d| op(d, mode))?;
+    c.record(action, what);
+    Ok(action.to_string())
+}
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
@@ -29,14 +42,11 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "Map",
         "The engine's version, API version, OS and architecture.",
         move || -> RhaiResult<Dynamic> {
-            let d = c.docker().map_err(|e| script_error(&c, e))?;
-            let v = c
-                .block_on(async move {
-                    d.version()
-                        .await
-                        .map_err(|e| crate::ops::Error::docker("version", e))
-                })
-                .map_err(|e| script_error(&c, e))?;
+            let v = with_docker(&c, |d| async move {
+                d.version()
+                    .await
+                    .map_err(|e| crate::ops::Error::docker("version", e))
+            })?;
             let mut map = Map::new();
             map.insert("version".into(), v.version.unwrap_or_default().into());
             map.insert(
@@ -56,8 +66,8 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "Creates, starts or re-creates a container to match spec (name, image, cmd, env, ports, mounts, network, labels, restart, cap_add, security_opt); returns #{name, action, id}.",
         move |spec: Map| -> RhaiResult<Dynamic> {
             let spec: ContainerSpec = from_dynamic("docker::ensure", &spec.into())?;
-            let d = c.docker().map_err(|e| script_error(&c, e))?;
-            let out = c.block_on(ops::ensure_container(&d, &spec, c.mode)).map_err(|e| script_error(&c, e))?;
+            let mode = c.mode;
+            let out = with_docker(&c, |d| async move { ops::ensure_container(&d, &spec, mode).await })?;
             c.record(out.action, format!("container {}", out.name));
             to_dynamic(&out)
         },
@@ -69,18 +79,17 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "String",
         "Removes a container (named volumes stay); returns \"removed\" or \"absent\".",
         move |name: &str| -> RhaiResult<String> {
-            let d = c.docker().map_err(|e| script_error(&c, e))?;
-            let action = c
-                .block_on(ops::remove_container(&d, name, c.mode))
-                .map_err(|e| script_error(&c, e))?;
+            let mode = c.mode;
+            let action = with_docker(&c, |d| async move {
+                ops::remove_container(&d, name, mode).await
+            })?;
             c.record(action, format!("container {name}"));
             Ok(action.to_string())
         },
     );
     let c = ctx.clone();
     m.func("inspect", &["name: String"], "Map", "A container's id, image, running, status, started_at, labels, networks and ports; () if absent.", move |name: &str| -> RhaiResult<Dynamic> {
-        let d = c.docker().map_err(|e| script_error(&c, e))?;
-        match c.block_on(ops::inspect_container(&d, name)).map_err(|e| script_error(&c, e))? {
+        match with_docker(&c, |d| async move { ops::inspect_container(&d, name).await })? {
             Some(state) => to_dynamic(&state),
             None => Ok(Dynamic::UNIT),
         }
@@ -93,10 +102,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "Containers (running or not) carrying every label given as \"key\" or \"key=value\".",
         move |labels: Array| -> RhaiResult<Dynamic> {
             let labels = string_list("docker::list", &labels)?;
-            let d = c.docker().map_err(|e| script_error(&c, e))?;
-            let list = c
-                .block_on(ops::list_containers(&d, &labels))
-                .map_err(|e| script_error(&c, e))?;
+            let list = with_docker(
+                &c,
+                |d| async move { ops::list_containers(&d, &labels).await },
+            )?;
             to_dynamic(&list)
         },
     );
@@ -111,18 +120,14 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             if cmd.is_empty() {
                 return Err(runtime_error("docker::exec: the command is empty"));
             }
-            let d = c.docker().map_err(|e| script_error(&c, e))?;
-            let out = c
-                .block_on(ops::exec(&d, name, &cmd))
-                .map_err(|e| script_error(&c, e))?;
+            let out = with_docker(&c, |d| async move { ops::exec(&d, name, &cmd).await })?;
             to_dynamic(&out)
         },
     );
     let c = ctx.clone();
     m.func("exec", &["name: String", "command: String"], "Map", "Runs a shell command line (sh -c) in a running container; returns #{stdout, stderr, code}.", move |name: &str, command: &str| -> RhaiResult<Dynamic> {
         let cmd = vec!["sh".to_string(), "-c".to_string(), command.to_string()];
-        let d = c.docker().map_err(|e| script_error(&c, e))?;
-        let out = c.block_on(ops::exec(&d, name, &cmd)).map_err(|e| script_error(&c, e))?;
+        let out = with_docker(&c, |d| async move { ops::exec(&d, name, &cmd).await })?;
         to_dynamic(&out)
     });
     let c = ctx.clone();
@@ -132,9 +137,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "String",
         "The last `tail` lines a container printed (stdout and stderr).",
         move |name: &str, tail: i64| -> RhaiResult<String> {
-            let d = c.docker().map_err(|e| script_error(&c, e))?;
-            c.block_on(ops::logs(&d, name, usize::try_from(tail).unwrap_or(0)))
-                .map_err(|e| script_error(&c, e))
+            with_docker(&c, |d| async move {
+                ops::logs(&d, name, usize::try_from(tail).unwrap_or(0)).await
+            })
         },
     );
 
@@ -146,12 +151,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             "String",
             "Creates a bridge network unless it exists; returns \"created\" or \"unchanged\".",
             move |name: &str| -> RhaiResult<String> {
-                let d = c.docker().map_err(|e| script_error(&c, e))?;
-                let a = c
-                    .block_on(ops::ensure_network(&d, name, c.mode))
-                    .map_err(|e| script_error(&c, e))?;
-                c.record(a, format!("network {name}"));
-                Ok(a.to_string())
+                change(&c, format!("network {name}"), |d, mode| async move { ops::ensure_network(&d, name, mode).await })
             },
         );
         let c = ctx.clone();
@@ -161,12 +161,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             "String",
             "Connects a container to a network; \"unchanged\" when it already is.",
             move |network: &str, container: &str| -> RhaiResult<String> {
-                let d = c.docker().map_err(|e| script_error(&c, e))?;
-                let a = c
-                    .block_on(ops::connect_network(&d, network, container, c.mode))
-                    .map_err(|e| script_error(&c, e))?;
-                c.record(a, format!("{container} on network {network}"));
-                Ok(a.to_string())
+                change(&c, format!("{container} on network {network}"), |d, mode| async move { ops::connect_network(&d, network, container, mode).await })
             },
         );
         let c = ctx.clone();
@@ -176,12 +171,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             "String",
             "Disconnects a container from a network; \"absent\" when it was not connected.",
             move |network: &str, container: &str| -> RhaiResult<String> {
-                let d = c.docker().map_err(|e| script_error(&c, e))?;
-                let a = c
-                    .block_on(ops::disconnect_network(&d, network, container, c.mode))
-                    .map_err(|e| script_error(&c, e))?;
-                c.record(a, format!("{container} on network {network}"));
-                Ok(a.to_string())
+                change(&c, format!("{container} on network {network}"), |d, mode| async move { ops::disconnect_network(&d, network, container, mode).await })
             },
         );
         let c = ctx.clone();
@@ -191,12 +181,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             "String",
             "Removes a network; \"absent\" when there was none.",
             move |name: &str| -> RhaiResult<String> {
-                let d = c.docker().map_err(|e| script_error(&c, e))?;
-                let a = c
-                    .block_on(ops::remove_network(&d, name, c.mode))
-                    .map_err(|e| script_error(&c, e))?;
-                c.record(a, format!("network {name}"));
-                Ok(a.to_string())
+                change(&c, format!("network {name}"), |d, mode| async move { ops::remove_network(&d, name, mode).await })
             },
         );
     });
@@ -208,12 +193,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             "String",
             "Creates a named volume unless it exists; returns \"created\" or \"unchanged\".",
             move |name: &str| -> RhaiResult<String> {
-                let d = c.docker().map_err(|e| script_error(&c, e))?;
-                let a = c
-                    .block_on(ops::ensure_volume(&d, name, c.mode))
-                    .map_err(|e| script_error(&c, e))?;
-                c.record(a, format!("volume {name}"));
-                Ok(a.to_string())
+                change(&c, format!("volume {name}"), |d, mode| async move {
+                    ops::ensure_volume(&d, name, mode).await
+                })
             },
         );
         let c = ctx.clone();
@@ -223,12 +205,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             "String",
             "Removes a named volume; \"absent\" when there was none.",
             move |name: &str| -> RhaiResult<String> {
-                let d = c.docker().map_err(|e| script_error(&c, e))?;
-                let a = c
-                    .block_on(ops::remove_volume(&d, name, c.mode))
-                    .map_err(|e| script_error(&c, e))?;
-                c.record(a, format!("volume {name}"));
-                Ok(a.to_string())
+                change(&c, format!("volume {name}"), |d, mode| async move {
+                    ops::remove_volume(&d, name, mode).await
+                })
             },
         );
     });
