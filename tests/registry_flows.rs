@@ -137,6 +137,57 @@ fn second_dev_up_changes_nothing() {
 }
 
 #[test]
+fn dev_up_repairs_what_was_changed_by_hand() {
+    let Some(tb) = Testbed::require("drift") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    cluster.dev_up().success();
+    let node = cluster.control_plane();
+    let wired = node
+        .mirror("docker.io")
+        .expect("dev-up wrote the docker.io mirror");
+
+    // A hand edit of a managed file (even one that keeps its size), and a cache pulled off the
+    // cluster network: a no-op check must not miss either.
+    let edited = wired.replacen("pull", "PULL", 1);
+    node.exec(&[
+        "sh",
+        "-c",
+        &format!("printf '%s' '{edited}' > /etc/containerd/certs.d/docker.io/hosts.toml"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    docker(&[
+        "network",
+        "disconnect",
+        &cluster.network,
+        &cluster.cache("docker.io"),
+    ]);
+
+    cluster
+        .dev_up()
+        .success()
+        .stderr_contains("updated")
+        .stderr_lacks("nothing changed");
+    assert_eq!(node.mirror("docker.io").as_deref(), Some(wired.as_str()));
+    let networks = docker(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        &cluster.cache("docker.io"),
+    ]);
+    assert!(
+        networks.split_whitespace().any(|n| n == cluster.network),
+        "{networks}"
+    );
+    cluster
+        .dev_up()
+        .success()
+        .stderr_contains("dev-up: nothing changed");
+    node.must_pull("docker.io/library/hello:1");
+}
+
+#[test]
 fn switching_the_cache_off_and_on_keeps_its_volume_and_never_restarts_the_node() {
     let Some(tb) = Testbed::require("toggle") else {
         return;

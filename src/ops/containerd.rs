@@ -8,6 +8,9 @@ use bollard::Docker;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// brrt's record of the hosts it manages in a node, beside their folders in [`CERTS_DIR`].
+const MANIFEST: &str = ".brrt-managed";
+
 /// First line of every file brrt writes; files without it are the user's and are left alone.
 pub const MANAGED_MARKER: &str = "# Managed by brrt";
 
@@ -72,37 +75,56 @@ pub async fn apply_mirrors(
             )));
         }
     }
-    let current = read_mirrors(d, node).await?;
-    let managed: Vec<&String> = current
-        .iter()
-        .filter(|(_, text)| text.starts_with(MANAGED_MARKER))
-        .map(|(host, _)| host)
-        .collect();
     let mut report = MirrorReport {
         node: node.into(),
         ..Default::default()
     };
     let mut writes = BTreeMap::new();
     for (host, text) in mirrors {
-        if current.get(host) == Some(text) {
+        if docker::file_holds(d, node, &host_file(host), text).await? {
             report.unchanged.push(host.clone());
         } else {
             writes.insert(host_file(host), text.clone());
             report.written.push(host.clone());
         }
     }
-    let removes: Vec<String> = managed
-        .into_iter()
-        .filter(|h| !mirrors.contains_key(*h))
-        .cloned()
+    // What brrt wrote before and no longer wants: nothing, when the manifest is what this call
+    // would write; otherwise read the folder and look for brrt's marker.
+    let manifest_path = format!("{CERTS_DIR}/{MANIFEST}");
+    let manifest: String = mirrors.keys().map(|h| format!("{h}\n")).collect();
+    let manifest_ok =
+        !mirrors.is_empty() && docker::file_holds(d, node, &manifest_path, &manifest).await?;
+    if !manifest_ok {
+        report.removed = read_mirrors(d, node)
+            .await?
+            .into_iter()
+            .filter(|(host, text)| text.starts_with(MANAGED_MARKER) && !mirrors.contains_key(host))
+            .map(|(host, _)| host)
+            .collect();
+    }
+    let mut remove_paths: Vec<String> = report
+        .removed
+        .iter()
+        .flat_map(|h| [host_file(h), format!("{CERTS_DIR}/{h}/")])
         .collect();
-    let remove_paths: Vec<String> = removes.iter().map(|h| host_file(h)).collect();
-    report.removed = removes;
+    if !manifest_ok {
+        if mirrors.is_empty() {
+            remove_paths.push(manifest_path);
+        } else {
+            writes.insert(manifest_path, manifest);
+        }
+    }
     let what = format!(
         "mirrors in node {node} (write: {:?}, remove: {:?})",
         report.written, report.removed
     );
-    if report.action().is_change() && mode.announce(Action::Updated, &what) {
+    let write = if report.action().is_change() {
+        mode.announce(Action::Updated, &what)
+    } else {
+        // Only brrt's own record is out of date (a node wired by an older brrt).
+        !manifest_ok && !mode.dry_run
+    };
+    if write {
         docker::write_files_atomically(d, node, &writes, &remove_paths).await?;
     }
     Ok(report)

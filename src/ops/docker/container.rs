@@ -402,9 +402,35 @@ pub async fn ensure_container(
                 }
                 return outcome(Action::Started, &current.id);
             }
+            if let Some(network) = spec.network.as_deref() {
+                // Someone disconnected it: the spec hash cannot tell, the endpoint list can.
+                if !current.networks.iter().any(|n| n == network) {
+                    super::connect_network(docker, network, &spec.name, mode).await?;
+                    return outcome(Action::Updated, &current.id);
+                }
+            }
             outcome(Action::Unchanged, &current.id)
         }
     }
+}
+
+/// The container, when it already is exactly what `spec` asks for: created by brrt from this
+/// spec, running, and on its network. One inspect, no change.
+pub async fn current_container(
+    docker: &Docker,
+    spec: &ContainerSpec,
+) -> Result<Option<ContainerState>> {
+    let Some(state) = inspect_container(docker, &spec.name).await? else {
+        return Ok(None);
+    };
+    let current = state.running
+        && state.labels.contains_key(MANAGED_LABEL)
+        && state.labels.get(SPEC_HASH_LABEL) == Some(&spec.hash())
+        && spec
+            .network
+            .as_ref()
+            .is_none_or(|n| state.networks.contains(n));
+    Ok(current.then_some(state))
 }
 
 /// Fails with who holds a wanted host port. Ports that `current` (the container about to be

@@ -13,11 +13,12 @@ mod volume;
 
 pub use client::{connect, docker_host};
 pub use container::{
-    ensure_container, inspect_container, list_containers, logs, remove_container, ContainerOutcome,
-    ContainerSpec, ContainerState, MANAGED_LABEL, SPEC_HASH_LABEL,
+    current_container, ensure_container, inspect_container, list_containers, logs,
+    remove_container, ContainerOutcome, ContainerSpec, ContainerState, MANAGED_LABEL,
+    SPEC_HASH_LABEL,
 };
 pub use exec::{exec, ExecOutput};
-pub use files::{read_dir_files, write_files_atomically};
+pub use files::{file_holds, read_dir_files, stamp, write_files_atomically};
 pub use network::{connect_network, disconnect_network, ensure_network, remove_network};
 pub use port_holder::port_holder;
 pub use volume::{ensure_volume, remove_volume, volume_size};

@@ -102,6 +102,28 @@ fn outcome(c: ContainerOutcome, volume: String, volume_action: Action) -> Regist
     }
 }
 
+/// Ensures a registry container and the named volume it keeps its data in. A container that is
+/// already current has its volume mounted, so the common no-op costs one inspect.
+async fn ensure_with_volume(
+    d: &Docker,
+    container: &ContainerSpec,
+    volume: String,
+    mode: Mode,
+) -> Result<RegistryOutcome> {
+    if let Some(state) = docker::current_container(d, container).await? {
+        return Ok(RegistryOutcome {
+            name: container.name.clone(),
+            action: Action::Unchanged,
+            id: state.id,
+            volume,
+            volume_action: Action::Unchanged,
+        });
+    }
+    let volume_action = docker::ensure_volume(d, &volume, mode).await?;
+    let c = docker::ensure_container(d, container, mode).await?;
+    Ok(outcome(c, volume, volume_action))
+}
+
 /// Ensures the push registry: `registry:2` on `host_ip:port`, its data in a named volume.
 pub async fn ensure_push(
     d: &Docker,
@@ -109,7 +131,6 @@ pub async fn ensure_push(
     mode: Mode,
 ) -> Result<RegistryOutcome> {
     let volume = volume_name(&spec.name);
-    let volume_action = docker::ensure_volume(d, &volume, mode).await?;
     let container = ContainerSpec {
         name: spec.name.clone(),
         image: spec.image.clone(),
@@ -124,8 +145,7 @@ pub async fn ensure_push(
         ]),
         ..Default::default()
     };
-    let c = docker::ensure_container(d, &container, mode).await?;
-    Ok(outcome(c, volume, volume_action))
+    ensure_with_volume(d, &container, volume, mode).await
 }
 
 /// Ensures one pull-through cache. Credentials come from `BRRT_<UPSTREAM>_USERNAME` and
@@ -134,7 +154,6 @@ pub async fn ensure_cache(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<Re
     let up = spec.resolve_upstream()?;
     let name = spec.name();
     let volume = volume_name(&name);
-    let volume_action = docker::ensure_volume(d, &volume, mode).await?;
     let mut env = BTreeMap::from([("REGISTRY_PROXY_REMOTEURL".to_string(), up.remote.clone())]);
     let (user_var, pass_var) = upstream::credential_vars(&up.host);
     if let (Ok(user), Ok(pass)) = (std::env::var(&user_var), std::env::var(&pass_var)) {
@@ -160,8 +179,7 @@ pub async fn ensure_cache(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<Re
         ]),
         ..Default::default()
     };
-    let c = docker::ensure_container(d, &container, mode).await?;
-    Ok(outcome(c, volume, volume_action))
+    ensure_with_volume(d, &container, volume, mode).await
 }
 
 /// A registry container found on the engine.
