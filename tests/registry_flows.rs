@@ -7,7 +7,7 @@ use crate::support::cluster::{
     container_exists, container_id, free_port, network_exists, push, script, volume_exists,
     CacheConfig, Cluster,
 };
-use crate::support::{docker, set, Project, Testbed};
+use crate::support::{docker, set, try_docker, Project, Testbed};
 use std::net::TcpListener;
 
 const HELLO_1: &str = "hello from brrt-testbed hello:1";
@@ -637,4 +637,129 @@ fn registry_log(container: &str) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+#[test]
+fn upstream_credentials_reach_only_their_cache_and_are_never_printed() {
+    let Some(tb) = Testbed::require("credentials") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    let secret = "s3cr3t-pa55word-for-brrt";
+    let with_credentials = |args: &[&str]| {
+        cluster
+            .project
+            .brrt()
+            .env("BRRT_DOCKER_IO_USERNAME", "team-bot")
+            .env("BRRT_DOCKER_IO_PASSWORD", secret)
+            .args(args)
+            .run()
+    };
+    let dev_up = script("dev-up.rhai");
+    let dev_up = dev_up.to_str().unwrap();
+    for out in [
+        with_credentials(&["run", "-vv", "--dry-run", dev_up]),
+        with_credentials(&["run", "-vv", dev_up]),
+    ] {
+        out.success();
+        assert!(
+            !out.stdout.contains(secret) && !out.stderr.contains(secret),
+            "{out:?}"
+        );
+    }
+    // What a script can see of the cache does not hold it either.
+    cluster.project.write(
+        "show.rhai",
+        "print(docker::inspect(SET.name)); print(registry::caches(SET.registry));",
+    );
+    let shown = with_credentials(&[
+        "run",
+        "show.rhai",
+        "--set",
+        &format!("name={}", cluster.cache("docker.io")),
+        "--set",
+        &format!("registry={}", cluster.registry),
+    ]);
+    shown.success();
+    assert!(!shown.stderr.contains(secret), "{shown:?}");
+
+    let env_of = |container: &str| {
+        docker(&[
+            "inspect",
+            "-f",
+            "{{range .Config.Env}}{{println .}}{{end}}",
+            container,
+        ])
+    };
+    let cache_env = env_of(&cluster.cache("docker.io"));
+    assert!(
+        cache_env
+            .lines()
+            .any(|l| l == format!("REGISTRY_PROXY_PASSWORD={secret}")),
+        "{cache_env}"
+    );
+    assert!(
+        cache_env
+            .lines()
+            .any(|l| l == "REGISTRY_PROXY_USERNAME=team-bot"),
+        "{cache_env}"
+    );
+    assert!(
+        !env_of(&cluster.registry).contains(secret),
+        "the push registry got the credentials"
+    );
+}
+
+#[test]
+fn registry_api_lists_tags_reads_manifests_and_deletes_by_digest() {
+    let Some(tb) = Testbed::require("registry_api") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    cluster.dev_up().success();
+    let push_to = format!("127.0.0.1:{}", cluster.port);
+    docker(&[
+        "tag",
+        "brrt-testbed/hello:1",
+        &format!("{push_to}/team/app:v1"),
+    ]);
+    let pushed_v1 = docker(&["push", &format!("{push_to}/team/app:v1")]);
+    let _ = try_docker(&["image", "rm", &format!("{push_to}/team/app:v1")]);
+    push("brrt-testbed/hello:2", &format!("{push_to}/team/app:v2"));
+    cluster.project.write(
+        "api.rhai",
+        r#"
+        let reg = SET.registry;
+        print(`tags=${registry::tags(reg, "team/app")}`);
+        let m = registry::manifest(reg, "team/app", "v1");
+        print(`kind=${m.kind}`);
+        print(`digest=${m.digest}`);
+        print(`content_size=${m.content_size}`);
+        registry::delete(reg, "team/app", m.digest);
+        print(`after=${registry::tags(reg, "team/app")}`);
+        try { registry::delete(reg, "team/app", "v2"); } catch (e) { print(`by_tag=${e}`); }
+        "#,
+    );
+    let out = cluster
+        .project
+        .brrt()
+        .args([
+            "run",
+            "api.rhai",
+            "--set",
+            &format!("registry={}", cluster.registry),
+        ])
+        .run();
+    out.success();
+    assert_eq!(out.printed("tags"), r#"["v1", "v2"]"#);
+    assert_eq!(out.printed("kind"), "image");
+    let digest = out.printed("digest");
+    // `docker push` printed the digest it pushed.
+    assert!(
+        pushed_v1.contains(&format!("digest: {digest}")),
+        "push said {pushed_v1}, registry says {digest}"
+    );
+    assert!(out.printed("content_size").parse::<i64>().unwrap() > 0);
+    assert_eq!(out.printed("after"), r#"["v2"]"#);
+    assert!(out.printed("by_tag").contains("needs a digest"), "{out:?}");
 }

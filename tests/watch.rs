@@ -347,3 +347,89 @@ fn restart_policy_stops_a_busy_run_and_starts_again() {
     );
     assert_eq!(brrt.stop("-INT"), Some(0));
 }
+
+#[test]
+fn a_file_named_with_watch_triggers_a_reapply() {
+    // Needs no engine.
+    let project = Project::new().file("notes/extra.txt", "one").file(
+        "flow.rhai",
+        r#"
+        watch("notes/extra.txt");
+        print("applied");
+        "#,
+    );
+    let mut brrt = Running::new(project.brrt().args(["run", "--watch", "flow.rhai"]).spawn());
+    brrt.wait_for_applies(1);
+    project.write("notes/extra.txt", "two");
+    brrt.wait_for_applies(2);
+    assert!(
+        brrt.applies()[1].contains("notes/extra.txt changed"),
+        "{:#?}",
+        brrt.applies()
+    );
+    assert_eq!(brrt.lines().iter().filter(|l| *l == "applied").count(), 2);
+}
+
+/// Forwards connections from a socket of the test's own to the real engine: Docker "comes
+/// back" when this starts.
+fn docker_proxy(path: &Path) -> std::thread::JoinHandle<()> {
+    use std::os::unix::net::{UnixListener, UnixStream};
+    let listener = UnixListener::bind(path).expect("cannot bind the proxy socket");
+    std::thread::spawn(move || {
+        for client in listener.incoming().map_while(Result::ok) {
+            let Ok(engine) = UnixStream::connect("/var/run/docker.sock") else {
+                return;
+            };
+            let (mut c_in, mut e_out) = (client.try_clone().unwrap(), engine.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_in, &mut e_out);
+                let _ = e_out.shutdown(std::net::Shutdown::Write);
+            });
+            let (mut e_in, mut c_out) = (engine, client);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut e_in, &mut c_out);
+                let _ = c_out.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    })
+}
+
+#[test]
+fn docker_going_away_is_one_line_and_the_flow_resumes() {
+    let Some(_tb) = Testbed::require("watch_docker_away") else {
+        return;
+    };
+    let project = Project::new().file(
+        "flow.rhai",
+        "let v = docker::version();\nprint(`engine ${v.version}`);\n",
+    );
+    let socket = project.path().join("docker.sock");
+    let mut brrt = Running::new(
+        project
+            .brrt()
+            .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+            .args(["run", "--watch", "flow.rhai"])
+            .spawn(),
+    );
+    brrt.wait_for("the unreachable line", Duration::from_secs(10), |l| {
+        l.iter().any(|l| l.contains("cannot reach Docker"))
+    });
+    // Several retries go by quietly.
+    std::thread::sleep(Duration::from_millis(3500));
+    let _proxy = docker_proxy(&socket);
+    brrt.wait_for("the flow to resume", Duration::from_secs(30), |l| {
+        l.iter().any(|l| l.starts_with("engine "))
+    });
+    let complaints = brrt
+        .lines()
+        .iter()
+        .filter(|l| l.contains("cannot reach Docker"))
+        .count();
+    assert_eq!(complaints, 1, "{:#?}", brrt.lines());
+    assert!(
+        brrt.lines().iter().any(|l| l.contains("Docker is back")),
+        "{:#?}",
+        brrt.lines()
+    );
+    assert_eq!(brrt.stop("-TERM"), Some(0));
+}
