@@ -13,7 +13,6 @@ default:
 
 # The same flow as dev-up. With no kind cluster running, it brings up the push registry and the
 # caches and says that no node is wired; run dev-up once the cluster exists to wire the nodes.
-# Push registry and caches only: dev-up without a cluster leaves the nodes unwired.
 dev-registry:
     {{ brrt }} run scripts/dev-up.rhai --set config={{ config }}
 
