@@ -763,3 +763,27 @@ fn registry_api_lists_tags_reads_manifests_and_deletes_by_digest() {
     assert_eq!(out.printed("after"), r#"["v2"]"#);
     assert!(out.printed("by_tag").contains("needs a digest"), "{out:?}");
 }
+
+#[test]
+fn a_registry_brrt_did_not_create_is_left_alone_and_named() {
+    let Some(tb) = Testbed::require("foreign_registry") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    // What kind's kind-with-registry.sh leaves behind: a plain `kind-registry` container.
+    docker(&["run", "-d", "--name", &cluster.registry, "registry:2"]);
+    let id = container_id(&cluster.registry);
+    cluster
+        .dev_up()
+        .failure(1)
+        .stderr_contains(&format!(
+            "a container named `{}` exists but brrt did not create it",
+            cluster.registry
+        ))
+        .stderr_contains(&format!("docker rm -f {}", cluster.registry));
+    assert_eq!(
+        container_id(&cluster.registry),
+        id,
+        "brrt replaced a container it does not own"
+    );
+}

@@ -79,6 +79,7 @@ pub fn run(ctx: &Arc<ScriptContext>, req: &RunRequest) -> Result<(), Failure> {
         .collect();
     scope.push_constant("ARGS", args);
     scope.push_constant("SET", set);
+    scope.push_constant("DRY_RUN", ctx.mode.dry_run);
 
     built
         .engine
