@@ -2,106 +2,42 @@
 //! save never tears down what was applied. Real files, the real notify watcher, a real engine
 //! and a containerd node stand-in.
 
+use crate::support::cluster::{wait_for, CacheConfig, Cluster};
 use crate::support::{docker, Project, Running, Testbed};
 use std::path::Path;
 use std::time::Duration;
 
-/// A node stand-in with kind's labels, on its own network, plus the names dev-up will use.
-struct Cluster {
-    tb: Testbed,
-    name: String,
-    network: String,
-    node: String,
-    registry: String,
-    port: u16,
+/// A cluster with caches for docker.io and quay.io (their upstream stand-ins are never asked).
+fn cluster(tb: &Testbed) -> Cluster<'_> {
+    let mut cluster = Cluster::new(tb);
+    cluster.add_upstream("docker.io");
+    cluster.add_upstream("quay.io");
+    cluster
 }
 
-impl Cluster {
-    fn start(tb: Testbed) -> Cluster {
-        let network = tb.network("kind");
-        // kind names nodes <cluster>-control-plane.
-        let node = tb.container("control-plane");
-        let name = node.trim_end_matches("-control-plane").to_string();
-        let registry = tb.container("reg");
-        for upstream in ["docker-io", "quay-io"] {
-            tb.container(&format!("reg-{upstream}"));
-            tb.volume(&format!("reg-{upstream}-data"));
-        }
-        tb.volume("reg-data");
-        docker(&["network", "create", &network]);
-        docker(&[
-            "run",
-            "-d",
-            "--name",
-            &node,
-            "--network",
-            &network,
-            "--label",
-            &format!("io.x-k8s.kind.cluster={name}"),
-            "--label",
-            "io.x-k8s.kind.role=control-plane",
-            "--cap-add",
-            "SYS_ADMIN",
-            "--security-opt",
-            "seccomp=unconfined",
-            "--security-opt",
-            "apparmor=unconfined",
-            "brrt-testbed/node:latest",
-        ]);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Cluster {
-            tb,
-            name,
-            network,
-            node,
-            registry,
-            port,
-        }
-    }
+fn config(cluster: &Cluster<'_>, upstreams: &[&str]) -> String {
+    cluster.config(&CacheConfig {
+        enabled: true,
+        upstreams,
+    })
+}
 
-    /// A brrt.toml with caches for `upstreams` (their remotes are never contacted here).
-    fn config(&self, upstreams: &[&str]) -> String {
-        let list: Vec<String> = upstreams.iter().map(|u| format!("\"{u}\"")).collect();
-        let remotes: Vec<String> = ["docker.io", "quay.io"]
-            .iter()
-            .map(|u| format!("\"{u}\" = \"http://no-upstream:5000\""))
-            .collect();
-        format!(
-            "[cluster]\nname = \"{}\"\nnetwork = \"{}\"\n\n[registry]\nname = \"{}\"\nport = {}\n\n\
-             [cache]\nupstreams = [{}]\n\n[cache.remotes]\n{}\n",
-            self.name,
-            self.network,
-            self.registry,
-            self.port,
-            list.join(", "),
-            remotes.join("\n")
-        )
-    }
-
-    /// The hosts that have a hosts.toml in the node.
-    fn mirrors(&self) -> Vec<String> {
-        let out = docker(&["exec", &self.node, "ls", "/etc/containerd/certs.d"]);
-        out.lines().map(str::to_string).collect()
-    }
-
-    #[track_caller]
-    fn wait_for_mirrors(&self, wanted: &[&str]) {
-        let mut wanted: Vec<String> = wanted.iter().map(|s| s.to_string()).collect();
-        wanted.sort();
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while self.mirrors() != wanted {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "node mirrors {:?}, wanted {wanted:?}",
-                self.mirrors()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+/// Waits until the node has exactly these mirrors (the push registry's, `localhost:<port>`,
+/// is added here).
+#[track_caller]
+fn wait_for_mirrors(cluster: &Cluster<'_>, upstreams: &[&str]) {
+    let mut wanted: Vec<String> = upstreams.iter().map(|s| s.to_string()).collect();
+    wanted.push(format!("localhost:{}", cluster.port));
+    wanted.sort();
+    let node = cluster.control_plane();
+    wait_for(20, &format!("node mirrors {wanted:?}"), || {
+        let now = node.mirrored_hosts();
+        if now == wanted {
+            Ok(())
+        } else {
+            Err(format!("{now:?}"))
         }
-    }
+    });
 }
 
 fn repo_script(path: &str) -> String {
@@ -133,17 +69,17 @@ fn every_kind_of_save_reapplies_once() {
     let Some(tb) = Testbed::require("watch_saves") else {
         return;
     };
-    let cluster = Cluster::start(tb);
-    let localhost = format!("localhost:{}", cluster.port);
-    let project = Project::new().file("brrt.toml", cluster.config(&["docker.io", "quay.io"]));
-    let mut brrt = watch_dev_up(&project);
+    let cluster = cluster(&tb);
+    let project = &cluster.project;
+    project.write("brrt.toml", config(&cluster, &["docker.io", "quay.io"]));
+    let mut brrt = watch_dev_up(project);
     brrt.wait_for_applies(1);
-    cluster.wait_for_mirrors(&["docker.io", "quay.io", &localhost]);
+    wait_for_mirrors(&cluster, &["docker.io", "quay.io"]);
 
     // Saving in place.
-    project.write("brrt.toml", cluster.config(&["docker.io"]));
+    project.write("brrt.toml", config(&cluster, &["docker.io"]));
     brrt.wait_for_applies(2);
-    cluster.wait_for_mirrors(&["docker.io", &localhost]);
+    wait_for_mirrors(&cluster, &["docker.io"]);
     assert!(
         brrt.applies()[1].contains("brrt.toml changed"),
         "{:?}",
@@ -154,16 +90,16 @@ fn every_kind_of_save_reapplies_once() {
     rename_save(
         &project,
         "brrt.toml",
-        &cluster.config(&["docker.io", "quay.io"]),
+        &config(&cluster, &["docker.io", "quay.io"]),
     );
     brrt.wait_for_applies(3);
-    cluster.wait_for_mirrors(&["docker.io", "quay.io", &localhost]);
+    wait_for_mirrors(&cluster, &["docker.io", "quay.io"]);
 
     // Delete, then create.
     project.remove("brrt.toml");
-    project.write("brrt.toml", cluster.config(&["quay.io"]));
+    project.write("brrt.toml", config(&cluster, &["quay.io"]));
     brrt.wait_for_applies(4);
-    cluster.wait_for_mirrors(&["quay.io", &localhost]);
+    wait_for_mirrors(&cluster, &["quay.io"]);
 
     // Each save re-applied exactly once: no further run shows up.
     std::thread::sleep(Duration::from_millis(500));
@@ -178,14 +114,13 @@ fn every_kind_of_save_reapplies_once() {
     assert_eq!(brrt.stop("-TERM"), Some(0));
     let leftovers = docker(&[
         "exec",
-        &cluster.node,
+        &cluster.control_plane().name,
         "find",
         "/etc/containerd/certs.d",
         "-name",
         "*.brrt-tmp",
     ]);
     assert_eq!(leftovers, "");
-    drop(cluster.tb);
 }
 
 #[test]
@@ -193,12 +128,12 @@ fn a_burst_of_saves_applies_the_last_one() {
     let Some(tb) = Testbed::require("watch_burst") else {
         return;
     };
-    let cluster = Cluster::start(tb);
-    let localhost = format!("localhost:{}", cluster.port);
-    let project = Project::new().file("brrt.toml", cluster.config(&["docker.io"]));
-    let mut brrt = watch_dev_up(&project);
+    let cluster = cluster(&tb);
+    let project = &cluster.project;
+    project.write("brrt.toml", config(&cluster, &["docker.io"]));
+    let mut brrt = watch_dev_up(project);
     brrt.wait_for_applies(1);
-    cluster.wait_for_mirrors(&["docker.io", &localhost]);
+    wait_for_mirrors(&cluster, &["docker.io"]);
 
     // 20 saves within 200 ms, alternating; the last one enables quay.io only.
     for i in 0..20 {
@@ -207,11 +142,11 @@ fn a_burst_of_saves_applies_the_last_one() {
         } else {
             &["quay.io"]
         };
-        project.write("brrt.toml", cluster.config(upstreams));
+        project.write("brrt.toml", config(&cluster, upstreams));
         std::thread::sleep(Duration::from_millis(10));
     }
     brrt.wait_for_applies(2);
-    cluster.wait_for_mirrors(&["quay.io", &localhost]);
+    wait_for_mirrors(&cluster, &["quay.io"]);
     std::thread::sleep(Duration::from_millis(800));
     let runs = brrt.applies().len() - 1;
     assert!(
@@ -235,7 +170,6 @@ fn a_burst_of_saves_applies_the_last_one() {
         &format!("{}-docker-io-data", cluster.registry),
     ]);
     drop(brrt);
-    drop(cluster.tb);
 }
 
 #[test]
@@ -243,15 +177,14 @@ fn a_script_error_keeps_the_environment_and_the_fix_applies() {
     let Some(tb) = Testbed::require("watch_error") else {
         return;
     };
-    let cluster = Cluster::start(tb);
-    let localhost = format!("localhost:{}", cluster.port);
+    let cluster = cluster(&tb);
     // The team's own copy of the flows, as in a project that vendors brrt's scripts.
     let dev_up = std::fs::read_to_string(repo_script("scripts/dev-up.rhai")).unwrap();
     let topology = std::fs::read_to_string(repo_script("scripts/lib/topology.rhai")).unwrap();
-    let project = Project::new()
-        .file("brrt.toml", cluster.config(&["docker.io"]))
-        .file("scripts/dev-up.rhai", &dev_up)
-        .file("scripts/lib/topology.rhai", &topology);
+    let project = &cluster.project;
+    project.write("brrt.toml", config(&cluster, &["docker.io"]));
+    project.write("scripts/dev-up.rhai", &dev_up);
+    project.write("scripts/lib/topology.rhai", &topology);
     let mut brrt = Running::new(
         project
             .brrt()
@@ -259,7 +192,7 @@ fn a_script_error_keeps_the_environment_and_the_fix_applies() {
             .spawn(),
     );
     brrt.wait_for_applies(1);
-    cluster.wait_for_mirrors(&["docker.io", &localhost]);
+    wait_for_mirrors(&cluster, &["docker.io"]);
     let ids = || {
         docker(&[
             "ps",
@@ -274,7 +207,7 @@ fn a_script_error_keeps_the_environment_and_the_fix_applies() {
     // A syntax error in the flow, saved together with a config change: nothing is applied.
     project.write("scripts/dev-up.rhai", format!("{dev_up}\nlet broken = ;\n"));
     brrt.wait_for_applies(2);
-    project.write("brrt.toml", cluster.config(&["docker.io", "quay.io"]));
+    project.write("brrt.toml", config(&cluster, &["docker.io", "quay.io"]));
     brrt.wait_for_applies(3);
     assert!(
         brrt.lines().iter().any(|l| l.contains("dev-up.rhai:")),
@@ -288,12 +221,12 @@ fn a_script_error_keeps_the_environment_and_the_fix_applies() {
     );
     assert!(brrt.is_running());
     assert_eq!(ids(), before, "containers changed after a failed run");
-    assert_eq!(cluster.mirrors().len(), 2);
+    assert_eq!(cluster.control_plane().mirrored_hosts().len(), 2);
 
     // Fixing the file applies the config saved meanwhile.
     project.write("scripts/dev-up.rhai", &dev_up);
     brrt.wait_for_applies(4);
-    cluster.wait_for_mirrors(&["docker.io", "quay.io", &localhost]);
+    wait_for_mirrors(&cluster, &["docker.io", "quay.io"]);
 
     // An imported module changes: the new code runs on the next apply.
     project.write(
@@ -304,7 +237,6 @@ fn a_script_error_keeps_the_environment_and_the_fix_applies() {
         l.iter().any(|l| l == "topology v2")
     });
     drop(brrt);
-    drop(cluster.tb);
 }
 
 #[test]

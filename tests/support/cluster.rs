@@ -408,6 +408,11 @@ impl<'t> Cluster<'t> {
     /// Writes brrt.toml: this cluster, its push registry, and the caches, each proxying its
     /// upstream stand-in when there is one.
     pub fn write_config(&self, cache: &CacheConfig<'_>) {
+        self.project.write("brrt.toml", self.config(cache));
+    }
+
+    /// The text of that brrt.toml, for tests that save it their own way.
+    pub fn config(&self, cache: &CacheConfig<'_>) -> String {
         self.tb.volume("reg-data");
         let quoted: Vec<String> = cache.upstreams.iter().map(|u| format!("{u:?}")).collect();
         let mut text = format!(
@@ -426,7 +431,7 @@ impl<'t> Cluster<'t> {
                 text.push_str(&format!("{:?} = {:?}\n", up.host, up.remote()));
             }
         }
-        self.project.write("brrt.toml", text);
+        text
     }
 
     /// `brrt run <repo>/scripts/<script> [extra…]` in the project directory.
