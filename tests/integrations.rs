@@ -599,7 +599,7 @@ fn dev_registry_says_nodes_stay_unwired_without_a_cluster() {
     }
     just(&repo().join("justfile"), BRRT, &["--show", "dev-registry"])
         .success()
-        .stdout_contains("dev-up without a cluster leaves the nodes unwired");
+        .stdout_contains("says that no node is wired");
 }
 
 #[test]

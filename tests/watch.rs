@@ -88,7 +88,7 @@ fn every_kind_of_save_reapplies_once() {
 
     // Saving via rename.
     rename_save(
-        &project,
+        project,
         "brrt.toml",
         &config(&cluster, &["docker.io", "quay.io"]),
     );
@@ -343,13 +343,13 @@ fn docker_going_away_is_one_line_and_the_flow_resumes() {
             .args(["run", "--watch", "flow.rhai"])
             .spawn(),
     );
-    brrt.wait_for("the unreachable line", Duration::from_secs(10), |l| {
+    brrt.wait_for("the unreachable line", Duration::from_secs(30), |l| {
         l.iter().any(|l| l.contains("cannot reach Docker"))
     });
     // Several retries go by quietly.
     std::thread::sleep(Duration::from_millis(3500));
     let _proxy = docker_proxy(&socket);
-    brrt.wait_for("the flow to resume", Duration::from_secs(30), |l| {
+    brrt.wait_for("the flow to resume", Duration::from_secs(60), |l| {
         l.iter().any(|l| l.starts_with("engine "))
     });
     let complaints = brrt
