@@ -69,9 +69,10 @@ pub async fn apply_mirrors(
     mode: Mode,
 ) -> Result<MirrorReport> {
     for host in mirrors.keys() {
-        if host.is_empty() || host.contains('/') || host.starts_with('.') {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || ".-_:[]".contains(c);
+        if host.is_empty() || host.starts_with('.') || !host.chars().all(allowed) {
             return Err(Error::InvalidSpec(format!(
-                "`{host}` is not a registry host name"
+                "`{host}` is not a registry host name (like docker.io or localhost:5001)"
             )));
         }
     }
@@ -88,46 +89,67 @@ pub async fn apply_mirrors(
             report.written.push(host.clone());
         }
     }
-    // What brrt wrote before and no longer wants: nothing, when the manifest is what this call
-    // would write; otherwise read the folder and look for brrt's marker.
+    // The manifest, when it is what this call would write, says no other managed file is there.
     let manifest_path = format!("{CERTS_DIR}/{MANIFEST}");
     let manifest: String = mirrors.keys().map(|h| format!("{h}\n")).collect();
     let manifest_ok =
         !mirrors.is_empty() && docker::file_holds(d, node, &manifest_path, &manifest).await?;
-    if !manifest_ok {
+    if writes.is_empty() && manifest_ok {
+        return Ok(report);
+    }
+    if mode.dry_run {
         report.removed = read_mirrors(d, node)
             .await?
             .into_iter()
             .filter(|(host, text)| text.starts_with(MANAGED_MARKER) && !mirrors.contains_key(host))
             .map(|(host, _)| host)
             .collect();
-    }
-    let mut remove_paths: Vec<String> = report
-        .removed
-        .iter()
-        .flat_map(|h| [host_file(h), format!("{CERTS_DIR}/{h}/")])
-        .collect();
-    if !manifest_ok {
-        if mirrors.is_empty() {
-            remove_paths.push(manifest_path);
-        } else {
-            writes.insert(manifest_path, manifest);
+        if report.action().is_change() {
+            mode.announce(Action::Updated, &describe(&report));
         }
+        return Ok(report);
     }
-    let what = format!(
-        "mirrors in node {node} (write: {:?}, remove: {:?})",
-        report.written, report.removed
-    );
-    let write = if report.action().is_change() {
-        mode.announce(Action::Updated, &what)
+    let keep: Vec<&str> = mirrors.keys().map(String::as_str).collect();
+    let mut sweep = sweep_script(&keep);
+    if mirrors.is_empty() {
+        // Nothing managed is left: the manifest goes too.
+        sweep.push_str(&format!("rm -f '{manifest_path}'\n"));
     } else {
-        // Only brrt's own record is out of date (a node wired by an older brrt).
-        !manifest_ok && !mode.dry_run
-    };
-    if write {
-        docker::write_files_atomically(d, node, &writes, &remove_paths).await?;
+        writes.insert(manifest_path, manifest);
+    }
+    let removed = docker::write_files_atomically(d, node, &writes, &sweep).await?;
+    report.removed = removed
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    if report.action().is_change() {
+        tracing::debug!("{}", describe(&report));
     }
     Ok(report)
+}
+
+fn describe(report: &MirrorReport) -> String {
+    format!(
+        "mirrors in node {} (write: {:?}, remove: {:?})",
+        report.node, report.written, report.removed
+    )
+}
+
+/// Shell that removes every brrt-managed hosts.toml whose host is not in `keep` (and its folder,
+/// when empty), printing each removed host. Host names were checked to need no quoting.
+fn sweep_script(keep: &[&str]) -> String {
+    let keep = keep.join(" ");
+    format!(
+        "for f in {CERTS_DIR}/*/hosts.toml; do\n\
+         \x20 [ -f \"$f\" ] || continue\n\
+         \x20 d=${{f%/hosts.toml}}; h=${{d##*/}}\n\
+         \x20 case \" {keep} \" in *\" $h \"*) continue ;; esac\n\
+         \x20 IFS= read -r first < \"$f\" || true\n\
+         \x20 case \"$first\" in \"{MANAGED_MARKER}\"*) rm -f \"$f\"; rmdir \"$d\" 2>/dev/null || true; echo \"$h\" ;; esac\n\
+         done\n"
+    )
 }
 
 /// The outcome of a test pull inside a node.
