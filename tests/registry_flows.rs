@@ -5,7 +5,7 @@
 
 use crate::support::cluster::{
     container_exists, container_id, free_port, network_exists, push, script, volume_exists,
-    CacheConfig, Cluster,
+    wait_for, CacheConfig, Cluster,
 };
 use crate::support::{docker, set, try_docker, Project, Testbed};
 use std::net::TcpListener;
@@ -785,5 +785,61 @@ fn a_registry_brrt_did_not_create_is_left_alone_and_named() {
         container_id(&cluster.registry),
         id,
         "brrt replaced a container it does not own"
+    );
+}
+
+#[test]
+fn offline_caches_serve_what_they_hold_when_the_upstream_is_unreachable() {
+    let Some(tb) = Testbed::require("offline") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    cluster.dev_up().success();
+    let node = cluster.control_plane();
+    node.must_pull("docker.io/library/hello:1");
+    cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
+
+    // The laptop reboots without a network: Docker restarts the cache, and a registry in
+    // proxy mode will not start while its upstream is unreachable.
+    cluster.upstream("docker.io").stop();
+    let cache = cluster.cache("docker.io");
+    docker(&["restart", &cache]);
+    wait_for(30, "the cache to crash-loop", || {
+        let state = docker(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.RestartCount}}",
+            &cache,
+        ]);
+        if state.starts_with("restarting") || !state.ends_with(" 0") {
+            Ok(())
+        } else {
+            Err(state)
+        }
+    });
+    cluster
+        .run("doctor.rhai", &[])
+        .failure(1)
+        .stderr_contains("cache.offline = true");
+
+    // Offline mode serves the same volume without asking the upstream.
+    let online = cluster.config(&DOCKER_HUB);
+    cluster.project.write(
+        "brrt.toml",
+        online.replace("[cache]\n", "[cache]\noffline = true\n"),
+    );
+    cluster
+        .dev_up()
+        .success()
+        .stderr_contains("offline: serving what it holds");
+    node.forget_images();
+    node.must_pull("docker.io/library/hello:1");
+    assert_eq!(
+        node.file_in_image("docker.io/library/hello:1", "hello.txt"),
+        HELLO_1
+    );
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Status}}", &cache]),
+        "running"
     );
 }

@@ -22,7 +22,7 @@ pub async fn exec(docker: &Docker, name: &str, cmd: &[String]) -> Result<ExecOut
         attach_stderr: Some(true),
         ..Default::default()
     };
-    let action = || format!("exec `{}` in {name}", cmd.join(" "));
+    let action = || format!("exec `{}` in {name}", short_command(cmd));
     let created = docker
         .create_exec(name, opts)
         .await
@@ -52,4 +52,18 @@ pub async fn exec(docker: &Docker, name: &str, cmd: &[String]) -> Result<ExecOut
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
         code: inspect.exit_code.unwrap_or(-1),
     })
+}
+
+/// A command as an error message shows it: a shell script is not repeated whole.
+fn short_command(cmd: &[String]) -> String {
+    match cmd {
+        [sh, flag, ..] if flag == "-c" => format!("{sh} -c …"),
+        _ => {
+            let text = cmd.join(" ");
+            match text.char_indices().nth(80) {
+                Some((at, _)) => format!("{}…", &text[..at]),
+                None => text,
+            }
+        }
+    }
 }

@@ -52,6 +52,12 @@ pub struct CacheSpec {
     pub ttl: Option<String>,
     /// A fixed loopback port for inspection; by default the engine picks a free one.
     pub port: Option<u16>,
+    /// Serve what the cache holds without contacting the upstream. A registry in proxy mode
+    /// will not start when it cannot reach its upstream (distribution#1435), so a laptop that
+    /// boots offline would lose its caches; in offline mode the same volume is served as a plain
+    /// registry.
+    #[serde(default)]
+    pub offline: bool,
 }
 
 fn default_image() -> String {
@@ -149,19 +155,23 @@ pub async fn ensure_push(
 }
 
 /// Ensures one pull-through cache. Credentials come from `BRRT_<UPSTREAM>_USERNAME` and
-/// `BRRT_<UPSTREAM>_PASSWORD` and reach only this container.
+/// `BRRT_<UPSTREAM>_PASSWORD` and reach only this container. Offline, it serves its volume
+/// without proxying (switching re-creates the container; the volume stays).
 pub async fn ensure_cache(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<RegistryOutcome> {
     let up = spec.resolve_upstream()?;
     let name = spec.name();
     let volume = volume_name(&name);
-    let mut env = BTreeMap::from([("REGISTRY_PROXY_REMOTEURL".to_string(), up.remote.clone())]);
-    let (user_var, pass_var) = upstream::credential_vars(&up.host);
-    if let (Ok(user), Ok(pass)) = (std::env::var(&user_var), std::env::var(&pass_var)) {
-        env.insert("REGISTRY_PROXY_USERNAME".into(), user);
-        env.insert("REGISTRY_PROXY_PASSWORD".into(), pass);
-    }
-    if let Some(ttl) = &spec.ttl {
-        env.insert("REGISTRY_PROXY_TTL".into(), ttl.clone());
+    let mut env = BTreeMap::new();
+    if !spec.offline {
+        env.insert("REGISTRY_PROXY_REMOTEURL".to_string(), up.remote.clone());
+        let (user_var, pass_var) = upstream::credential_vars(&up.host);
+        if let (Ok(user), Ok(pass)) = (std::env::var(&user_var), std::env::var(&pass_var)) {
+            env.insert("REGISTRY_PROXY_USERNAME".into(), user);
+            env.insert("REGISTRY_PROXY_PASSWORD".into(), pass);
+        }
+        if let Some(ttl) = &spec.ttl {
+            env.insert("REGISTRY_PROXY_TTL".into(), ttl.clone());
+        }
     }
     let port = spec.port.map(|p| p.to_string()).unwrap_or_default();
     let container = ContainerSpec {

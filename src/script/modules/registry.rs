@@ -33,7 +33,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         to_dynamic(&out)
     });
     let c = ctx.clone();
-    m.func("ensure_cache", &["spec: Map"], "Map", "Ensures the pull-through cache #{registry, upstream, remote, image, network, ttl, port} named <registry>-<upstream>; credentials come from BRRT_<UPSTREAM>_USERNAME/_PASSWORD.", move |spec: Map| -> RhaiResult<Dynamic> {
+    m.func("ensure_cache", &["spec: Map"], "Map", "Ensures the pull-through cache #{registry, upstream, remote, image, network, ttl, port, offline} named <registry>-<upstream>; credentials come from BRRT_<UPSTREAM>_USERNAME/_PASSWORD.", move |spec: Map| -> RhaiResult<Dynamic> {
         let spec: CacheSpec = from_dynamic("registry::ensure_cache", &spec.into())?;
         let mode = c.mode;
         let out = with_docker(&c, |d| async move { ops::ensure_cache(&d, &spec, mode).await })?;
