@@ -537,7 +537,7 @@ fn nodes_that_cannot_take_mirrors_are_named_and_the_others_are_wired() {
         .dev_up()
         .failure(1)
         .stderr_contains(&format!("node {shell_less}: mirrors not written"))
-        .stderr_contains(&format!("node {stopped}: mirrors not written"))
+        .stderr_contains(&format!("node {stopped} is not running: start it"))
         .stderr_contains("mirrors could not be written into 2 node(s)")
         .stderr_contains("the other nodes are wired");
 

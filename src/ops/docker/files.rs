@@ -112,7 +112,13 @@ pub async fn write_files_atomically(
             container: container.into(),
             command: format!("sh -c '…' (writing {} file(s))", files.len()),
             code: out.code,
-            stderr: out.stderr.trim().to_string(),
+            // When the command cannot start at all, the engine says why on stdout.
+            stderr: if out.stderr.trim().is_empty() {
+                out.stdout.trim()
+            } else {
+                out.stderr.trim()
+            }
+            .to_string(),
         });
     }
     Ok(out.stdout)
