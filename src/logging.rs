@@ -1,4 +1,5 @@
-//! Logging: brrt's own messages and the scripts' `print`/`debug` go to stderr through `tracing`.
+//! Logging: brrt's own messages and the scripts' `log::*` and `debug` go to stderr through
+//! `tracing`. A script's `print` is data and goes to stdout (see `script::engine`).
 
 use std::fmt;
 use tracing::{Event, Level, Subscriber};

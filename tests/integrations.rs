@@ -708,17 +708,17 @@ fn just_recipes_bring_up_inspect_and_remove_the_registries() {
 
     run_just(&["cache-ls"])
         .success()
-        .stderr_contains(&format!("docker.io ({cache}): 0 image(s)"));
+        .stdout_contains(&format!("docker.io ({cache}): 0 image(s)"));
     run_just(&["cache-ls", "quay.io"])
         .failure(1)
         .stderr_contains("no cache for upstream \"quay.io\"");
     run_just(&["cache-du"])
         .success()
-        .stderr_contains("docker.io (")
-        .stderr_contains("total");
+        .stdout_contains("docker.io (")
+        .stdout_contains("total");
     run_just(&["cache-clear", "docker.io"])
         .success()
-        .stderr_contains(&format!("cleared docker.io ({cache})"));
+        .stdout_contains(&format!("cleared docker.io ({cache})"));
 
     run_just(&["dev-down", "true"]).success();
     for name in [&registry, &cache] {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 /// How long a stopped run may take to exit.
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Starts `script`, waits until it printed `ready`, sends `signal`, and returns the exit code
+/// Starts `script`, waits until it logged `ready` (on stderr), sends `signal`, and returns the exit code
 /// and everything it printed on stderr.
 fn run_and_signal(script: &str, signal: &str) -> (Option<i32>, String) {
     let project = Project::new().file("spin.rhai", script);
@@ -34,7 +34,7 @@ fn run_and_signal(script: &str, signal: &str) -> (Option<i32>, String) {
         let _ = child.kill();
         let _ = child.wait();
         panic!(
-            "the script never printed `ready`:\n{}",
+            "the script never logged `ready`:\n{}",
             reader.join().unwrap_or_default()
         );
     }
@@ -70,7 +70,7 @@ fn ctrl_c_stops_a_docker_loop_with_130() {
         return;
     };
     let (code, stderr) = run_and_signal(
-        "docker::ping();\nprint(\"ready\");\nloop { docker::ping(); }\n",
+        "docker::ping();\nlog::info(\"ready\");\nloop { docker::ping(); }\n",
         "-INT",
     );
     assert_eq!(code, Some(130), "stderr:\n{stderr}");
@@ -80,7 +80,7 @@ fn ctrl_c_stops_a_docker_loop_with_130() {
 
 #[test]
 fn sigterm_stops_a_busy_loop_with_130() {
-    let (code, stderr) = run_and_signal("print(\"ready\");\nloop { }\n", "-TERM");
+    let (code, stderr) = run_and_signal("log::info(\"ready\");\nloop { }\n", "-TERM");
     assert_eq!(code, Some(130), "stderr:\n{stderr}");
     assert!(stderr.contains("interrupted"), "stderr:\n{stderr}");
     assert!(!stderr.contains("panicked"), "stderr:\n{stderr}");

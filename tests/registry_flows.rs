@@ -41,12 +41,12 @@ fn dev_up_from_nothing_lets_a_node_pull_docker_io_through_the_cache() {
     cluster
         .dev_up()
         .success()
-        .stderr_contains(&format!(
+        .stdout_contains(&format!(
             "{} (localhost:{})",
             cluster.registry, cluster.port
         ))
-        .stderr_contains(&format!("{cache} (docker.io)"))
-        .stderr_contains("created");
+        .stdout_contains(&format!("{cache} (docker.io)"))
+        .stdout_contains("created");
     assert!(volume_exists(&cluster.volume(&cluster.registry)));
     assert!(volume_exists(&cluster.volume(&cache)));
 
@@ -65,7 +65,7 @@ fn dev_up_from_nothing_lets_a_node_pull_docker_io_through_the_cache() {
     );
 
     let ls = cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
-    ls.stderr_contains(&format!("docker.io ({cache}): 1 image(s)"));
+    ls.stdout_contains(&format!("docker.io ({cache}): 1 image(s)"));
 }
 
 #[test]
@@ -123,10 +123,10 @@ fn second_dev_up_changes_nothing() {
 
     let out = cluster.dev_up();
     out.success()
-        .stderr_contains("dev-up: nothing changed")
-        .stderr_lacks("created")
-        .stderr_lacks("updated")
-        .stderr_lacks("removed");
+        .stdout_contains("dev-up: nothing changed")
+        .stdout_lacks("created")
+        .stdout_lacks("updated")
+        .stdout_lacks("removed");
     assert_eq!(ids(&cluster), ids_before, "a container was replaced");
     assert_eq!(
         node.mirror_files(),
@@ -167,8 +167,8 @@ fn dev_up_repairs_what_was_changed_by_hand() {
     cluster
         .dev_up()
         .success()
-        .stderr_contains("updated")
-        .stderr_lacks("nothing changed");
+        .stdout_contains("updated")
+        .stdout_lacks("nothing changed");
     assert_eq!(node.mirror("docker.io").as_deref(), Some(wired.as_str()));
     let networks = docker(&[
         "inspect",
@@ -183,7 +183,7 @@ fn dev_up_repairs_what_was_changed_by_hand() {
     cluster
         .dev_up()
         .success()
-        .stderr_contains("dev-up: nothing changed");
+        .stdout_contains("dev-up: nothing changed");
     node.must_pull("docker.io/library/hello:1");
 }
 
@@ -207,7 +207,7 @@ fn switching_the_cache_off_and_on_keeps_its_volume_and_never_restarts_the_node()
         enabled: false,
         ..DOCKER_HUB
     });
-    cluster.dev_up().success().stderr_contains("volume kept");
+    cluster.dev_up().success().stdout_contains("volume kept");
     assert_eq!(node.mirrored_hosts(), std::slice::from_ref(&push_mirror));
     assert!(
         !container_exists(&cache),
@@ -273,7 +273,7 @@ fn dropping_one_upstream_removes_only_its_mirror_and_cache() {
     cluster
         .dev_up()
         .success()
-        .stderr_contains(&format!("{quay_cache} (quay.io, volume kept)"));
+        .stdout_contains(&format!("{quay_cache} (quay.io, volume kept)"));
     assert_eq!(
         node.mirrored_hosts(),
         [
@@ -329,19 +329,19 @@ fn each_upstream_is_served_by_its_own_cache() {
     let docker_ls = cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
     let quay_ls = cluster.wait_until_cached("quay.io", "quay.io/team/hello:2");
     docker_ls
-        .stderr_contains(&format!(
+        .stdout_contains(&format!(
             "docker.io ({}): 1 image(s)",
             cluster.cache("docker.io")
         ))
-        .stderr_lacks("team/hello")
-        .stderr_lacks("quay.io");
+        .stdout_lacks("team/hello")
+        .stdout_lacks("quay.io");
     quay_ls
-        .stderr_contains(&format!(
+        .stdout_contains(&format!(
             "quay.io ({}): 1 image(s)",
             cluster.cache("quay.io")
         ))
-        .stderr_lacks("library/hello")
-        .stderr_lacks("docker.io");
+        .stdout_lacks("library/hello")
+        .stdout_lacks("docker.io");
 }
 
 #[test]
@@ -566,7 +566,7 @@ fn dev_down_keeps_the_volumes_and_purge_removes_them() {
     cluster
         .run("dev-down.rhai", &[])
         .success()
-        .stderr_contains("cache volumes kept");
+        .stdout_contains("cache volumes kept");
     assert_eq!(node.mirrored_hosts(), Vec::<String>::new());
     for name in [&cluster.registry, &cache] {
         assert!(!container_exists(name), "{name} is still there");
@@ -820,7 +820,7 @@ fn offline_caches_serve_what_they_hold_when_the_upstream_is_unreachable() {
     cluster
         .run("doctor.rhai", &[])
         .failure(1)
-        .stderr_contains("cache.offline = true");
+        .stdout_contains("cache.offline = true");
 
     // Offline mode serves the same volume without asking the upstream.
     let online = cluster.config(&DOCKER_HUB);
@@ -831,7 +831,7 @@ fn offline_caches_serve_what_they_hold_when_the_upstream_is_unreachable() {
     cluster
         .dev_up()
         .success()
-        .stderr_contains("offline: serving what it holds");
+        .stdout_contains("offline: serving what it holds");
     node.forget_images();
     node.must_pull("docker.io/library/hello:1");
     assert_eq!(

@@ -349,8 +349,9 @@ fn docker_going_away_is_one_line_and_the_flow_resumes() {
     // Several retries go by quietly.
     std::thread::sleep(Duration::from_millis(3500));
     let _proxy = docker_proxy(&socket);
+    // The flow prints on stdout, and the watch loop reports on stderr once the run is done.
     brrt.wait_for("the flow to resume", Duration::from_secs(60), |l| {
-        l.iter().any(|l| l.starts_with("engine "))
+        l.iter().any(|l| l.starts_with("engine ")) && l.iter().any(|l| l.contains("Docker is back"))
     });
     let complaints = brrt
         .lines()

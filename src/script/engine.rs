@@ -61,7 +61,13 @@ pub fn build(ctx: &Arc<ScriptContext>, max_operations: u64) -> ScriptEngine {
     engine.set_max_expr_depths(128, 64);
     let cancel = ctx.cancel.clone();
     engine.on_progress(move |_| cancel.is_cancelled().then(|| "interrupted".into()));
-    engine.on_print(|text| tracing::info!(target: "script", "{text}"));
+    // Data goes to stdout, so `brrt run … | jq` and `… > file` work; logs stay on stderr. A
+    // closed pipe (`| head`) must not stop a run halfway, so write errors are ignored.
+    engine.on_print(|text| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+    });
     engine.on_debug(|text, source, pos| match (source, pos.line()) {
         (Some(src), Some(line)) => tracing::debug!(target: "script", "{src}:{line}: {text}"),
         _ => tracing::debug!(target: "script", "{text}"),

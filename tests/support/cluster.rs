@@ -463,7 +463,7 @@ impl<'t> Cluster<'t> {
             &format!("`cache ls {upstream}` to list {image}"),
             || {
                 let out = self.cache_ls(Some(upstream));
-                if out.code == Some(0) && out.stderr.contains(image) {
+                if out.code == Some(0) && out.stdout.contains(image) {
                     Ok(out)
                 } else {
                     Err(format!("{out:?}"))

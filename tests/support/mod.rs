@@ -138,6 +138,13 @@ impl Output {
     }
 
     #[track_caller]
+    pub fn stdout_lacks(&self, text: &str) -> &Self {
+        self.expect(!self.stdout.contains(text), || {
+            format!("expected stdout not to contain {text:?}")
+        })
+    }
+
+    #[track_caller]
     pub fn stderr_contains(&self, text: &str) -> &Self {
         self.expect(self.stderr.contains(text), || {
             format!("expected stderr to contain {text:?}")
@@ -151,12 +158,12 @@ impl Output {
         })
     }
 
-    /// The value a script printed as a `key=value` line (scripts' `print` goes to stderr).
+    /// The value a script printed as a `key=value` line (scripts' `print` goes to stdout).
     #[track_caller]
     pub fn printed(&self, key: &str) -> String {
         let prefix = format!("{key}=");
         let found: Vec<&str> = self
-            .stderr
+            .stdout
             .lines()
             .filter_map(|l| l.strip_prefix(&prefix))
             .collect();

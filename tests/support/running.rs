@@ -12,16 +12,14 @@ pub struct Running {
 }
 
 impl Running {
-    /// Takes over a spawned `brrt` (stdout and stderr piped) and collects its stderr lines.
+    /// Takes over a spawned `brrt` (stdout and stderr piped) and collects the lines of both,
+    /// in the order they arrive, as a terminal would show them.
     pub fn new(mut child: Child) -> Self {
+        let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
         let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
+        collect(stdout, lines.clone());
+        collect(stderr, lines.clone());
         Running { child, lines }
     }
 
@@ -91,6 +89,15 @@ impl Running {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Appends every line `from` prints to `sink`, on a thread of its own.
+fn collect(from: impl std::io::Read + Send + 'static, sink: Arc<Mutex<Vec<String>>>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
 }
 
 impl Drop for Running {
