@@ -4,10 +4,11 @@
 //! work; [`watch`] re-runs a flow when its files change.
 
 pub mod cli;
-mod logging;
+pub(crate) mod logging;
 pub mod ops;
 mod run;
 pub mod script;
+mod suggest;
 pub mod watch;
 
 pub use run::run;

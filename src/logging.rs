@@ -43,6 +43,16 @@ pub fn init(default_filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // When stderr is a closed pipe (`brrt … 2>&1 | head`), say nothing and go on: the
+        // default reports the failed write with `eprintln!`, which panics mid-run.
+        .log_internal_errors(false)
         .event_format(PlainLines)
         .try_init();
+}
+
+/// Writes a diagnostic to stderr. A closed stderr (`| head`) must not stop a run halfway, so a
+/// failed write is ignored, unlike `eprintln!`, which panics.
+pub fn report(text: impl fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }

@@ -1,10 +1,12 @@
 //! From parsed arguments to an exit code, in one place.
 
-use crate::cli::{Cli, Command, RunArgs, Shell};
+use crate::cli::{Cli, Command, OnBusyArg, RunArgs, Shell};
 use crate::logging;
+use crate::ops::run_lock::LockWait;
 use crate::ops::Mode;
-use crate::script::{engine, runner, Cancel, Failure, RunRequest, ScriptContext};
-use crate::watch::{self, WatchRequest};
+use crate::script::engine::Limits;
+use crate::script::{engine, runner, Cancel, Failure, RunRequest, RunSettings, ScriptContext};
+use crate::watch::{self, OnBusy, WatchRequest};
 use clap::{CommandFactory, Parser};
 use std::io::Write;
 use std::process::ExitCode;
@@ -32,7 +34,7 @@ pub fn run() -> ExitCode {
             for script in &scripts {
                 let found = runner::check(&ctx, script);
                 for d in &found {
-                    eprintln!("{d}\n");
+                    logging::report(format_args!("{d}\n"));
                 }
                 if found.is_empty() {
                     tracing::info!("{}: ok", script.display());
@@ -67,7 +69,7 @@ fn with_runtime(f: impl FnOnce(Arc<ScriptContext>) -> ExitCode + Send + 'static)
     let rt = runtime();
     let ctx = ScriptContext::new(
         rt.handle().clone(),
-        Mode::default(),
+        RunSettings::default(),
         project_dir(),
         Cancel::default(),
     );
@@ -79,7 +81,7 @@ fn with_runtime(f: impl FnOnce(Arc<ScriptContext>) -> ExitCode + Send + 'static)
 }
 
 fn api(ctx: &Arc<ScriptContext>, json: bool) -> ExitCode {
-    let built = engine::build(ctx, engine::DEFAULT_MAX_OPERATIONS);
+    let built = engine::build(ctx, &Limits::default());
     let mut out = std::io::stdout().lock();
     let written = if json {
         serde_json::to_writer_pretty(&mut out, &built.docs)
@@ -123,15 +125,36 @@ pub(crate) fn cancel_on_signals(cancel: Cancel) {
     });
 }
 
+/// The script limits, the defaults where the command line says nothing.
+fn limits(args: &RunArgs) -> Limits {
+    let d = Limits::default();
+    Limits {
+        operations: args.max_operations.unwrap_or(d.operations),
+        string_size: args.max_string_size.unwrap_or(d.string_size),
+        array_size: args.max_array_size.unwrap_or(d.array_size),
+        map_size: args.max_map_size.unwrap_or(d.map_size),
+        call_depth: d.call_depth,
+    }
+}
+
 fn run_script(args: RunArgs) -> ExitCode {
     let request = RunRequest {
         script: args.script.clone(),
         args: args.args.clone(),
         set: args.set.clone(),
-        max_operations: args.max_operations,
+        limits: limits(&args),
     };
     let mode = Mode {
         dry_run: args.dry_run,
+    };
+    let settings = RunSettings {
+        mode,
+        watching: false,
+        lock_wait: if args.no_wait {
+            LockWait::NoWait
+        } else {
+            LockWait::Wait
+        },
     };
     let rt = runtime();
     let cancel = Cancel::default();
@@ -139,8 +162,11 @@ fn run_script(args: RunArgs) -> ExitCode {
     if args.watch {
         let req = WatchRequest {
             run: request,
-            mode,
-            on_busy: args.on_busy,
+            settings,
+            on_busy: match args.on_busy {
+                OnBusyArg::Queue => OnBusy::Queue,
+                OnBusyArg::Restart => OnBusy::Restart,
+            },
             project_dir: project_dir(),
         };
         return rt.block_on(async move {
@@ -150,7 +176,7 @@ fn run_script(args: RunArgs) -> ExitCode {
     }
     rt.block_on(async move {
         cancel_on_signals(cancel.clone());
-        let ctx = ScriptContext::new(handle, mode, project_dir(), cancel);
+        let ctx = ScriptContext::new(handle, settings, project_dir(), cancel);
         let ctx2 = ctx.clone();
         let result = tokio::task::spawn_blocking(move || runner::run(&ctx2, &request))
             .await
@@ -168,15 +194,15 @@ pub(crate) fn exit_code(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Script(d)) => {
-            eprintln!("{d}");
+            logging::report(d);
             ExitCode::FAILURE
         }
         Err(Failure::DockerUnavailable(line)) => {
-            eprintln!("error: {line}");
+            logging::report(format_args!("error: {line}"));
             ExitCode::FAILURE
         }
         Err(Failure::Interrupted) => {
-            eprintln!("interrupted");
+            logging::report("interrupted");
             ExitCode::from(EXIT_INTERRUPTED)
         }
     }

@@ -127,7 +127,8 @@ fn the_endless_loop_is_stopped_by_max_operations() {
         .args(["run", "--max-operations", "1000", "spin.rhai"])
         .run()
         .failure(1)
-        .stderr_contains("error: Too many operations")
+        .stderr_contains("error: the script ran more operations than allowed")
+        .stderr_contains("--max-operations N allows more")
         .stderr_contains("spin.rhai:2:");
 }
 

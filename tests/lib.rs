@@ -6,6 +6,7 @@ mod bad_input;
 mod check;
 mod cli;
 mod config_load;
+mod config_schema;
 mod docker_ensure;
 mod docker_exec;
 mod docker_network;

@@ -3,8 +3,6 @@
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-use crate::script::engine::DEFAULT_MAX_OPERATIONS;
-
 /// A fast, reproducible local Kubernetes dev loop: kind nodes that pull through local registry
 /// caches, driven by editable Rhai scripts.
 #[derive(Debug, Parser)]
@@ -50,9 +48,9 @@ pub enum Shell {
     Fish,
 }
 
-/// What to do with a change that arrives while a run is still going on.
+/// What `--watch` does with a change that arrives while a run is still going on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum OnBusy {
+pub enum OnBusyArg {
     /// Let the run finish, then run once more with the latest files.
     #[default]
     Queue,
@@ -75,11 +73,23 @@ pub struct RunArgs {
     #[arg(long, short = 'w')]
     pub watch: bool,
     /// With --watch: what a change does while a run is going on.
-    #[arg(long, value_enum, default_value_t = OnBusy::Queue, requires = "watch")]
-    pub on_busy: OnBusy,
-    /// Stop a script after this many operations (a runaway loop).
-    #[arg(long, default_value_t = DEFAULT_MAX_OPERATIONS, value_name = "N")]
-    pub max_operations: u64,
+    #[arg(long, value_enum, default_value_t = OnBusyArg::Queue, requires = "watch")]
+    pub on_busy: OnBusyArg,
+    /// Fail at once, instead of waiting, when another brrt is applying the same config.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Stop a script after this many operations, a runaway loop [default: 50000000].
+    #[arg(long, value_name = "N")]
+    pub max_operations: Option<u64>,
+    /// The most bytes one string in a script may hold [default: 16 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub max_string_size: Option<usize>,
+    /// The most items one array in a script may hold [default: 1000000].
+    #[arg(long, value_name = "N")]
+    pub max_array_size: Option<usize>,
+    /// The most entries one map in a script may hold [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub max_map_size: Option<usize>,
     /// Arguments for the script, seen as ARGS (after `--`).
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<String>,

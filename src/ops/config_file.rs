@@ -1,9 +1,11 @@
 //! Config files in TOML, YAML or JSON, read into one JSON-like value, with line and column on
 //! every syntax error.
 
+use crate::ops::error::line_col;
 use crate::ops::ConfigError;
 use serde_json::Value;
 use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
 
 /// The format of a config file, chosen by its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +26,32 @@ impl Format {
     }
 }
 
-/// Reads and parses `path`.
-pub fn load(path: &Path) -> Result<Value, ConfigError> {
+/// Reads a file the way a config must be read while an editor may be saving it: again until
+/// it holds still. A save in place truncates the file before writing it, so a read can see it
+/// empty or half-written; a read is kept only when the file's size and time did not change
+/// while it was read and it is not empty. After `patience`, what was read last is returned
+/// (an empty file then is an error for the caller to report).
+pub fn read_settled(path: &Path, patience: Duration) -> std::io::Result<String> {
+    let deadline = Instant::now() + patience;
+    loop {
+        let before = stamp(path)?;
+        let text = std::fs::read_to_string(path)?;
+        let after = stamp(path)?;
+        let settled = before == after && after.1 == text.len() as u64;
+        if (settled && !text.trim().is_empty()) || Instant::now() >= deadline {
+            return Ok(text);
+        }
+        std::thread::sleep(Duration::from_millis(15));
+    }
+}
+
+fn stamp(path: &Path) -> std::io::Result<(Option<SystemTime>, u64)> {
+    let meta = std::fs::metadata(path)?;
+    Ok((meta.modified().ok(), meta.len()))
+}
+
+/// Reads (see [`read_settled`]) and parses `path`.
+pub fn load(path: &Path, patience: Duration) -> Result<Value, ConfigError> {
     let shown = path.display().to_string();
     let error = |message: String| ConfigError {
         path: shown.clone(),
@@ -37,7 +63,7 @@ pub fn load(path: &Path) -> Result<Value, ConfigError> {
     let format = Format::of(path).ok_or_else(|| {
         error("unknown config format: use a .toml, .yaml, .yml or .json file".to_string())
     })?;
-    let text = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read: {e}")))?;
+    let text = read_settled(path, patience).map_err(|e| error(format!("cannot read: {e}")))?;
     parse(&shown, &text, format)
 }
 
@@ -55,7 +81,10 @@ pub fn parse(path: &str, text: &str, format: Format) -> Result<Value, ConfigErro
     match format {
         Format::Toml => toml::from_str::<Value>(text).map_err(|e| {
             let (line, col) = match e.span() {
-                Some(span) => line_col(text, span.start),
+                Some(span) => {
+                    let (l, c) = line_col(text, span.start);
+                    (Some(l), Some(c))
+                }
                 None => (None, None),
             };
             at(line, col, format!("invalid TOML: {}", e.message()))
@@ -80,17 +109,6 @@ pub fn parse(path: &str, text: &str, format: Format) -> Result<Value, ConfigErro
             )
         }),
     }
-}
-
-fn line_col(text: &str, offset: usize) -> (Option<usize>, Option<usize>) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count() + 1)
-        .unwrap_or(1);
-    (Some(line), Some(col))
 }
 
 #[cfg(test)]

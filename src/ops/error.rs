@@ -77,6 +77,43 @@ pub struct ConfigError {
     pub snippet: Option<String>,
 }
 
+impl ConfigError {
+    /// A problem at byte `offset` of `text`, the content of `path`.
+    pub fn at(path: &str, text: &str, offset: usize, message: impl Into<String>) -> Self {
+        let (line, column) = line_col(text, offset);
+        ConfigError {
+            path: path.to_string(),
+            line: Some(line),
+            column: Some(column),
+            snippet: text.lines().nth(line - 1).map(str::to_string),
+            message: message.into(),
+        }
+    }
+
+    /// A problem with the whole file.
+    pub fn whole(path: &str, message: impl Into<String>) -> Self {
+        ConfigError {
+            path: path.to_string(),
+            line: None,
+            column: None,
+            snippet: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// The 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.line, self.column) {

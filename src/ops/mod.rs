@@ -3,14 +3,17 @@
 //! Each area is one module. Every change is an *ensure*: compare, change only the difference, and
 //! report what was done as an [`Action`].
 
+pub mod brrt_config;
 mod change;
 pub mod config_file;
+pub mod digest;
 pub mod docker;
-mod error;
+pub(crate) mod error;
 
 pub use change::{Action, Mode};
 pub use error::{write_source_line, ConfigError, Error, Result};
 pub mod containerd;
 pub mod kind;
 pub mod registry;
+pub mod run_lock;
 pub mod upstream;

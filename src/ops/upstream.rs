@@ -58,6 +58,44 @@ pub fn resolve(host: &str, remotes: &BTreeMap<String, String>) -> Result<Upstrea
     })
 }
 
+/// Checks that `host` is a registry host as image references name it: DNS labels of lowercase
+/// letters, digits and `-`, joined by dots, with an optional `:port` (`docker.io`,
+/// `registry.k8s.io`, `localhost:5001`).
+pub fn check_host(host: &str) -> std::result::Result<(), String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "`{host}` is not a registry host ({why}); write it as images name it, e.g. \"docker.io\" or \"registry.example.com:5000\""
+        ))
+    };
+    let (name, port) = match host.rsplit_once(':') {
+        Some((n, p)) => (n, Some(p)),
+        None => (host, None),
+    };
+    if let Some(p) = port {
+        if !p.parse::<u16>().is_ok_and(|p| p > 0) {
+            return bad("the port is not a number from 1 to 65535");
+        }
+    }
+    if name.is_empty() || name.len() > 253 {
+        return bad("it is empty or too long");
+    }
+    for label in name.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return bad("an empty or over-long part between dots");
+        }
+        if !label
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return bad("only lowercase letters, digits, `-` and `.` are allowed");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return bad("a part starts or ends with `-`");
+        }
+    }
+    Ok(())
+}
+
 /// The cache container for `host` in the group of push registry `registry`:
 /// `kind-registry` + `docker.io` → `kind-registry-docker-io`.
 pub fn cache_name(registry: &str, host: &str) -> String {
@@ -121,5 +159,29 @@ mod tests {
             "kind-registry-registry-k8s-io"
         );
         assert_eq!(credential_vars("docker.io").1, "BRRT_DOCKER_IO_PASSWORD");
+    }
+
+    #[test]
+    fn hosts_are_dns_names_with_an_optional_port() {
+        for good in [
+            "docker.io",
+            "registry.k8s.io",
+            "localhost:5001",
+            "a-b.example",
+        ] {
+            assert!(check_host(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "../../etc",
+            "Docker.io",
+            "docker.io:0",
+            "-x.io",
+            "a..b",
+            "",
+            "a/b",
+            "x:y",
+        ] {
+            assert!(check_host(bad).is_err(), "{bad}");
+        }
     }
 }

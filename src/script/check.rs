@@ -150,43 +150,7 @@ impl Call {
 
 /// ` (did you mean `x`?)` for the closest known name, if it is close.
 fn suggest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> String {
-    known
-        .map(|k| (edit_distance(name, k), k))
-        .filter(|(d, _)| *d <= 1.max(name.len() / 3))
-        .min()
-        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+    crate::suggest::closest(name, known)
+        .map(|k| format!(" (did you mean `{k}`?)"))
         .unwrap_or_default()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(cur)
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggests_close_names_only() {
-        assert_eq!(
-            suggest("ensur", ["ensure", "remove"].into_iter()),
-            " (did you mean `ensure`?)"
-        );
-        assert_eq!(suggest("zzzzzz", ["ensure"].into_iter()), "");
-    }
 }

@@ -1,12 +1,14 @@
 //! What native functions share during one run: the tokio handle, the mode, the Docker client,
 //! the files the run depends on, and what it changed.
 
+use crate::ops::run_lock::{LockWait, RunLock};
 use crate::ops::{self, Action, Mode};
 use bollard::Docker;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
@@ -68,12 +70,30 @@ pub struct Change {
     pub what: String,
 }
 
+/// How a run goes, as the command line asked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunSettings {
+    pub mode: Mode,
+    /// The run is one of `--watch`'s: configs may be mid-save when read.
+    pub watching: bool,
+    /// Whether to wait for another run that holds the config's lock (`--no-wait`).
+    pub lock_wait: LockWait,
+}
+
+/// How long a config read waits for an editor's save to finish: a one-off run waits a little;
+/// under `--watch`, where every save starts a run, it waits longer.
+const PATIENCE_ONCE: Duration = Duration::from_millis(200);
+const PATIENCE_WATCHING: Duration = Duration::from_millis(1000);
+
 /// State shared by the native functions of one run.
 pub struct ScriptContext {
     pub handle: Handle,
     pub mode: Mode,
+    pub settings: RunSettings,
     pub project_dir: PathBuf,
     pub cancel: Cancel,
+    /// Locks taken by `config::brrt`, held until the run ends.
+    locks: Mutex<Vec<RunLock>>,
     docker: Mutex<Option<Docker>>,
     docker_unavailable: Mutex<Option<String>>,
     /// Files the run depends on, with what they looked like when it first read them.
@@ -87,12 +107,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl ScriptContext {
-    pub fn new(handle: Handle, mode: Mode, project_dir: PathBuf, cancel: Cancel) -> Arc<Self> {
+    pub fn new(
+        handle: Handle,
+        settings: RunSettings,
+        project_dir: PathBuf,
+        cancel: Cancel,
+    ) -> Arc<Self> {
         Arc::new(ScriptContext {
             handle,
-            mode,
+            mode: settings.mode,
+            settings,
             project_dir,
             cancel,
+            locks: Mutex::new(Vec::new()),
             docker: Mutex::new(None),
             docker_unavailable: Mutex::new(None),
             tracked: Mutex::new(BTreeMap::new()),
@@ -129,6 +156,36 @@ impl ScriptContext {
             Err(_) => {}
         }
         result
+    }
+
+    /// How long a config read may wait for a save in progress to finish.
+    pub fn patience(&self) -> Duration {
+        if self.settings.watching {
+            PATIENCE_WATCHING
+        } else {
+            PATIENCE_ONCE
+        }
+    }
+
+    /// Takes the run lock for `config` on the engine brrt talks to, unless this run holds it
+    /// already. It is held until the run ends.
+    pub fn lock_config(&self, config: &Path) -> ops::Result<()> {
+        let engine = ops::docker::docker_host();
+        let path = ops::run_lock::lock_path(config, &engine);
+        if lock(&self.locks).iter().any(|l| l.path == path) {
+            return Ok(());
+        }
+        let shown = self.display_path(config);
+        let cancel = self.cancel.clone();
+        let taken = self.block_on(ops::run_lock::acquire(
+            config,
+            &shown,
+            &engine,
+            self.settings.lock_wait,
+            move || cancel.is_cancelled(),
+        ))?;
+        lock(&self.locks).push(taken);
+        Ok(())
     }
 
     /// Set when the run failed because Docker could not be reached.

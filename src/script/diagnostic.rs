@@ -73,6 +73,16 @@ impl Diagnostic {
                     let message = match other {
                         EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
                         EvalAltResult::ErrorTerminated(..) => "interrupted".to_string(),
+                        EvalAltResult::ErrorDataTooLarge(what, _) => too_large(what),
+                        EvalAltResult::ErrorTooManyOperations(_) => {
+                            "the script ran more operations than allowed (a runaway loop?); \
+                             --max-operations N allows more"
+                                .to_string()
+                        }
+                        EvalAltResult::ErrorStackOverflow(_) => {
+                            "functions called each other too deeply (endless recursion?)"
+                                .to_string()
+                        }
                         EvalAltResult::ErrorParsing(kind, _) => kind.to_string(),
                         e => {
                             let text = e.to_string();
@@ -97,6 +107,19 @@ impl Diagnostic {
             (Some(l), None) => format!("{}:{l}", self.file),
             _ => self.file.clone(),
         }
+    }
+}
+
+/// "Length of string" → which value grew past which limit, and the flag that raises it.
+fn too_large(what: &str) -> String {
+    let kind = ["string", "array", "map"]
+        .into_iter()
+        .find(|k| what.to_lowercase().contains(k));
+    match kind.and_then(|k| Some((k, crate::script::engine::limit_flag(k)?))) {
+        Some((kind, flag)) => format!(
+            "a {kind} grew past the size a script may use (a runaway loop?); {flag} N allows more"
+        ),
+        None => format!("{what} is larger than a script may use"),
     }
 }
 

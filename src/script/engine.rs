@@ -8,8 +8,44 @@ use rhai::{Engine, EvalAltResult, Module, Position, Scope, Shared};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// How many operations a script may run before it is stopped (a runaway loop, not a real flow).
-pub const DEFAULT_MAX_OPERATIONS: u64 = 50_000_000;
+/// What one run of a script may use before it is stopped: a runaway loop or a value that keeps
+/// growing ends with an error naming the limit, at a small footprint, instead of eating the
+/// machine. The defaults are far beyond what a real flow needs; `brrt run` can raise each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Operations (a runaway loop, not a real flow).
+    pub operations: u64,
+    /// Bytes in one string.
+    pub string_size: usize,
+    /// Items in one array.
+    pub array_size: usize,
+    /// Entries in one map.
+    pub map_size: usize,
+    /// Nested function calls.
+    pub call_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            operations: 50_000_000,
+            string_size: 16 << 20,
+            array_size: 1_000_000,
+            map_size: 100_000,
+            call_depth: 64,
+        }
+    }
+}
+
+/// The `brrt run` flag that raises each limit, for error messages.
+pub fn limit_flag(what: &str) -> Option<&'static str> {
+    Some(match what {
+        "string" => "--max-string-size",
+        "array" => "--max-array-size",
+        "map" => "--max-map-size",
+        _ => return None,
+    })
+}
 
 /// Registers one static module's functions.
 type Register = fn(&mut ModuleBuilder<'_>, &Arc<ScriptContext>);
@@ -22,7 +58,7 @@ pub struct ScriptEngine {
 
 /// Builds the engine for one run. Modules are re-read on every import: nothing is cached
 /// between runs, so `--watch` always sees the files as they are now.
-pub fn build(ctx: &Arc<ScriptContext>, max_operations: u64) -> ScriptEngine {
+pub fn build(ctx: &Arc<ScriptContext>, limits: &Limits) -> ScriptEngine {
     let mut engine = Engine::new();
     let mut docs = Vec::new();
 
@@ -55,7 +91,11 @@ pub fn build(ctx: &Arc<ScriptContext>, max_operations: u64) -> ScriptEngine {
     );
     engine.register_global_module(globals.build().into());
 
-    engine.set_max_operations(max_operations);
+    engine.set_max_operations(limits.operations);
+    engine.set_max_string_size(limits.string_size);
+    engine.set_max_array_size(limits.array_size);
+    engine.set_max_map_size(limits.map_size);
+    engine.set_max_call_levels(limits.call_depth);
     // Debug builds default to half these depths, which real flows (a map literal inside a
     // function inside a loop) exceed; these still stop runaway nesting long before the stack.
     engine.set_max_expr_depths(128, 64);

@@ -11,5 +11,5 @@ pub mod engine;
 mod modules;
 pub mod runner;
 
-pub use context::{Cancel, Change, ScriptContext};
+pub use context::{Cancel, Change, RunSettings, ScriptContext};
 pub use runner::{Failure, RunRequest};

@@ -16,7 +16,7 @@ pub struct RunRequest {
     pub args: Vec<String>,
     /// `--set KEY=VALUE` pairs, seen by the script as the map `SET`.
     pub set: Vec<(String, String)>,
-    pub max_operations: u64,
+    pub limits: engine::Limits,
 }
 
 /// Why a run did not finish.
@@ -64,7 +64,7 @@ fn read_script(ctx: &ScriptContext, path: &Path) -> Result<(String, String), Fai
 /// Compiles and runs a script to the end.
 pub fn run(ctx: &Arc<ScriptContext>, req: &RunRequest) -> Result<(), Failure> {
     let (shown, text) = read_script(ctx, &req.script)?;
-    let built = engine::build(ctx, req.max_operations);
+    let built = engine::build(ctx, &req.limits);
     let mut ast = built.engine.compile(&text).map_err(|e| {
         Failure::Script(Box::new(Diagnostic::from_parse(&e, &shown, &ctx.sources())))
     })?;
@@ -115,7 +115,7 @@ pub fn check(ctx: &Arc<ScriptContext>, script: &Path) -> Vec<Diagnostic> {
         Err(Failure::Script(d)) => return vec![*d],
         Err(_) => return Vec::new(),
     };
-    let built = engine::build(ctx, engine::DEFAULT_MAX_OPERATIONS);
+    let built = engine::build(ctx, &engine::Limits::default());
     match built.engine.compile(&text) {
         Err(e) => vec![Diagnostic::from_parse(&e, &shown, &ctx.sources())],
         Ok(ast) => unknown_calls(&built.engine, &built.docs, &ast, &shown, &ctx.sources()),

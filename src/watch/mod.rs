@@ -8,20 +8,29 @@
 
 mod files;
 
-use crate::cli::OnBusy;
-use crate::ops::Mode;
-use crate::script::{runner, Cancel, Failure, RunRequest, ScriptContext};
+use crate::script::{runner, Cancel, Failure, RunRequest, RunSettings, ScriptContext};
 use files::FileWatcher;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// What to do with a change that arrives while a run is still going on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnBusy {
+    /// Let the run finish, then run once more with the latest files.
+    #[default]
+    Queue,
+    /// Stop the run at its next operation, then start again with the latest files.
+    Restart,
+}
+
 /// What `--watch` runs, and how.
 #[derive(Debug, Clone)]
 pub struct WatchRequest {
     pub run: RunRequest,
-    pub mode: Mode,
+    /// How each run goes (`watching` is set for every run).
+    pub settings: RunSettings,
     pub on_busy: OnBusy,
     pub project_dir: PathBuf,
 }
@@ -35,7 +44,7 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
     let mut watcher = match FileWatcher::new() {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("error: cannot watch files: {e}");
+            crate::logging::report(format_args!("error: cannot watch files: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -49,7 +58,10 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
         let cancel = Cancel::default();
         let ctx = ScriptContext::new(
             tokio::runtime::Handle::current(),
-            req.mode,
+            RunSettings {
+                watching: true,
+                ..req.settings
+            },
             req.project_dir.clone(),
             cancel.clone(),
         );
@@ -107,7 +119,7 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
             }
             Err(Failure::Script(d)) => {
                 retry = None;
-                eprintln!("{d}");
+                crate::logging::report(d);
                 tracing::warn!("{} {trigger} → failed; the last applied state is kept. Waiting for the next change.", now());
             }
             Err(Failure::DockerUnavailable(line)) => {

@@ -25,7 +25,8 @@ impl Testbed {
     /// The engine, or `None` (after saying why on stderr) when there is none here.
     /// With `CI=true` a missing engine is a failure, not a skip.
     ///
-    /// `test` names the test in every Docker object it makes: `brrt-t-<test>-<pid>-…`.
+    /// `test` names the test in every Docker object it makes: `brrt-t-<test>-<pid>-…`, with its
+    /// underscores written as dashes.
     pub fn require(test: &str) -> Option<Testbed> {
         assert!(
             !test.is_empty()
@@ -49,7 +50,8 @@ impl Testbed {
             panic!("the testbed images could not be built:\n{why}");
         }
         Some(Testbed {
-            prefix: format!("brrt-t-{test}-{}", std::process::id()),
+            // Dashes, not underscores: kind (and so brrt) refuses `_` in a cluster name.
+            prefix: format!("brrt-t-{}-{}", test.replace('_', "-"), std::process::id()),
             containers: RefCell::default(),
             networks: RefCell::default(),
             volumes: RefCell::default(),

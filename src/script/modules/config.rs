@@ -1,9 +1,10 @@
-//! `config::` — TOML, YAML and JSON files as Rhai maps. Every file read is watched under `--watch`.
+//! `config::` — TOML, YAML and JSON files as Rhai maps, and brrt.toml checked against its
+//! schema. Every file read is watched under `--watch`.
 
-use crate::ops::config_file;
+use crate::ops::{brrt_config, config_file};
 use crate::script::api_doc::ModuleBuilder;
 use crate::script::context::ScriptContext;
-use crate::script::convert::{runtime_error, to_dynamic, RhaiResult};
+use crate::script::convert::{runtime_error, script_error, to_dynamic, RhaiResult};
 use rhai::Dynamic;
 use std::sync::Arc;
 
@@ -13,15 +14,40 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "load",
         &["path: String"],
         "Map",
-        "Reads a .toml, .yaml/.yml or .json file into a map; a syntax error names the file, line and column.",
+        "Reads a .toml, .yaml/.yml or .json file into a map; a syntax error names the file, line and column. It may be anywhere on disk.",
         move |path: &str| -> RhaiResult<Dynamic> {
             let full = c.resolve(path);
             c.track(&full);
-            let value = config_file::load(&full).map_err(|mut e| {
+            let value = config_file::load(&full, c.patience()).map_err(|mut e| {
                 e.path = c.display_path(&full);
                 runtime_error(e)
             })?;
             to_dynamic(&value)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "brrt",
+        &["path: String"],
+        "Map",
+        "Reads a brrt config (brrt.toml) and checks it whole against brrt's schema: an unknown key, a wrong type, a bad name or upstream, or an empty file is an error naming file, line and column. Returns #{path, cluster, registry, cache, team} with defaults filled in; [team] passes through unchecked. Takes the run lock for this config and engine, so two runs never apply it at once.",
+        move |path: &str| -> RhaiResult<Dynamic> {
+            let full = c.resolve(path);
+            c.track(&full);
+            let shown = c.display_path(&full);
+            if !full.is_file() {
+                return Err(runtime_error(format!(
+                    "no config at {shown}: create one (`brrt.toml`, see the README) or pass --set config=PATH"
+                )));
+            }
+            c.lock_config(&full).map_err(|e| script_error(&c, e))?;
+            let text = config_file::read_settled(&full, c.patience())
+                .map_err(|e| runtime_error(format!("{shown}: cannot read: {e}")))?;
+            let config = brrt_config::parse(&shown, &text).map_err(runtime_error)?;
+            for warning in &config.warnings {
+                tracing::warn!("{warning}");
+            }
+            to_dynamic(&config)
         },
     );
     let c = ctx.clone();

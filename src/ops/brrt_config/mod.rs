@@ -1,0 +1,525 @@
+//! brrt.toml, checked against a typed schema before any flow acts on it.
+//!
+//! A config is read whole and checked whole: unknown keys (with a "did you mean"), wrong types,
+//! names Docker would refuse, upstreams that are not registry hosts, and two upstreams whose
+//! caches would share a container. Only a config that passes every check reaches a script, with
+//! every default filled in, so a flow never starts changing things from a config it would
+//! later reject. An empty file is an error, never "all defaults": it is what an editor leaves
+//! for a moment while it saves in place.
+//!
+//! The `[team]` table is the team's own: it is passed to scripts unchecked.
+
+mod raw;
+mod wording;
+
+use crate::ops::upstream;
+use crate::ops::ConfigError;
+use raw::{At, RawConfig};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+/// The upstreams cached when the config names none.
+pub const DEFAULT_UPSTREAMS: [&str; 5] = [
+    "docker.io",
+    "gcr.io",
+    "quay.io",
+    "ghcr.io",
+    "registry.k8s.io",
+];
+
+/// A checked config, defaults filled in. This is the map scripts get from `config::brrt`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BrrtConfig {
+    /// The file it was read from, as the user named it.
+    pub path: String,
+    pub cluster: ClusterConfig,
+    pub registry: RegistryConfig,
+    pub cache: CacheConfig,
+    /// The team's own keys, unchecked.
+    pub team: serde_json::Map<String, serde_json::Value>,
+    /// Things that are allowed but worth saying (a registry reachable from the network).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterConfig {
+    pub name: String,
+    pub network: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistryConfig {
+    pub name: String,
+    pub port: u16,
+    pub image: String,
+    /// Always an IP literal (`localhost` is written as `127.0.0.1`).
+    pub host_ip: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheConfig {
+    pub enabled: bool,
+    pub offline: bool,
+    pub upstreams: Vec<String>,
+    pub image: String,
+    pub ttl: Option<String>,
+    pub remotes: BTreeMap<String, String>,
+}
+
+/// Every problem found in one config, in the order they appear in the file.
+#[derive(Debug)]
+pub struct InvalidConfig(pub Vec<ConfigError>);
+
+impl fmt::Display for InvalidConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n\n")?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for InvalidConfig {}
+
+/// Checks the text of a brrt config. `path` is the file's name as errors should show it.
+pub fn parse(path: &str, text: &str) -> Result<BrrtConfig, InvalidConfig> {
+    if text.trim().is_empty() {
+        return Err(InvalidConfig(vec![ConfigError::whole(
+            path,
+            "the config is empty. brrt never applies defaults from an empty file (an editor \
+             saving in place leaves one for a moment); write at least one setting, e.g. \
+             [cluster] name = \"brrt-dev\"",
+        )]));
+    }
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        InvalidConfig(vec![ConfigError::at(
+            path,
+            text,
+            span.start,
+            explain(text, span.start, e.message()),
+        )])
+    })?;
+    Checker {
+        path,
+        text,
+        problems: Vec::new(),
+        warnings: Vec::new(),
+    }
+    .check(raw)
+}
+
+/// What the deserializer said, in a user's words, with the key named.
+fn explain(text: &str, offset: usize, message: &str) -> String {
+    if let Some((field, known)) = wording::unknown_field(message) {
+        let table = wording::table_above(&text[..offset.min(text.len())]);
+        let place = match (&table, known.iter().any(|k| k == "cluster")) {
+            (_, true) | (None, _) => "at the top level".to_string(),
+            (Some(t), false) => format!("in [{t}]"),
+        };
+        let hint = match crate::suggest::closest(&field, known.iter().map(String::as_str)) {
+            Some(k) => format!("; did you mean `{k}`?"),
+            None => format!("; known keys: {}", known.join(", ")),
+        };
+        return format!(
+            "unknown key `{field}` {place}{hint} (keys of your own flows go under [team])"
+        );
+    }
+    let plain = wording::plain_types(message);
+    match wording::key_at(text, offset) {
+        Some(key) => format!("{key}: {plain}"),
+        None => plain,
+    }
+}
+
+struct Checker<'a> {
+    path: &'a str,
+    text: &'a str,
+    problems: Vec<(usize, ConfigError)>,
+    warnings: Vec<String>,
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, offset: usize, message: String) {
+        let error = ConfigError::at(self.path, self.text, offset, message);
+        self.problems.push((offset, error));
+    }
+
+    /// The value of a string key, or `default`; problems with it are noted, not fatal, so that
+    /// one run reports every problem.
+    fn string(
+        &mut self,
+        value: Option<At<String>>,
+        key: &str,
+        default: &str,
+        valid: fn(&str) -> Result<(), String>,
+    ) -> String {
+        let Some(value) = value else {
+            return default.to_string();
+        };
+        if let Err(why) = valid(value.get_ref()) {
+            self.problem(value.span().start, format!("{key}: {why}"));
+        }
+        value.into_inner()
+    }
+
+    fn check(mut self, raw: RawConfig) -> Result<BrrtConfig, InvalidConfig> {
+        let cluster = raw.cluster.unwrap_or_default();
+        let cluster = ClusterConfig {
+            name: self.string(cluster.name, "cluster.name", "brrt-dev", cluster_name),
+            network: self.string(cluster.network, "cluster.network", "kind", docker_name),
+        };
+
+        let registry = raw.registry.unwrap_or_default();
+        let port = match registry.port {
+            None => 5001,
+            Some(p) => u16::try_from(*p.get_ref())
+                .ok()
+                .filter(|p| *p > 0)
+                .unwrap_or_else(|| {
+                    self.problem(
+                        p.span().start,
+                        format!(
+                            "registry.port: {} is not a port number; use one from 1 to 65535",
+                            p.get_ref()
+                        ),
+                    );
+                    0
+                }),
+        };
+        let host_ip = match registry.host_ip {
+            None => "127.0.0.1".to_string(),
+            Some(ip) => self.host_ip(ip),
+        };
+        let registry = RegistryConfig {
+            name: self.string(registry.name, "registry.name", "kind-registry", docker_name),
+            port,
+            image: self.string(registry.image, "registry.image", "registry:2", image_name),
+            host_ip,
+        };
+
+        let cache = raw.cache.unwrap_or_default();
+        let remotes = self.remotes(cache.remotes.unwrap_or_default());
+        let upstreams = match cache.upstreams {
+            Some(list) => self.upstreams(list, &registry.name, &remotes),
+            None => DEFAULT_UPSTREAMS.map(String::from).to_vec(),
+        };
+        let image = self.string(cache.image, "cache.image", &registry.image, image_name);
+        let ttl = cache.ttl.map(|t| {
+            if let Err(why) = duration(t.get_ref()) {
+                self.problem(t.span().start, format!("cache.ttl: {why}"));
+            }
+            t.into_inner()
+        });
+        let cache = CacheConfig {
+            enabled: cache.enabled.unwrap_or(true),
+            offline: cache.offline.unwrap_or(false),
+            upstreams,
+            image,
+            ttl,
+            remotes,
+        };
+
+        let team = match raw.team {
+            Some(t) => serde_json::to_value(t)
+                .ok()
+                .and_then(|v| v.as_object().cloned())
+                .unwrap_or_default(),
+            None => serde_json::Map::new(),
+        };
+
+        if !self.problems.is_empty() {
+            self.problems.sort_by_key(|(offset, _)| *offset);
+            return Err(InvalidConfig(
+                self.problems.into_iter().map(|(_, e)| e).collect(),
+            ));
+        }
+        Ok(BrrtConfig {
+            path: self.path.to_string(),
+            cluster,
+            registry,
+            cache,
+            team,
+            warnings: self.warnings,
+        })
+    }
+
+    /// An IP literal; `localhost` means 127.0.0.1. Anything beyond loopback is allowed, with a
+    /// warning, because the registry then answers the whole network.
+    fn host_ip(&mut self, ip: At<String>) -> String {
+        let text = ip.get_ref().trim();
+        let parsed = if text.eq_ignore_ascii_case("localhost") {
+            Ok(IpAddr::from([127, 0, 0, 1]))
+        } else {
+            text.parse::<IpAddr>()
+        };
+        match parsed {
+            Ok(addr) => {
+                if !addr.is_loopback() {
+                    self.warnings.push(format!(
+                        "{}: registry.host_ip = \"{addr}\" makes the push registry reachable from \
+                         the network, not only from this machine",
+                        self.path
+                    ));
+                }
+                addr.to_string()
+            }
+            Err(_) => {
+                self.problem(
+                    ip.span().start,
+                    format!(
+                        "registry.host_ip: `{text}` is not an IP address; use one such as \
+                         \"127.0.0.1\" (this machine only, the default) or \"0.0.0.0\" (every \
+                         network)"
+                    ),
+                );
+                String::new()
+            }
+        }
+    }
+
+    fn remotes(&mut self, raw: BTreeMap<At<String>, At<String>>) -> BTreeMap<String, String> {
+        let mut remotes = BTreeMap::new();
+        for (host, url) in raw {
+            if let Err(why) = upstream::check_host(host.get_ref()) {
+                self.problem(host.span().start, format!("cache.remotes: {why}"));
+            }
+            let u = url.get_ref();
+            if !(u.starts_with("http://") || u.starts_with("https://"))
+                || u.contains(char::is_whitespace)
+            {
+                self.problem(
+                    url.span().start,
+                    format!(
+                        "cache.remotes: the remote for `{}` must be an http:// or https:// URL, not `{u}`",
+                        host.get_ref()
+                    ),
+                );
+            }
+            remotes.insert(host.into_inner(), url.into_inner());
+        }
+        remotes
+    }
+
+    /// Each upstream is a registry host that brrt knows or that has a remote, listed once, and
+    /// whose cache container name no other upstream shares.
+    fn upstreams(
+        &mut self,
+        list: Vec<At<String>>,
+        registry: &str,
+        remotes: &BTreeMap<String, String>,
+    ) -> Vec<String> {
+        let mut by_cache: BTreeMap<String, String> = BTreeMap::new();
+        let mut hosts = Vec::new();
+        for host in list {
+            let at = host.span().start;
+            let name = host.into_inner();
+            if let Err(why) = upstream::check_host(&name) {
+                self.problem(at, format!("cache.upstreams: {why}"));
+                continue;
+            }
+            let cache = upstream::cache_name(registry, &name);
+            match by_cache.get(&cache) {
+                Some(first) if *first == name => {
+                    self.problem(at, format!("cache.upstreams: `{name}` is listed twice"));
+                    continue;
+                }
+                Some(first) => {
+                    self.problem(
+                        at,
+                        format!(
+                            "cache.upstreams: `{first}` and `{name}` would share one cache \
+                             (container {cache} and its volume), so one would serve the other's \
+                             images; keep only one of them"
+                        ),
+                    );
+                    continue;
+                }
+                None => {}
+            }
+            by_cache.insert(cache, name.clone());
+            if let Err(e) = upstream::resolve(&name, remotes) {
+                self.problem(at, format!("cache.upstreams: {e}"));
+                continue;
+            }
+            hosts.push(name);
+        }
+        hosts
+    }
+}
+
+/// A kind cluster name: lowercase letters, digits, `-` and `.`.
+fn cluster_name(name: &str) -> Result<(), String> {
+    let ok = name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.len() <= 50;
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a kind cluster name; use lowercase letters, digits, `-` and `.` (at \
+             most 50), e.g. \"brrt-dev\""
+        ))
+    }
+}
+
+/// A name Docker accepts for a container or a network, which also serves as a host name on
+/// the network.
+pub fn docker_name(name: &str) -> Result<(), String> {
+    let ok = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
+        && name.len() <= 63;
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a name Docker accepts; use letters, digits, `-`, `_` and `.` (at \
+             most 63, starting with a letter or digit), e.g. \"kind-registry\""
+        ))
+    }
+}
+
+fn image_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        Err(format!(
+            "`{name}` is not an image reference, e.g. \"registry:2\""
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A Go duration as distribution reads it: `168h`, `30m`, `1h30m`.
+fn duration(text: &str) -> Result<(), String> {
+    let mut rest = text;
+    let mut parts = 0;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let unit_len = rest[digits..]
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len() - digits);
+        let unit = &rest[digits..digits + unit_len];
+        if digits == 0 || !["ns", "us", "µs", "ms", "s", "m", "h"].contains(&unit) {
+            return Err(format!(
+                "`{text}` is not a duration; write it like \"168h\" or \"1h30m\""
+            ));
+        }
+        rest = &rest[digits + unit_len..];
+        parts += 1;
+    }
+    if parts == 0 {
+        return Err("the duration is empty; write it like \"168h\"".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> String {
+        parse("team.toml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_fill_what_is_not_written() {
+        let c = parse("b.toml", "[cluster]\nname = \"dev\"\n").unwrap();
+        assert_eq!(c.registry.port, 5001);
+        assert_eq!(c.cache.upstreams, DEFAULT_UPSTREAMS.map(String::from));
+        assert_eq!(c.cache.image, "registry:2");
+        assert_eq!(c.registry.host_ip, "127.0.0.1");
+    }
+
+    #[test]
+    fn empty_is_an_error_naming_the_file() {
+        for text in ["", "  \n\t\n"] {
+            let e = problems(text);
+            assert!(e.starts_with("team.toml: the config is empty"), "{e}");
+        }
+    }
+
+    #[test]
+    fn typos_name_file_line_column_and_the_likely_key() {
+        let e = problems("[cache]\nupstream = [\"docker.io\"]\n");
+        assert!(
+            e.starts_with(
+                "team.toml:2:1: unknown key `upstream` in [cache]; did you mean `upstreams`?"
+            ),
+            "{e}"
+        );
+        let e = problems("[cahce]\nenabled = true\n");
+        assert!(
+            e.contains(
+                "team.toml:1:2: unknown key `cahce` at the top level; did you mean `cache`?"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn types_are_named_in_words() {
+        let e = problems("[registry]\nport = \"5001\"\n");
+        assert!(
+            e.contains("team.toml:2:8: registry.port: expected an integer, found a string"),
+            "{e}"
+        );
+        assert!(!e.contains("i64"), "{e}");
+    }
+
+    #[test]
+    fn colliding_and_malformed_upstreams_are_refused() {
+        let e = problems("[cache]\nupstreams = [\"docker.io\", \"docker-io\"]\n");
+        assert!(
+            e.contains("`docker.io` and `docker-io` would share one cache"),
+            "{e}"
+        );
+        let e = problems("[cache]\nupstreams = [\"../../etc\"]\n");
+        assert!(
+            e.contains("team.toml:2:14: cache.upstreams: `../../etc` is not a registry host"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn host_ip_must_be_an_address() {
+        assert_eq!(
+            parse("b.toml", "[registry]\nhost_ip = \"localhost\"\n")
+                .unwrap()
+                .registry
+                .host_ip,
+            "127.0.0.1"
+        );
+        let e = problems("[registry]\nhost_ip = \"not-an-ip\"\n");
+        assert!(
+            e.contains("registry.host_ip: `not-an-ip` is not an IP address"),
+            "{e}"
+        );
+        let wide = parse("b.toml", "[registry]\nhost_ip = \"0.0.0.0\"\n").unwrap();
+        assert!(wide.warnings[0].contains("reachable from the network"));
+    }
+
+    #[test]
+    fn team_keys_pass_through() {
+        let c = parse("b.toml", "[team]\nowner = \"infra\"\n[team.extra]\nn = 3\n").unwrap();
+        assert_eq!(c.team["owner"], "infra");
+        assert_eq!(c.team["extra"]["n"], 3);
+    }
+
+    #[test]
+    fn durations_are_checked() {
+        assert!(duration("168h").is_ok() && duration("1h30m").is_ok());
+        assert!(duration("a week").is_err() && duration("10").is_err());
+    }
+}
