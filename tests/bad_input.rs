@@ -222,3 +222,46 @@ fn unknown_set_form_is_a_usage_error() {
         .failure(2)
         .stderr_contains("expected KEY=VALUE");
 }
+
+/// Issue 7, item 13: a string that doubles forever grew to 23 GB before it was killed. Now it
+/// stops at the string limit with a clear error, well inside a 1 GiB address space.
+#[test]
+fn a_runaway_string_stops_at_a_small_footprint() {
+    let project = Project::new().file("grow.rhai", "let s = \"x\";\nloop { s += s; }\n");
+    let out = std::process::Command::new("prlimit")
+        .arg(format!("--as={}", 1u64 << 30))
+        .arg(crate::support::BRRT)
+        .args(["run", "grow.rhai"])
+        .current_dir(project.path())
+        .output()
+        .expect("prlimit (util-linux) runs brrt");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: a string grew past the size a script may use")
+            && stderr.contains("--max-string-size N allows more")
+            && stderr.contains("grow.rhai:2:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_runaway_array_stops_and_the_limit_can_be_raised() {
+    let project = Project::new().file(
+        "grow.rhai",
+        "let a = [1];\nwhile a.len() < 4096 { a += a; }\nprint(a.len());\n",
+    );
+    project
+        .brrt()
+        .args(["run", "--max-array-size", "1000", "grow.rhai"])
+        .run()
+        .failure(1)
+        .stderr_contains("error: an array grew past the size a script may use")
+        .stderr_contains("--max-array-size N allows more");
+    project
+        .brrt()
+        .args(["run", "--max-array-size", "5000", "grow.rhai"])
+        .run()
+        .success()
+        .stdout_is("4096\n");
+}

@@ -22,7 +22,9 @@ fn dev_up_with(config: &str) -> (Project, Output) {
 fn a_mistyped_key_is_named_with_the_key_meant() {
     let (_p, out) = dev_up_with("[cache]\nenabled = true\nupstream = [\"quay.io\"]\n");
     out.failure(1)
-        .stderr_contains("team.toml:3:1: unknown key `upstream` in [cache]; did you mean `upstreams`?")
+        .stderr_contains(
+            "team.toml:3:1: unknown key `upstream` in [cache]; did you mean `upstreams`?",
+        )
         .stderr_contains("3 | upstream = [\"quay.io\"]")
         .stderr_contains("[team]")
         .stderr_lacks("brrt.toml:");
@@ -31,8 +33,9 @@ fn a_mistyped_key_is_named_with_the_key_meant() {
 #[test]
 fn a_mistyped_table_is_named_with_the_table_meant() {
     let (_p, out) = dev_up_with("[cahce]\nupstreams = [\"quay.io\"]\n");
-    out.failure(1)
-        .stderr_contains("team.toml:1:2: unknown key `cahce` at the top level; did you mean `cache`?");
+    out.failure(1).stderr_contains(
+        "team.toml:1:2: unknown key `cahce` at the top level; did you mean `cache`?",
+    );
 }
 
 #[test]
@@ -61,11 +64,12 @@ fn an_empty_config_is_an_error_not_all_defaults() {
 fn upstreams_whose_caches_collide_are_named_both() {
     let (_p, out) = dev_up_with("[cache]\nupstreams = [\"docker.io\", \"docker-io\"]\n");
     out.failure(1)
-        .stderr_contains("team.toml:2:27: cache.upstreams: `docker.io` and `docker-io` would share one cache")
+        .stderr_contains(
+            "team.toml:2:27: cache.upstreams: `docker.io` and `docker-io` would share one cache",
+        )
         .stderr_contains("container kind-registry-docker-io");
     let (_p, out) = dev_up_with("[cache]\nupstreams = [\"quay.io\", \"quay.io\"]\n");
-    out.failure(1)
-        .stderr_contains("`quay.io` is listed twice");
+    out.failure(1).stderr_contains("`quay.io` is listed twice");
 }
 
 #[test]
@@ -97,9 +101,21 @@ fn a_path_as_upstream_creates_nothing() {
     // Nothing was made: no network, no push registry, no cache, no volume.
     assert_eq!(try_docker(&["network", "inspect", &network]), None);
     let made = docker(&["ps", "-a", "--filter", &format!("name={registry}"), "-q"]);
-    assert_eq!(made, "", "containers were created before the config was rejected");
-    let volumes = docker(&["volume", "ls", "-q", "--filter", &format!("name={registry}")]);
-    assert_eq!(volumes, "", "volumes were created before the config was rejected");
+    assert_eq!(
+        made, "",
+        "containers were created before the config was rejected"
+    );
+    let volumes = docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("name={registry}"),
+    ]);
+    assert_eq!(
+        volumes, "",
+        "volumes were created before the config was rejected"
+    );
 }
 
 #[test]

@@ -16,5 +16,6 @@ mod integrations;
 mod interrupt;
 mod project_files;
 mod registry_flows;
+mod run_lock;
 mod script_args;
 mod watch;

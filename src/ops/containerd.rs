@@ -159,10 +159,22 @@ pub struct PullReport {
     pub image: String,
     pub ok: bool,
     pub output: String,
+    /// Nothing was pulled (`--dry-run`).
+    pub dry_run: bool,
 }
 
-/// Pulls `image` inside the node with containerd's own client, through the node's mirrors.
-pub async fn verify_pull(d: &Docker, node: &str, image: &str) -> Result<PullReport> {
+/// Pulls `image` inside the node with containerd's own client, through the node's mirrors. The
+/// pull fills the node's image store and the caches, so `--dry-run` only says it would.
+pub async fn verify_pull(d: &Docker, node: &str, image: &str, mode: Mode) -> Result<PullReport> {
+    if !mode.announce(Action::Updated, &format!("node {node} by pulling {image}")) {
+        return Ok(PullReport {
+            node: node.into(),
+            image: image.into(),
+            ok: true,
+            output: String::new(),
+            dry_run: true,
+        });
+    }
     let cmd: Vec<String> = [
         "ctr",
         "-n",
@@ -181,6 +193,7 @@ pub async fn verify_pull(d: &Docker, node: &str, image: &str) -> Result<PullRepo
         node: node.into(),
         image: image.into(),
         ok: out.code == 0,
+        dry_run: false,
         output: strip_progress(&if out.code == 0 {
             out.stdout
         } else {

@@ -45,6 +45,17 @@ pub enum Error {
         stderr: String,
     },
 
+    /// A container was created or re-created but did not come up. When it replaced a working
+    /// one, that one was put back and is serving again.
+    #[error("{container} did not start: {reason}{}{}", if *old_restored { "; the previous container is back and serving" } else { "" }, last_lines(logs))]
+    NotStarted {
+        container: String,
+        reason: String,
+        /// The last lines it printed.
+        logs: String,
+        old_restored: bool,
+    },
+
     /// The run was interrupted (Ctrl-C, SIGTERM or a restart of a watched flow).
     #[error("interrupted")]
     Interrupted,
@@ -53,10 +64,34 @@ pub enum Error {
     Other(String),
 }
 
+/// ". It printed:" and the last lines of a container's output, indented; nothing when empty.
+fn last_lines(logs: &str) -> String {
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let shown = &lines[lines.len().saturating_sub(5)..];
+    format!(". It printed:\n    {}", shown.join("\n    "))
+}
+
 impl Error {
+    /// An engine error. One that means the engine went away (the connection failed, rather
+    /// than the engine answering no) is [`Error::DockerUnavailable`], so that `--watch` waits
+    /// for the engine and applies again instead of waiting for the next save.
     pub fn docker(action: impl Into<String>, err: bollard::errors::Error) -> Self {
+        use bollard::errors::Error as E;
         let message = match &err {
-            bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+            E::DockerResponseServerError { message, .. } => message.clone(),
+            E::IOError { .. }
+            | E::HyperResponseError { .. }
+            | E::HyperLegacyError { .. }
+            | E::SocketNotFoundError(_)
+            | E::RequestTimeoutError => {
+                return Error::DockerUnavailable {
+                    host: crate::ops::docker::docker_host(),
+                    reason: format!("lost while trying to {}: {err}", action.into()),
+                }
+            }
             other => other.to_string(),
         };
         Error::Docker {

@@ -100,6 +100,9 @@ pub struct ScriptContext {
     tracked: Mutex<BTreeMap<PathBuf, Option<Fingerprint>>>,
     sources: Mutex<BTreeMap<String, String>>,
     changes: Mutex<Vec<Change>>,
+    /// Asked by an operation: run the flow again after this long, and why (an upstream to
+    /// check again). `--watch` honours it; a one-off run ignores it.
+    recheck: Mutex<Option<(Duration, String)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -125,6 +128,7 @@ impl ScriptContext {
             tracked: Mutex::new(BTreeMap::new()),
             sources: Mutex::new(BTreeMap::new()),
             changes: Mutex::new(Vec::new()),
+            recheck: Mutex::new(None),
         })
     }
 
@@ -188,6 +192,11 @@ impl ScriptContext {
         Ok(())
     }
 
+    /// Notes that the engine could not be reached, at connect or later in the run.
+    pub fn note_docker_unavailable(&self, line: String) {
+        lock(&self.docker_unavailable).get_or_insert(line);
+    }
+
     /// Set when the run failed because Docker could not be reached.
     pub fn docker_unavailable(&self) -> Option<String> {
         lock(&self.docker_unavailable).clone()
@@ -231,6 +240,19 @@ impl ScriptContext {
                 what: what.into(),
             });
         }
+    }
+
+    /// Asks `--watch` to run the flow again within `after`, saying `why`.
+    pub fn recheck_in(&self, after: Duration, why: impl Into<String>) {
+        let mut slot = lock(&self.recheck);
+        if slot.as_ref().is_none_or(|(d, _)| after < *d) {
+            *slot = Some((after, why.into()));
+        }
+    }
+
+    /// When (and why) the flow asked to run again, if it did.
+    pub fn recheck(&self) -> Option<(Duration, String)> {
+        lock(&self.recheck).clone()
     }
 
     pub fn changes(&self) -> Vec<Change> {

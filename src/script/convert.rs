@@ -16,8 +16,9 @@ pub fn script_error(ctx: &ScriptContext, err: ops::Error) -> Box<EvalAltResult> 
         }
         other => {
             if matches!(other, ops::Error::DockerUnavailable { .. }) {
-                // The context remembers it, so the CLI prints one line instead of a diagnostic.
-                let _ = ctx.docker_unavailable();
+                // The context remembers it, so the CLI prints one line instead of a diagnostic,
+                // and `--watch` waits for the engine instead of the next save.
+                ctx.note_docker_unavailable(other.to_string());
             }
             runtime_error(other)
         }

@@ -117,7 +117,8 @@ fn too_large(what: &str) -> String {
         .find(|k| what.to_lowercase().contains(k));
     match kind.and_then(|k| Some((k, crate::script::engine::limit_flag(k)?))) {
         Some((kind, flag)) => format!(
-            "a {kind} grew past the size a script may use (a runaway loop?); {flag} N allows more"
+            "{} {kind} grew past the size a script may use (a runaway loop?); {flag} N allows more",
+            if kind == "array" { "an" } else { "a" }
         ),
         None => format!("{what} is larger than a script may use"),
     }

@@ -2,6 +2,7 @@
 
 use crate::script::api_doc::{FnDoc, ModuleBuilder};
 use crate::script::context::ScriptContext;
+use crate::script::convert::{runtime_error, script_error, RhaiResult};
 use crate::script::modules;
 use rhai::module_resolvers::ModuleResolver;
 use rhai::{Engine, EvalAltResult, Module, Position, Scope, Shared};
@@ -89,6 +90,22 @@ pub fn build(ctx: &Arc<ScriptContext>, limits: &Limits) -> ScriptEngine {
             c.track(&c.resolve(path));
         },
     );
+    let c = ctx.clone();
+    globals.func(
+        "sleep",
+        &["seconds: float"],
+        "()",
+        "Waits `seconds` (a poll loop's pause); Ctrl-C and --watch restarts still stop the script at once.",
+        move |seconds: f64| sleep(&c, seconds),
+    );
+    let c = ctx.clone();
+    globals.func(
+        "sleep",
+        &["seconds: int"],
+        "()",
+        "Waits whole `seconds`.",
+        move |seconds: i64| sleep(&c, seconds as f64),
+    );
     engine.register_global_module(globals.build().into());
 
     engine.set_max_operations(limits.operations);
@@ -114,6 +131,17 @@ pub fn build(ctx: &Arc<ScriptContext>, limits: &Limits) -> ScriptEngine {
     });
     engine.set_module_resolver(ImportResolver { ctx: ctx.clone() });
     ScriptEngine { engine, docs }
+}
+
+/// `sleep(seconds)`: a pause that a cancel cuts short.
+fn sleep(ctx: &ScriptContext, seconds: f64) -> RhaiResult<()> {
+    let pause = std::time::Duration::try_from_secs_f64(seconds.max(0.0))
+        .map_err(|_| runtime_error(format!("sleep: {seconds} is not a number of seconds")))?;
+    ctx.block_on(async move {
+        tokio::time::sleep(pause).await;
+        Ok(())
+    })
+    .map_err(|e| script_error(ctx, e))
 }
 
 /// Resolves `import "name"` from the importing script's folder, then `scripts/`, then `plugins/`.

@@ -144,15 +144,23 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
             trigger = describe(&ctx, &changed_meanwhile);
             continue;
         }
+        // A flow may ask to run again after a while (a cache serving offline checks whether
+        // its upstream is back); Docker being away has its own backoff.
+        let recheck = if retry.is_none() { ctx.recheck() } else { None };
         let wait_retry = async {
-            match retry {
+            match retry.or(recheck.as_ref().map(|(d, _)| *d)) {
                 Some(d) => tokio::time::sleep(d).await,
                 None => std::future::pending().await,
             }
         };
         tokio::select! {
             batch = watcher.next_batch() => trigger = describe(&ctx, &batch),
-            () = wait_retry => trigger = "retry".to_string(),
+            () = wait_retry => {
+                trigger = match recheck {
+                    Some((_, why)) if retry.is_none() => why,
+                    _ => "retry".to_string(),
+                }
+            }
             () = shutdown.cancelled() => {
                 tracing::info!("{} stopped", now());
                 return ExitCode::SUCCESS;

@@ -65,6 +65,31 @@ impl Running {
         );
     }
 
+    /// The process id, as brrt itself names it in messages.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to end on its own and returns its exit code; fails the test with
+    /// what it printed after `timeout`.
+    #[track_caller]
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("cannot wait for brrt") {
+                // Let the readers take the last lines.
+                std::thread::sleep(Duration::from_millis(50));
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "brrt did not finish within {timeout:?}:\n{}",
+                self.lines().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }

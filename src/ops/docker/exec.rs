@@ -1,6 +1,6 @@
 //! Running a command inside a container and collecting what it printed.
 
-use crate::ops::{Error, Result};
+use crate::ops::{Action, Error, Mode, Result};
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -12,6 +12,30 @@ pub struct ExecOutput {
     pub stdout: String,
     pub stderr: String,
     pub code: i64,
+    /// The command was not run (`--dry-run`).
+    pub dry_run: bool,
+}
+
+/// Runs a command a script asked for: it may change anything, so under `--dry-run` it only
+/// says what it would run, and returns empty output with `dry_run` set.
+pub async fn exec_command(
+    docker: &Docker,
+    name: &str,
+    cmd: &[String],
+    mode: Mode,
+) -> Result<ExecOutput> {
+    if !mode.announce(
+        Action::Updated,
+        &format!("container {name} by running `{}`", short_command(cmd)),
+    ) {
+        return Ok(ExecOutput {
+            stdout: String::new(),
+            stderr: String::new(),
+            code: 0,
+            dry_run: true,
+        });
+    }
+    exec(docker, name, cmd).await
 }
 
 /// Runs `cmd` in the running container `name` and waits for it.
@@ -51,6 +75,7 @@ pub async fn exec(docker: &Docker, name: &str, cmd: &[String]) -> Result<ExecOut
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
         code: inspect.exit_code.unwrap_or(-1),
+        dry_run: false,
     })
 }
 

@@ -48,8 +48,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         },
     );
     let c = ctx.clone();
-    m.func("verify_pull", &["node: String", "image: String"], "Map", "Pulls an image inside a node through its mirrors (ctr --hosts-dir); returns #{node, image, ok, output}.", move |node: &str, image: &str| -> RhaiResult<Dynamic> {
+    m.func("verify_pull", &["node: String", "image: String"], "Map", "Pulls an image inside a node through its mirrors (ctr --hosts-dir); returns #{node, image, ok, output, dry_run}. Under --dry-run it pulls nothing.", move |node: &str, image: &str| -> RhaiResult<Dynamic> {
         let (node, image) = (node.to_string(), image.to_string());
-        to_dynamic(&with_docker(&c, |d| async move { ops::verify_pull(&d, &node, &image).await })?)
+        let mode = c.mode;
+        to_dynamic(&with_docker(&c, |d| async move { ops::verify_pull(&d, &node, &image, mode).await })?)
     });
 }

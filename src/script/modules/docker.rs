@@ -6,7 +6,7 @@ use crate::ops::{Action, Mode};
 use crate::script::api_doc::ModuleBuilder;
 use crate::script::context::ScriptContext;
 use crate::script::convert::{
-    from_dynamic, runtime_error, script_error, string_list, to_dynamic, with_docker, RhaiResult,
+    from_dynamic, runtime_error, string_list, to_dynamic, with_docker, RhaiResult,
 };
 use rhai::{Array, Dynamic, Map};
 use std::sync::Arc;
@@ -29,10 +29,14 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "ping",
         &[],
         "bool",
-        "Checks that the Docker engine answers; fails with how to start it if not.",
+        "Checks that the Docker engine answers now (a request, not a cached connection); fails with how to start it if not.",
         move || -> RhaiResult<bool> {
-            c.docker().map_err(|e| script_error(&c, e))?;
-            Ok(true)
+            with_docker(&c, |d| async move {
+                d.ping()
+                    .await
+                    .map(|_| true)
+                    .map_err(|e| crate::ops::Error::docker("ping the engine", e))
+            })
         },
     );
     let c = ctx.clone();
@@ -114,20 +118,22 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "exec",
         &["name: String", "cmd: Array"],
         "Map",
-        "Runs cmd in a running container; returns #{stdout, stderr, code}.",
+        "Runs cmd in a running container; returns #{stdout, stderr, code, dry_run}. Under --dry-run it runs nothing and says what it would run.",
         move |name: &str, cmd: Array| -> RhaiResult<Dynamic> {
             let cmd = string_list("docker::exec", &cmd)?;
             if cmd.is_empty() {
                 return Err(runtime_error("docker::exec: the command is empty"));
             }
-            let out = with_docker(&c, |d| async move { ops::exec(&d, name, &cmd).await })?;
+            let mode = c.mode;
+            let out = with_docker(&c, |d| async move { ops::exec_command(&d, name, &cmd, mode).await })?;
             to_dynamic(&out)
         },
     );
     let c = ctx.clone();
-    m.func("exec", &["name: String", "command: String"], "Map", "Runs a shell command line (sh -c) in a running container; returns #{stdout, stderr, code}.", move |name: &str, command: &str| -> RhaiResult<Dynamic> {
+    m.func("exec", &["name: String", "command: String"], "Map", "Runs a shell command line (sh -c) in a running container; returns #{stdout, stderr, code, dry_run}. Under --dry-run it runs nothing.", move |name: &str, command: &str| -> RhaiResult<Dynamic> {
         let cmd = vec!["sh".to_string(), "-c".to_string(), command.to_string()];
-        let out = with_docker(&c, |d| async move { ops::exec(&d, name, &cmd).await })?;
+        let mode = c.mode;
+        let out = with_docker(&c, |d| async move { ops::exec_command(&d, name, &cmd, mode).await })?;
         to_dynamic(&out)
     });
     let c = ctx.clone();
@@ -194,7 +200,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             "Creates a named volume unless it exists; returns \"created\" or \"unchanged\".",
             move |name: &str| -> RhaiResult<String> {
                 change(&c, format!("volume {name}"), |d, mode| async move {
-                    ops::ensure_volume(&d, name, mode).await
+                    ops::ensure_volume(&d, name, &std::collections::BTreeMap::new(), mode).await
                 })
             },
         );

@@ -8,6 +8,7 @@ use crate::script::convert::{from_dynamic, runtime_error, to_dynamic, with_docke
 use rhai::{Array, Dynamic, Map};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A registry named by container (its loopback port is looked up) or by URL.
 async fn api(d: &bollard::Docker, target: &str) -> crate::ops::Result<RegistryApi> {
@@ -18,9 +19,18 @@ async fn api(d: &bollard::Docker, target: &str) -> crate::ops::Result<RegistryAp
     }
 }
 
+/// How often `--watch` looks again at an upstream a cache could not reach.
+const UPSTREAM_RECHECK: Duration = Duration::from_secs(10);
+
 fn record(c: &ScriptContext, what: &str, out: &ops::RegistryOutcome) {
     c.record(out.volume_action, format!("volume {}", out.volume));
     c.record(out.action, format!("{what} {}", out.name));
+    if out.upstream_unreachable {
+        c.recheck_in(
+            UPSTREAM_RECHECK,
+            format!("checking the upstream of {} again", out.name),
+        );
+    }
 }
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
@@ -33,7 +43,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         to_dynamic(&out)
     });
     let c = ctx.clone();
-    m.func("ensure_cache", &["spec: Map"], "Map", "Ensures the pull-through cache #{registry, upstream, remote, image, network, ttl, port, offline} named <registry>-<upstream>; credentials come from BRRT_<UPSTREAM>_USERNAME/_PASSWORD.", move |spec: Map| -> RhaiResult<Dynamic> {
+    m.func("ensure_cache", &["spec: Map"], "Map", "Ensures the pull-through cache #{registry, upstream, remote, image, network, ttl, port, offline} named <registry>-<upstream> and waits until it answers; credentials come from BRRT_<UPSTREAM>_USERNAME/_PASSWORD. Returns #{name, action, id, volume, volume_action, mode}, where mode is proxy, offline, or \"offline (upstream unreachable)\" when the upstream could not be reached and the cache serves what it holds.", move |spec: Map| -> RhaiResult<Dynamic> {
         let spec: CacheSpec = from_dynamic("registry::ensure_cache", &spec.into())?;
         let mode = c.mode;
         let out = with_docker(&c, |d| async move { ops::ensure_cache(&d, &spec, mode).await })?;
@@ -60,6 +70,30 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             c.record(out.action, format!("registry {}", out.name));
             c.record(out.volume_action, format!("volume {}", out.volume));
             to_dynamic(&out)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "preflight",
+        &["push: Map", "caches: Array"],
+        "()",
+        "Before a flow changes anything: checks that every registry it will ensure can be made (images here or pullable, the push registry's port free or its own); throws the first problem.",
+        move |push: Map, caches: Array| -> RhaiResult<()> {
+            let push: PushRegistrySpec = from_dynamic("registry::preflight", &push.into())?;
+            let caches: Vec<CacheSpec> = from_dynamic("registry::preflight", &caches.into())?;
+            let mode = c.mode;
+            with_docker(&c, |d| async move { ops::preflight(&d, &push, &caches, mode).await })
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "volumes",
+        &["registry: String"],
+        "Array",
+        "The volumes brrt made for a push registry and its caches, whether or not their containers exist: #{name, labels} each. Volumes brrt did not make (no brrt label) are never listed.",
+        move |group: &str| -> RhaiResult<Dynamic> {
+            let group = group.to_string();
+            to_dynamic(&with_docker(&c, |d| async move { ops::volumes(&d, &group).await })?)
         },
     );
     let c = ctx.clone();

@@ -1,0 +1,297 @@
+//! The ensure that makes the engine match a spec, without ever losing a working container.
+//!
+//! Everything that can fail early does, before anything changes: the spec is checked, the
+//! image is pulled, the ports are checked. A container whose spec changed is renamed aside and
+//! stopped, the new one is started and must become ready, and only then is the old one
+//! removed; if the new one does not start, it goes and the old one is renamed back and
+//! started again. A new container that does not start is removed, so no crash-looping leftover
+//! looks "unchanged" to the next run.
+
+use super::image::ensure_image;
+use super::ports::check_ports_free;
+use super::remove::{remove, stop};
+use super::{
+    inspect_container, logs, ContainerSpec, ContainerState, MANAGED_LABEL, SPEC_HASH_LABEL,
+};
+use crate::ops::{Action, Error, Mode, Result};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, RenameContainerOptionsBuilder};
+use bollard::Docker;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// The report of [`ensure_container`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ContainerOutcome {
+    pub name: String,
+    pub action: Action,
+    pub id: String,
+}
+
+/// When a started container counts as up.
+#[derive(Debug, Clone)]
+pub enum Ready {
+    /// The engine says it runs.
+    Running,
+    /// `GET path` on the loopback port published for `container_port` (`5000/tcp`) gets an
+    /// HTTP answer within `within`.
+    Http {
+        container_port: &'static str,
+        path: &'static str,
+        within: Duration,
+    },
+}
+
+/// The suffix of a container renamed aside while its replacement starts.
+const ASIDE: &str = "-brrt-old";
+
+/// Makes the container match `spec`: create it if absent, start it if stopped, re-create it if
+/// its spec changed, and otherwise leave it alone. A started container must run.
+pub async fn ensure_container(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    mode: Mode,
+) -> Result<ContainerOutcome> {
+    ensure_container_ready(docker, spec, mode, &Ready::Running).await
+}
+
+/// [`ensure_container`], where a (re)started container must also pass `ready`.
+pub async fn ensure_container_ready(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    mode: Mode,
+    ready: &Ready,
+) -> Result<ContainerOutcome> {
+    spec.validate()?;
+    let what = format!("container {}", spec.name);
+    let outcome = |action, id: &str| ContainerOutcome {
+        name: spec.name.clone(),
+        action,
+        id: id.to_string(),
+    };
+    if !mode.dry_run {
+        recover_aside(docker, &spec.name).await?;
+    }
+    let Some(current) = inspect_container(docker, &spec.name).await? else {
+        if !mode.announce(Action::Created, &what) {
+            return Ok(outcome(Action::Created, ""));
+        }
+        ensure_image(docker, &spec.image).await?;
+        check_ports_free(docker, &spec.name, &spec.ports, None).await?;
+        let id = create_and_start(docker, spec).await?;
+        if let Err(reason) = wait_ready(docker, &spec.name, ready).await {
+            let tail = logs(docker, &spec.name, 20).await.unwrap_or_default();
+            remove(docker, &spec.name).await?;
+            return Err(Error::NotStarted {
+                container: spec.name.clone(),
+                reason,
+                logs: tail,
+                old_restored: false,
+            });
+        }
+        return Ok(outcome(Action::Created, &id));
+    };
+    if !current.labels.contains_key(MANAGED_LABEL) {
+        return Err(Error::Other(format!(
+            "a container named `{}` exists but brrt did not create it, so brrt will not \
+             replace it; remove it (`docker rm -f {}`) or pick another name in the config",
+            spec.name, spec.name
+        )));
+    }
+    if current.labels.get(SPEC_HASH_LABEL) != Some(&spec.hash())
+        || !spec.secrets_match(&current.env)
+    {
+        if !mode.announce(Action::Recreated, &what) {
+            return Ok(outcome(Action::Recreated, &current.id));
+        }
+        ensure_image(docker, &spec.image).await?;
+        // Check before touching the old one: a taken port must not cost the user a container.
+        check_ports_free(docker, &spec.name, &spec.ports, Some(&current)).await?;
+        let id = replace(docker, spec, &current, ready).await?;
+        return Ok(outcome(Action::Recreated, &id));
+    }
+    if !current.running {
+        if mode.announce(Action::Started, &what) {
+            start(docker, &spec.name).await?;
+            if let Err(reason) = wait_ready(docker, &spec.name, ready).await {
+                return Err(Error::NotStarted {
+                    container: spec.name.clone(),
+                    reason,
+                    logs: logs(docker, &spec.name, 20).await.unwrap_or_default(),
+                    old_restored: false,
+                });
+            }
+        }
+        return Ok(outcome(Action::Started, &current.id));
+    }
+    if let Some(network) = spec.network.as_deref() {
+        // Someone disconnected it: the spec hash cannot tell, the endpoint list can.
+        if !current.networks.iter().any(|n| n == network) {
+            crate::ops::docker::connect_network(docker, network, &spec.name, mode).await?;
+            return Ok(outcome(Action::Updated, &current.id));
+        }
+    }
+    Ok(outcome(Action::Unchanged, &current.id))
+}
+
+/// The container, when it already is exactly what `spec` asks for: created by brrt from this
+/// spec, with these secrets, running, and on its network. One inspect, no change.
+pub async fn current_container(
+    docker: &Docker,
+    spec: &ContainerSpec,
+) -> Result<Option<ContainerState>> {
+    let Some(state) = inspect_container(docker, &spec.name).await? else {
+        return Ok(None);
+    };
+    let current = state.running
+        && state.labels.contains_key(MANAGED_LABEL)
+        && state.labels.get(SPEC_HASH_LABEL) == Some(&spec.hash())
+        && spec.secrets_match(&state.env)
+        && spec
+            .network
+            .as_ref()
+            .is_none_or(|n| state.networks.contains(n));
+    Ok(current.then_some(state))
+}
+
+/// Starts the new container in the old one's place; the old one stays, renamed aside and
+/// stopped, until the new one is ready. Returns the new container's id.
+async fn replace(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    old: &ContainerState,
+    ready: &Ready,
+) -> Result<String> {
+    let aside = format!("{}{ASIDE}", spec.name);
+    // A leftover from a run that was killed mid-switch: the current container is the one kept.
+    remove(docker, &aside).await?;
+    rename(docker, &old.id, &aside).await?;
+    stop(docker, &aside).await?;
+    let started = match create_and_start(docker, spec).await {
+        Ok(id) => wait_ready(docker, &spec.name, ready).await.map(|()| id),
+        Err(e) => Err(e.to_string()),
+    };
+    match started {
+        Ok(id) => {
+            remove(docker, &aside).await?;
+            Ok(id)
+        }
+        Err(reason) => {
+            let tail = logs(docker, &spec.name, 20).await.unwrap_or_default();
+            remove(docker, &spec.name).await?;
+            rename(docker, &aside, &spec.name).await?;
+            if old.running {
+                start(docker, &spec.name).await?;
+            }
+            Err(Error::NotStarted {
+                container: spec.name.clone(),
+                reason,
+                logs: tail,
+                old_restored: true,
+            })
+        }
+    }
+}
+
+/// Puts back a container left aside by a run that was stopped mid-switch, when nothing took
+/// its name.
+async fn recover_aside(docker: &Docker, name: &str) -> Result<()> {
+    let aside = format!("{name}{ASIDE}");
+    let Some(left) = inspect_container(docker, &aside).await? else {
+        return Ok(());
+    };
+    if !left.labels.contains_key(MANAGED_LABEL) || inspect_container(docker, name).await?.is_some()
+    {
+        return Ok(());
+    }
+    tracing::warn!("{aside} was left aside by an interrupted run; putting it back as {name}");
+    rename(docker, &aside, name).await?;
+    start(docker, name).await
+}
+
+async fn rename(docker: &Docker, from: &str, to: &str) -> Result<()> {
+    let opts = RenameContainerOptionsBuilder::default().name(to).build();
+    docker
+        .rename_container(from, opts)
+        .await
+        .map_err(|e| Error::docker(format!("rename container {from} to {to}"), e))
+}
+
+async fn create_and_start(docker: &Docker, spec: &ContainerSpec) -> Result<String> {
+    let body = spec.create_body()?;
+    let opts = CreateContainerOptionsBuilder::default()
+        .name(&spec.name)
+        .build();
+    let created = docker
+        .create_container(Some(opts), body)
+        .await
+        .map_err(|e| Error::docker(format!("create container {}", spec.name), e))?;
+    if let Err(e) = start(docker, &spec.name).await {
+        // Created but not startable (a port taken in the meantime, a bad mount): leave nothing.
+        let _ = remove(docker, &spec.name).await;
+        return Err(e);
+    }
+    Ok(created.id)
+}
+
+pub(super) async fn start(docker: &Docker, name: &str) -> Result<()> {
+    docker
+        .start_container(name, None)
+        .await
+        .map_err(|e| Error::docker(format!("start container {name}"), e))
+}
+
+/// Waits until a started container passes `ready`, or says why it did not. A container that
+/// stopped or restarted in the meantime has failed.
+async fn wait_ready(docker: &Docker, name: &str, ready: &Ready) -> Result<(), String> {
+    let (container_port, path, within) = match ready {
+        Ready::Running => (None, "", Duration::from_secs(2)),
+        Ready::Http {
+            container_port,
+            path,
+            within,
+        } => (Some(*container_port), *path, *within),
+    };
+    let deadline = Instant::now() + within;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .map_err(|e| e.to_string())?;
+    loop {
+        let state = inspect_container(docker, name)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "it disappeared".to_string())?;
+        if state.restart_count > 0 || state.status == "restarting" {
+            return Err("it keeps restarting".into());
+        }
+        if !state.running {
+            return Err(format!("it stopped ({})", state.status));
+        }
+        let Some(port) = container_port else {
+            return Ok(());
+        };
+        if let Some(addr) = state.ports.get(port) {
+            let (ip, host_port) = addr.rsplit_once(':').unwrap_or(("127.0.0.1", addr));
+            let ip = if ip.is_empty() || ip == "0.0.0.0" || ip == "::" {
+                "127.0.0.1"
+            } else {
+                ip
+            };
+            let answered = http
+                .get(format!("http://{ip}:{host_port}{path}"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().as_u16() < 500);
+            if answered {
+                return Ok(());
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "it did not answer {path} within {} s",
+                within.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,204 @@
+//! Pull-through caches: one `registry:2` in proxy mode per upstream, with its data in a named
+//! volume.
+//!
+//! A registry in proxy mode will not start while it cannot reach its upstream
+//! (distribution#1435): it panics and restart-loops. So a cache that is (re)started during an
+//! outage is served as a plain registry on the same volume ("offline, upstream unreachable"),
+//! which serves everything it holds; a later run, or `--watch` on a timer, checks the upstream
+//! and puts the proxy back once it answers. `offline = true` forces plain serving.
+
+use super::{
+    ensure_registry, labels, volume_name, RegistryOutcome, DATA_DIR, REGISTRY_READY, ROLE_LABEL,
+};
+use crate::ops::docker::{self, ContainerSpec, Ready};
+use crate::ops::upstream::{self, Upstream};
+use crate::ops::{Error, Mode, Result};
+use bollard::Docker;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Label saying how a cache serves: `proxy`, `offline` (asked for) or `offline-auto` (its
+/// upstream was unreachable when it started).
+pub const MODE_LABEL: &str = "dev.brrt.cache.mode";
+
+/// How a cache serves, as reported to flows.
+pub const MODE_PROXY: &str = "proxy";
+pub const MODE_OFFLINE: &str = "offline";
+pub const MODE_UNREACHABLE: &str = "offline (upstream unreachable)";
+
+/// One pull-through cache.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSpec {
+    /// The push registry's name: caches are named and grouped after it.
+    pub registry: String,
+    /// The upstream host, e.g. `docker.io`.
+    pub upstream: String,
+    /// Overrides the upstream's remote (a corporate mirror, a test stand-in).
+    pub remote: Option<String>,
+    #[serde(default = "super::default_image")]
+    pub image: String,
+    pub network: Option<String>,
+    /// How long cached content is kept (distribution's `proxy.ttl`, e.g. `168h`).
+    pub ttl: Option<String>,
+    /// A fixed loopback port for inspection; by default the engine picks a free one.
+    pub port: Option<u16>,
+    /// Serve what the cache holds without ever contacting the upstream.
+    #[serde(default)]
+    pub offline: bool,
+}
+
+impl CacheSpec {
+    pub fn resolve_upstream(&self) -> Result<Upstream> {
+        let remotes = self
+            .remote
+            .iter()
+            .map(|r| (self.upstream.clone(), r.clone()))
+            .collect();
+        upstream::resolve(&self.upstream, &remotes)
+    }
+
+    pub fn name(&self) -> String {
+        upstream::cache_name(&self.registry, &self.upstream)
+    }
+
+    /// The container serving this cache: a proxy of `up`, or (offline) a plain registry on the
+    /// same volume. `mode` is the value of [`MODE_LABEL`].
+    fn container(&self, up: &Upstream, mode: &str) -> ContainerSpec {
+        let name = self.name();
+        let mut env = BTreeMap::new();
+        let mut secret_env = BTreeMap::new();
+        if mode == MODE_PROXY {
+            env.insert("REGISTRY_PROXY_REMOTEURL".to_string(), up.remote.clone());
+            let (user_var, pass_var) = upstream::credential_vars(&up.host);
+            if let (Ok(user), Ok(pass)) = (std::env::var(&user_var), std::env::var(&pass_var)) {
+                secret_env.insert("REGISTRY_PROXY_USERNAME".into(), user);
+                secret_env.insert("REGISTRY_PROXY_PASSWORD".into(), pass);
+            }
+            if let Some(ttl) = &self.ttl {
+                env.insert("REGISTRY_PROXY_TTL".into(), ttl.clone());
+            }
+        }
+        let mut labels = labels("cache", &self.registry, Some(&up.host));
+        labels.insert(MODE_LABEL.into(), mode.into());
+        let port = self.port.map(|p| p.to_string()).unwrap_or_default();
+        ContainerSpec {
+            name: name.clone(),
+            image: self.image.clone(),
+            ports: vec![format!("127.0.0.1:{port}:5000")],
+            mounts: vec![format!("{}:{DATA_DIR}", volume_name(&name))],
+            network: self.network.clone(),
+            restart: Some("always".into()),
+            env,
+            secret_env,
+            labels,
+            ..Default::default()
+        }
+    }
+}
+
+/// Ensures one pull-through cache. Credentials come from `BRRT_<UPSTREAM>_USERNAME` and
+/// `BRRT_<UPSTREAM>_PASSWORD` and reach only this container, never a label or a log. A
+/// (re)started cache must answer `/v2/` before this returns; one whose upstream cannot be
+/// reached serves its volume offline instead (see the module docs).
+pub async fn ensure_cache(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<RegistryOutcome> {
+    let up = spec.resolve_upstream()?;
+    let name = spec.name();
+    let volume = volume_name(&name);
+    let volume_labels = labels("cache", &spec.registry, Some(&up.host));
+    let ensure = |container: ContainerSpec, shown: &'static str| {
+        let volume = volume.clone();
+        let volume_labels = volume_labels.clone();
+        async move {
+            let mut out = ensure_registry(
+                d,
+                &container,
+                &volume,
+                &volume_labels,
+                mode,
+                &REGISTRY_READY,
+            )
+            .await?;
+            out.mode = shown.into();
+            Ok::<_, Error>(out)
+        }
+    };
+    if spec.offline {
+        return ensure(spec.container(&up, MODE_OFFLINE), MODE_OFFLINE).await;
+    }
+    let proxy = spec.container(&up, MODE_PROXY);
+    let current = docker::inspect_container(d, &name).await?;
+    let serving = current
+        .as_ref()
+        .and_then(|c| c.labels.get(MODE_LABEL))
+        .map(String::as_str);
+    if serving == Some("offline-auto") {
+        // Offline since its upstream was unreachable: back to proxy once the upstream answers.
+        if !mode.dry_run && upstream_answers(d, &proxy).await? {
+            tracing::info!("{} answers again: {name} goes back to caching it", up.host);
+            return ensure(proxy, MODE_PROXY).await;
+        }
+        let mut out = ensure(spec.container(&up, "offline-auto"), MODE_UNREACHABLE).await?;
+        out.upstream_unreachable = true;
+        return Ok(out);
+    }
+    let crash_looping = current.as_ref().is_some_and(|c| c.status == "restarting");
+    let unreachable = if crash_looping && !mode.dry_run {
+        // A proxy that was started during an outage (a reboot without network).
+        upstream_unreachable(&docker::logs(d, &name, 20).await?)
+    } else {
+        match ensure(proxy, MODE_PROXY).await {
+            Err(Error::NotStarted {
+                logs,
+                old_restored: false,
+                ..
+            }) if upstream_unreachable(&logs) => true,
+            other => return other,
+        }
+    };
+    if !unreachable {
+        return ensure(spec.container(&up, MODE_PROXY), MODE_PROXY).await;
+    }
+    tracing::warn!(
+        "{} is unreachable, so {name} cannot start as its cache; it serves what it holds until \
+         the upstream answers again",
+        up.host
+    );
+    let mut out = ensure(spec.container(&up, "offline-auto"), MODE_UNREACHABLE).await?;
+    out.upstream_unreachable = true;
+    Ok(out)
+}
+
+/// Whether a proxy's output says it could not reach its upstream at start.
+fn upstream_unreachable(logs: &str) -> bool {
+    logs.contains("panic: Get ")
+        || logs.contains("dial tcp")
+        || logs.contains("no such host")
+        || logs.contains("connection refused")
+}
+
+/// Starts a throwaway proxy of the cache's upstream (no volume of the cache's, on its network)
+/// and sees whether it comes up: exactly what the real cache would need.
+async fn upstream_answers(d: &Docker, proxy: &ContainerSpec) -> Result<bool> {
+    let mut probe = proxy.clone();
+    probe.name = format!("{}-probe", proxy.name);
+    probe.mounts.clear();
+    probe.ports = vec!["127.0.0.1::5000".into()];
+    probe.restart = Some("no".into());
+    probe.labels.insert(ROLE_LABEL.into(), "probe".into());
+    let _ = docker::remove_container(d, &probe.name, Mode::default()).await;
+    let ready = Ready::Http {
+        container_port: "5000/tcp",
+        path: "/v2/",
+        within: Duration::from_secs(10),
+    };
+    match docker::ensure_container_ready(d, &probe, Mode::default(), &ready).await {
+        Ok(_) => {
+            docker::remove_container(d, &probe.name, Mode::default()).await?;
+            Ok(true)
+        }
+        Err(Error::NotStarted { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}

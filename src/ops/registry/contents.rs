@@ -1,0 +1,119 @@
+//! Looking into registries: the caches of a group, their volumes, what each holds and its size.
+
+use super::api::RegistryApi;
+use super::{volume_name, DATA_DIR, GROUP_LABEL, ROLE_LABEL, UPSTREAM_LABEL};
+use crate::ops::docker::{self, VolumeInfo};
+use crate::ops::{Error, Result};
+use bollard::Docker;
+use serde::Serialize;
+
+/// A registry container found on the engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistryInfo {
+    pub name: String,
+    pub role: String,
+    pub upstream: String,
+    pub running: bool,
+    pub volume: String,
+}
+
+/// The caches that belong with push registry `group`.
+pub async fn caches(d: &Docker, group: &str) -> Result<Vec<RegistryInfo>> {
+    let labels = [
+        format!("{ROLE_LABEL}=cache"),
+        format!("{GROUP_LABEL}={group}"),
+    ];
+    Ok(docker::list_containers(d, &labels)
+        .await?
+        .into_iter()
+        .map(|c| RegistryInfo {
+            upstream: c.labels.get(UPSTREAM_LABEL).cloned().unwrap_or_default(),
+            role: "cache".into(),
+            running: c.running,
+            volume: volume_name(&c.name),
+            name: c.name,
+        })
+        .collect())
+}
+
+/// The volumes brrt made for the registries of `group` (the push registry and its caches),
+/// whether or not their containers still exist. Only labelled volumes are listed, so a volume
+/// someone else made with a look-alike name is never among them.
+pub async fn volumes(d: &Docker, group: &str) -> Result<Vec<VolumeInfo>> {
+    docker::list_volumes(d, &[format!("{GROUP_LABEL}={group}")]).await
+}
+
+/// The HTTP API of a registry container, through its loopback port.
+pub async fn api_for(d: &Docker, name: &str) -> Result<RegistryApi> {
+    let state = docker::inspect_container(d, name)
+        .await?
+        .ok_or_else(|| Error::Other(format!("no registry container `{name}`; run dev-up first")))?;
+    if !state.running {
+        return Err(Error::Other(format!(
+            "registry `{name}` is not running; run dev-up to start it"
+        )));
+    }
+    let addr = state.ports.get("5000/tcp").ok_or_else(|| {
+        Error::Other(format!(
+            "registry `{name}` publishes no port for inspection; run dev-up to re-create it"
+        ))
+    })?;
+    let (ip, port) = addr.rsplit_once(':').unwrap_or(("127.0.0.1", addr));
+    let ip = if ip.is_empty() || ip == "0.0.0.0" {
+        "127.0.0.1"
+    } else {
+        ip
+    };
+    Ok(RegistryApi::new(format!("http://{ip}:{port}")))
+}
+
+/// One tag held by a registry, with what it costs.
+#[derive(Debug, Clone, Serialize)]
+pub struct TagEntry {
+    pub repo: String,
+    pub tag: String,
+    pub digest: String,
+    pub kind: String,
+    /// Bytes the image references (config and layers, or its child manifests).
+    pub size: i64,
+}
+
+/// What a registry holds locally: repositories, tags, digests and sizes. It reads the storage
+/// through the engine and resolves manifests by digest, so a cache never asks its upstream.
+pub async fn contents(d: &Docker, name: &str) -> Result<Vec<TagEntry>> {
+    let api = api_for(d, name).await?;
+    let root = format!("{DATA_DIR}/docker/registry/v2/repositories");
+    let files = docker::read_dir_files(d, name, &root).await?;
+    let mut entries = Vec::new();
+    for (path, link) in &files {
+        let Some((repo, rest)) = path.split_once("/_manifests/tags/") else {
+            continue;
+        };
+        let Some(tag) = rest.strip_suffix("/current/link") else {
+            continue;
+        };
+        let digest = link.trim().to_string();
+        let (kind, size) = match api.manifest(repo, &digest).await {
+            Ok(m) => (m.kind, m.content_size),
+            Err(_) => ("unknown".to_string(), -1),
+        };
+        entries.push(TagEntry {
+            repo: repo.into(),
+            tag: tag.into(),
+            digest,
+            kind,
+            size,
+        });
+    }
+    entries.sort_by(|a, b| (&a.repo, &a.tag).cmp(&(&b.repo, &b.tag)));
+    Ok(entries)
+}
+
+/// Bytes in a registry's volume. Falls back to the sum of its contents when the volume's data
+/// cannot be read from this host.
+pub async fn size(d: &Docker, name: &str) -> Result<i64> {
+    if let Some(bytes) = docker::volume_size(d, &volume_name(name)).await? {
+        return Ok(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+    Ok(contents(d, name).await?.iter().map(|e| e.size.max(0)).sum())
+}
