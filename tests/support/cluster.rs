@@ -60,7 +60,7 @@ pub fn free_port() -> u16 {
 }
 
 /// The HTTP status `GET path` gets from `127.0.0.1:port`, if anything answers.
-fn http_status(port: u16, path: &str) -> Result<u16, String> {
+pub fn http_status(port: u16, path: &str) -> Result<u16, String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(5)))
         .map_err(|e| e.to_string())?;

@@ -6,6 +6,7 @@ pub mod cluster;
 mod running;
 mod testbed;
 
+pub use ci::{missing, testbed_bin};
 pub use running::Running;
 pub use testbed::{docker, try_docker, Containerd, Testbed};
 
