@@ -68,7 +68,7 @@ free_port() {
 PORT=$(free_port)
 
 docker network create "$NETWORK" >/dev/null
-docker run -d --name "$UPSTREAM" --network "$NETWORK" registry:2 >/dev/null
+docker run -d --name "$UPSTREAM" --network "$NETWORK" brrt-testbed/registry:2 >/dev/null
 docker run -d --name "$NODE" --network "$NETWORK" \
   --label "io.x-k8s.kind.cluster=$CLUSTER" --label io.x-k8s.kind.role=control-plane \
   --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
@@ -79,7 +79,7 @@ until docker exec "$NODE" ctr version >/dev/null 2>&1; do sleep 0.1; done
 ln -s "$REPO/scripts" "$WORK/scripts"
 {
   printf '[cluster]\nname = "%s"\nnetwork = "%s"\n\n' "$CLUSTER" "$NETWORK"
-  printf '[registry]\nname = "%s"\nport = %s\n\n' "$REGISTRY" "$PORT"
+  printf '[registry]\nname = "%s"\nport = %s\nimage = "brrt-testbed/registry:2"\n\n' "$REGISTRY" "$PORT"
   printf '[cache]\nenabled = true\nupstreams = ['
   sep=""
   for up in "${UPSTREAMS[@]}"; do printf '%s"%s"' "$sep" "$up"; sep=", "; done

@@ -37,6 +37,7 @@ network = "$p-kind"
 [registry]
 name = "$p-reg"
 port = $port
+image = "brrt-testbed/registry:2"
 [cache]
 upstreams = [$1]
 [cache.remotes]

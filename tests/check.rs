@@ -83,7 +83,7 @@ fn good_script_passes() {
             r#"
             import "lib" as l;
             fn up(name) {
-                docker::ensure(#{ name: name, image: "registry:2" })
+                docker::ensure(#{ name: name, image: "brrt-testbed/registry:2" })
             }
             if SET.contains("go") { up("x"); }
             print(l::greet("you"));

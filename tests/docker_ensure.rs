@@ -8,7 +8,7 @@ use crate::support::{docker, set, try_docker, Project, Testbed};
 const ENSURE: &str = r#"
 let r = docker::ensure(#{
     name: SET.name,
-    image: "registry:2",
+    image: "brrt-testbed/registry:2",
     env: #{ BRRT_TEST_MODE: SET.mode },
 });
 print(`action=${r.action}`);
@@ -116,7 +116,7 @@ fn dry_run_changes_nothing() {
         print("volume=" + docker::volume::ensure(SET.volume));
         let r = docker::ensure(#{
             name: SET.name,
-            image: "registry:2",
+            image: "brrt-testbed/registry:2",
             network: SET.network,
             mounts: [SET.volume + ":/var/lib/registry"],
         });

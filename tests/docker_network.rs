@@ -13,7 +13,7 @@ fn connect_twice_leaves_one_endpoint() {
         "up.rhai",
         r#"
         print("network=" + docker::network::ensure(SET.network));
-        docker::ensure(#{ name: SET.name, image: "registry:2" });
+        docker::ensure(#{ name: SET.name, image: "brrt-testbed/registry:2" });
         print("first=" + docker::network::connect(SET.network, SET.name));
         print("second=" + docker::network::connect(SET.network, SET.name));
         "#,

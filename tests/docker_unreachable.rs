@@ -45,7 +45,7 @@ fn ping_without_engine_prints_one_line() {
 fn ensure_inside_a_function_without_engine_prints_one_line() {
     let script = r#"
         fn up() {
-            docker::ensure(#{ name: "brrt-t-unreachable", image: "registry:2" })
+            docker::ensure(#{ name: "brrt-t-unreachable", image: "brrt-testbed/registry:2" })
         }
         up();
     "#;

@@ -1,14 +1,15 @@
-//! The integrations a team drives brrt through, run for real where they can be: the justfile
-//! under the real `just`, and the Tilt extension under go.starlark.net, the interpreter Tilt
-//! embeds (Tilt itself cannot be installed here), through `tests/tilt/eval_tiltfile.py`.
+//! The integrations a team drives brrt through, run for real: the justfile under the real
+//! `just`, and the Tilt extension under the real Tilt (`tilt`, v0.37 in the testbed's bin folder,
+//! see `support::testbed_bin`). Tilt needs no cluster here: the extension declares local
+//! resources only. What a Tiltfile declares is read with `tilt alpha tiltfile-result`, which
+//! loads it as `tilt up` would and runs nothing; `tilt ci` then runs it.
 //!
-//! Without `just` (`pip install rust-just`) or the Python module `starlark_go`
-//! (`pip install starlark-go`) these tests skip and say why; with `CI=true` they fail.
+//! Without `just` (`pip install rust-just`) or Tilt these tests skip and say why; under CI they
+//! fail.
 
-use crate::support::{Output, Project, Testbed, BRRT};
+use crate::support::cluster::{free_port, http_status};
+use crate::support::{docker, missing, testbed_bin, try_docker, Output, Project, Testbed, BRRT};
 use serde_json::{json, Value};
-use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -22,53 +23,39 @@ fn shown(path: &Path) -> String {
 }
 
 /// Whether `program args…` runs and succeeds; `Err` says why not.
-fn tool_works(program: &str, args: &[&str], install: &str) -> Result<(), String> {
+fn tool_works(program: &Path, args: &[&str], install: &str) -> Result<(), String> {
+    let name = shown(program);
     match Command::new(program).args(args).output() {
         Ok(out) if out.status.success() => Ok(()),
         Ok(out) => {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
             Err(format!(
-                "`{program} {}` failed ({}); {install}",
+                "`{name} {}` failed ({}); {install}",
                 args.join(" "),
                 last.unwrap_or("no message").trim()
             ))
         }
-        Err(e) => Err(format!("cannot run {program} ({e}); {install}")),
+        Err(e) => Err(format!("cannot run {name} ({e}); {install}")),
     }
 }
 
-/// `true` when the tool is here. Otherwise the test skips, saying why, or fails under `CI=true`.
+/// `true` when the tool is here. Otherwise the test skips, saying why, or fails under CI.
 fn require(found: &Result<(), String>, test: &str) -> bool {
-    let Err(why) = found else {
-        return true;
-    };
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true and {why}"
-    );
-    // Straight to the process's stderr: libtest would swallow eprintln! of a passing test.
-    let _ = writeln!(std::io::stderr(), "skipping: {why} [{test}]");
-    false
-}
-
-fn starlark(test: &str) -> bool {
-    static FOUND: OnceLock<Result<(), String>> = OnceLock::new();
-    let found = FOUND.get_or_init(|| {
-        tool_works(
-            "python3",
-            &["-c", "import starlark_go"],
-            "install it with `python3 -m pip install starlark-go`",
-        )
-    });
-    require(found, test)
+    match found {
+        Ok(()) => true,
+        Err(why) => {
+            missing(test, why);
+            false
+        }
+    }
 }
 
 fn just_here(test: &str) -> bool {
     static FOUND: OnceLock<Result<(), String>> = OnceLock::new();
     let found = FOUND.get_or_init(|| {
         tool_works(
-            "just",
+            Path::new("just"),
             &["--version"],
             "install it with `python3 -m pip install rust-just`",
         )
@@ -92,66 +79,260 @@ fn run(mut command: Command, shown: String) -> Output {
 
 // --- Tilt ---------------------------------------------------------------------------------
 
-/// The extension, loaded by path from Tiltfiles that tests write.
-fn extension() -> PathBuf {
-    repo().join("plugins/tilt/brrt/Tiltfile")
+/// Tilt's trigger modes as `tiltfile-result` reports them.
+const TRIGGER_AUTO: i64 = 0;
+/// `trigger_mode=TRIGGER_MODE_MANUAL` with `auto_init=False`: a button that never runs by itself.
+const TRIGGER_MANUAL_NO_AUTO_INIT: i64 = 2;
+
+/// The real Tilt for one test: `tilt` from the testbed's bin folder, else from PATH, with a state
+/// folder (`TILT_DEV_DIR`) and a web port of the test's own, and no analytics.
+struct Tilt {
+    program: PathBuf,
+    dev_dir: tempfile::TempDir,
+    port: u16,
 }
 
-/// Evaluates a Tiltfile the way Tilt would and returns what the harness printed.
-fn eval_tiltfile(tiltfile: &Path, args: &[&str]) -> Output {
-    let harness = repo().join("tests/tilt/eval_tiltfile.py");
-    let mut command = Command::new("python3");
-    command.arg(&harness).arg(tiltfile).args(args);
-    let shown = format!(
-        "python3 tests/tilt/eval_tiltfile.py {} {}",
-        shown(tiltfile),
-        args.join(" ")
-    );
-    run(command, shown)
+impl Tilt {
+    /// Tilt, or `None` (after saying why) when it is not here; under CI its absence fails.
+    fn require(test: &str) -> Option<Tilt> {
+        static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+        let found = FOUND.get_or_init(|| {
+            let bundled = testbed_bin().join("tilt");
+            let program = if bundled.is_file() {
+                bundled
+            } else {
+                PathBuf::from("tilt")
+            };
+            tool_works(
+                &program,
+                &["version"],
+                &format!(
+                    "no tilt in {} nor on PATH (set BRRT_TESTBED_BIN to the folder that has it)",
+                    shown(&testbed_bin())
+                ),
+            )
+            .map(|()| program)
+        });
+        match found {
+            Ok(program) => Some(Tilt {
+                program: program.clone(),
+                dev_dir: tempfile::Builder::new()
+                    .prefix("brrt-tilt-")
+                    .tempdir()
+                    .expect("a temp dir for Tilt's state"),
+                port: free_port(),
+            }),
+            Err(why) => {
+                missing(test, why);
+                None
+            }
+        }
+    }
+
+    /// Sets what every Tilt run of the test shares on `command`, and leaves out the variables
+    /// a developer may have set that the Tiltfiles read.
+    fn environment<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        command
+            .env("TILT_DISABLE_ANALYTICS", "1")
+            .env("TILT_DEV_DIR", self.dev_dir.path())
+            .env("TILT_PORT", self.port.to_string())
+            .env_remove("TILT_HOST")
+            .env_remove("BRRT")
+            .env_remove("BRRT_CONFIG")
+            .env_remove("BRRT_REGISTRY_PORT")
+            .env_remove("BRRT_LOG")
+    }
+
+    /// What a Tiltfile declares, as Tilt loads it for `tilt up`; nothing runs.
+    fn declared(&self, tiltfile: &Path, env: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(&self.program);
+        self.environment(&mut command)
+            .args(["alpha", "tiltfile-result", "--file"])
+            .arg(tiltfile)
+            .envs(env.iter().copied());
+        run(
+            command,
+            format!(
+                "{}tilt alpha tiltfile-result --file {}",
+                shown_env(env),
+                shown(tiltfile)
+            ),
+        )
+    }
+
+    /// `tilt ci --file TILTFILE --timeout TIMEOUT`: exits 0 once every resource is ready, 1
+    /// when one is not by the timeout. Returns what it printed and Tilt's state at the end.
+    fn ci(&self, tiltfile: &Path, env: &[(&str, &str)], timeout: &str) -> (Output, TiltState) {
+        let snapshot = self.dev_dir.path().join("snapshot.json");
+        let mut command = Command::new(&self.program);
+        self.environment(&mut command)
+            .args(["ci", "--timeout", timeout, "--file"])
+            .arg(tiltfile)
+            .arg("--output-snapshot-on-exit")
+            .arg(&snapshot)
+            .envs(env.iter().copied());
+        let out = run(
+            command,
+            format!(
+                "{}tilt ci --timeout {timeout} --file {}",
+                shown_env(env),
+                shown(tiltfile)
+            ),
+        );
+        let state = TiltState::read(&snapshot, &out);
+        (out, state)
+    }
+
+    /// The extension's own test, `plugins/tilt/brrt/test/test.sh`, with this Tilt.
+    fn extension_test(&self, env: &[(&str, &str)]) -> (Output, TiltState) {
+        let snapshot = self.dev_dir.path().join("snapshot.json");
+        let script = repo().join("plugins/tilt/brrt/test/test.sh");
+        let mut command = Command::new("bash");
+        self.environment(&mut command)
+            .arg(&script)
+            .arg("--output-snapshot-on-exit")
+            .arg(&snapshot)
+            .env("TILT", &self.program)
+            .envs(env.iter().copied());
+        let out = run(
+            command,
+            format!("{}bash {}", shown_env(env), shown(&script)),
+        );
+        let state = TiltState::read(&snapshot, &out);
+        (out, state)
+    }
 }
 
-/// What a Tiltfile declared, in order.
-struct Declared {
-    calls: Vec<Value>,
-    loads: Vec<Value>,
+fn shown_env(env: &[(&str, &str)]) -> String {
+    env.iter().map(|(k, v)| format!("{k}={v} ")).collect()
 }
+
+/// Tilt's view of its resources when `tilt ci` exited (`--output-snapshot-on-exit`).
+struct TiltState(Value);
+
+impl TiltState {
+    #[track_caller]
+    fn read(path: &Path, out: &Output) -> TiltState {
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("tilt left no snapshot ({e}):\n{out:?}"));
+        TiltState(serde_json::from_str(&text).expect("Tilt's snapshot is JSON"))
+    }
+
+    #[track_caller]
+    fn resource(&self, name: &str) -> &Value {
+        self.0["view"]["uiResources"]
+            .as_array()
+            .and_then(|all| all.iter().find(|r| r["metadata"]["name"] == name))
+            .unwrap_or_else(|| panic!("Tilt has no resource {name:?}"))
+    }
+
+    /// Whether Tilt saw the resource ready (for a serve_cmd: running, and its probe passing).
+    fn ready(&self, name: &str) -> bool {
+        self.resource(name)["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+    }
+
+    /// `none` for a resource that never ran.
+    fn update_status(&self, name: &str) -> String {
+        self.resource(name)["status"]["updateStatus"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// The result of `tilt alpha tiltfile-result`: the resources a Tiltfile declared.
+struct Declared(Value);
 
 impl Declared {
     #[track_caller]
     fn of(out: &Output) -> Declared {
         out.success();
-        let v: Value = serde_json::from_str(&out.stdout)
-            .unwrap_or_else(|e| panic!("the harness printed no JSON ({e}):\n{}", out.stdout));
-        let list = |key: &str| v[key].as_array().cloned().unwrap_or_default();
-        Declared {
-            calls: list("calls"),
-            loads: list("loads"),
-        }
+        Declared(
+            serde_json::from_str(&out.stdout)
+                .unwrap_or_else(|e| panic!("tilt printed no JSON ({e}):\n{}", out.stdout)),
+        )
     }
 
-    fn calls_of(&self, function: &str) -> Vec<&Value> {
-        self.calls.iter().filter(|c| c["fn"] == function).collect()
-    }
-
-    fn resource_names(&self) -> Vec<&str> {
-        self.calls_of("local_resource")
-            .iter()
-            .filter_map(|c| c["name"].as_str())
-            .collect()
+    fn names(&self) -> Vec<&str> {
+        self.0["Manifests"]
+            .as_array()
+            .map(|all| all.iter().filter_map(|m| m["Name"].as_str()).collect())
+            .unwrap_or_default()
     }
 
     #[track_caller]
-    fn resource(&self, name: &str) -> &Value {
-        self.calls
-            .iter()
-            .find(|c| c["fn"] == "local_resource" && c["name"] == name)
-            .unwrap_or_else(|| {
-                panic!(
-                    "no local_resource {name:?}; declared: {:?}",
-                    self.resource_names()
-                )
-            })
+    fn resource(&self, name: &str) -> Resource<'_> {
+        let manifests = self.0["Manifests"].as_array();
+        Resource(
+            manifests
+                .and_then(|all| all.iter().find(|m| m["Name"] == name))
+                .unwrap_or_else(|| panic!("no resource {name:?}; declared: {:?}", self.names())),
+        )
     }
+
+    /// An API object the Tiltfile declared, e.g. `("extensionrepos", "brrt-local")`.
+    fn object(&self, kind: &str, name: &str) -> &Value {
+        &self.0["ObjectSet"][format!("tilt.dev/v1alpha1, Resource={kind}")][name]
+    }
+}
+
+/// One `local_resource` as Tilt holds it.
+struct Resource<'a>(&'a Value);
+
+impl Resource<'_> {
+    fn serve_cmd(&self) -> &Value {
+        &self.0["DeployTarget"]["ServeCmd"]["Argv"]
+    }
+
+    fn serve_dir(&self) -> &Value {
+        &self.0["DeployTarget"]["ServeCmd"]["Dir"]
+    }
+
+    fn cmd(&self) -> &Value {
+        &self.0["DeployTarget"]["UpdateCmdSpec"]["args"]
+    }
+
+    fn dir(&self) -> &Value {
+        &self.0["DeployTarget"]["UpdateCmdSpec"]["dir"]
+    }
+
+    /// The command it runs, whichever kind it is.
+    fn command(&self) -> &Value {
+        if self.cmd().is_null() {
+            self.serve_cmd()
+        } else {
+            self.cmd()
+        }
+    }
+
+    fn deps(&self) -> &Value {
+        &self.0["DeployTarget"]["Deps"]
+    }
+
+    fn readiness_probe(&self) -> &Value {
+        &self.0["DeployTarget"]["ReadinessProbe"]
+    }
+
+    fn labels(&self) -> Vec<&str> {
+        self.0["Labels"]
+            .as_object()
+            .map(|l| l.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    fn trigger_mode(&self) -> i64 {
+        self.0["TriggerMode"].as_i64().expect("a trigger mode")
+    }
+}
+
+/// The extension, loaded by path from Tiltfiles that tests write.
+fn extension() -> PathBuf {
+    repo().join("plugins/tilt/brrt/Tiltfile")
 }
 
 /// A project whose Tiltfile loads the extension by path, with the files its defaults name.
@@ -172,31 +353,26 @@ fn tilt_project(body: &str) -> Project {
 
 #[test]
 fn tiltfile_runs_brrt_watch_as_a_serve_resource() {
-    if !starlark("tiltfile_runs_brrt_watch_as_a_serve_resource") {
+    let Some(tilt) = Tilt::require("tiltfile_runs_brrt_watch_as_a_serve_resource") else {
         return;
-    }
+    };
     let root = shown(repo());
-    let tilt = Declared::of(&eval_tiltfile(&repo().join("Tiltfile"), &[]));
+    let declared = Declared::of(&tilt.declared(&repo().join("Tiltfile"), &[]));
 
-    let repos = tilt.calls_of("v1alpha1.extension_repo");
-    assert_eq!(repos.len(), 1, "{repos:?}");
-    assert_eq!(repos[0]["name"], "brrt-local");
-    assert_eq!(repos[0]["url"], format!("file://{root}/plugins/tilt"));
-    let ext = tilt.calls_of("v1alpha1.extension");
+    // load('ext://brrt') found the extension through these two.
     assert_eq!(
-        (&ext[0]["name"], &ext[0]["repo_name"], &ext[0]["repo_path"]),
-        (&json!("brrt"), &json!("brrt-local"), &json!("brrt"))
+        declared.object("extensionrepos", "brrt-local")["spec"]["url"],
+        json!(format!("file://{root}/plugins/tilt"))
     );
-    // load('ext://brrt') found the extension through those two calls.
     assert_eq!(
-        tilt.loads,
-        [json!({"module": "ext://brrt", "path": format!("{root}/plugins/tilt/brrt/Tiltfile")})]
+        declared.object("extensions", "brrt")["spec"],
+        json!({"repoName": "brrt-local", "repoPath": "brrt"})
     );
 
-    let up = tilt.resource("brrt");
+    let up = declared.resource("brrt");
     assert_eq!(
-        up["serve_cmd"],
-        json!([
+        up.serve_cmd(),
+        &json!([
             "brrt",
             "run",
             "--watch",
@@ -207,31 +383,28 @@ fn tiltfile_runs_brrt_watch_as_a_serve_resource() {
             "config=brrt.toml"
         ])
     );
-    assert_eq!(up["cmd"], Value::Null);
+    assert_eq!(up.cmd(), &Value::Null);
     // In the project, where brrt.toml and scripts/ are, not in the extension's directory.
-    assert_eq!(up["serve_dir"], json!(root));
+    assert_eq!(up.serve_dir(), &json!(root));
     // brrt watches by itself: a Tilt dep would kill the watcher on every save.
-    assert_eq!(up["deps"], json!([]));
-    assert!(tilt.calls_of("watch_file").is_empty());
-    assert_eq!(up["labels"], json!(["brrt"]));
-    assert_eq!(up["auto_init"], true);
+    assert_eq!(up.deps(), &Value::Null);
+    assert_eq!(up.labels(), ["brrt"]);
+    assert_eq!(up.trigger_mode(), TRIGGER_AUTO);
     assert_eq!(
-        up["readiness_probe"]["action"],
-        json!({"__tilt__": "tcp_socket_action", "port": 5001, "host": "127.0.0.1"})
+        up.readiness_probe()["tcpSocket"],
+        json!({"port": 5001, "host": "127.0.0.1"})
     );
 }
 
 #[test]
 fn tiltfile_buttons_run_cache_ls_and_dev_down_only_when_clicked() {
-    if !starlark("tiltfile_buttons_run_cache_ls_and_dev_down_only_when_clicked") {
+    let Some(tilt) = Tilt::require("tiltfile_buttons_run_cache_ls_and_dev_down_only_when_clicked")
+    else {
         return;
-    }
+    };
     let root = shown(repo());
-    let tilt = Declared::of(&eval_tiltfile(&repo().join("Tiltfile"), &[]));
-    assert_eq!(
-        tilt.resource_names(),
-        ["brrt", "brrt-cache-ls", "brrt-down"]
-    );
+    let declared = Declared::of(&tilt.declared(&repo().join("Tiltfile"), &[]));
+    assert_eq!(declared.names(), ["brrt", "brrt-cache-ls", "brrt-down"]);
 
     for (name, cmd) in [
         (
@@ -257,42 +430,53 @@ fn tiltfile_buttons_run_cache_ls_and_dev_down_only_when_clicked() {
             ]),
         ),
     ] {
-        let button = tilt.resource(name);
-        assert_eq!(button["cmd"], cmd, "{name}");
-        assert_eq!(button["serve_cmd"], Value::Null, "{name}");
-        assert_eq!(button["dir"], json!(root), "{name}");
-        assert_eq!(button["auto_init"], false, "{name}");
-        assert_eq!(button["trigger_mode"], "TRIGGER_MODE_MANUAL", "{name}");
+        let button = declared.resource(name);
+        assert_eq!(button.cmd(), &cmd, "{name}");
+        assert_eq!(button.serve_cmd(), &Value::Null, "{name}");
+        assert_eq!(button.dir(), &json!(root), "{name}");
+        assert_eq!(button.trigger_mode(), TRIGGER_MANUAL_NO_AUTO_INIT, "{name}");
     }
 }
 
 #[test]
-fn tiltfile_takes_the_brrt_binary_from_the_brrt_variable() {
-    if !starlark("tiltfile_takes_the_brrt_binary_from_the_brrt_variable") {
+fn tiltfile_takes_the_binary_config_and_port_from_the_environment() {
+    let Some(tilt) =
+        Tilt::require("tiltfile_takes_the_binary_config_and_port_from_the_environment")
+    else {
         return;
-    }
-    let tilt = Declared::of(&eval_tiltfile(
+    };
+    let declared = Declared::of(&tilt.declared(
         &repo().join("Tiltfile"),
-        &["--env", "BRRT=target/debug/brrt"],
+        &[
+            ("BRRT", "target/debug/brrt"),
+            ("BRRT_CONFIG", "tests/fixtures/config/brrt.toml"),
+            ("BRRT_REGISTRY_PORT", "5091"),
+        ],
     ));
     let built = shown(&repo().join("target/debug/brrt"));
     for name in ["brrt", "brrt-cache-ls", "brrt-down"] {
-        let r = tilt.resource(name);
-        let cmd = if r["cmd"].is_null() {
-            &r["serve_cmd"]
-        } else {
-            &r["cmd"]
-        };
+        let command = declared.resource(name).command().clone();
         // A relative path is the project's, though the call runs in the extension.
-        assert_eq!(cmd[0], json!(built), "{name}");
+        assert_eq!(command[0], json!(built), "{name}");
+        assert!(
+            command
+                .as_array()
+                .unwrap()
+                .contains(&json!("config=tests/fixtures/config/brrt.toml")),
+            "{name}: {command}"
+        );
     }
+    assert_eq!(
+        declared.resource("brrt").readiness_probe()["tcpSocket"]["port"],
+        5091
+    );
 }
 
 #[test]
 fn extension_passes_its_arguments_through() {
-    if !starlark("extension_passes_its_arguments_through") {
+    let Some(tilt) = Tilt::require("extension_passes_its_arguments_through") else {
         return;
-    }
+    };
     let project = tilt_project(
         r#"
 brrt_up(config='ci/brrt.toml', on_busy='restart', resource_name='registries',
@@ -302,12 +486,12 @@ brrt_cache_ls(config='ci/brrt.toml', upstream='quay.io')
 "#,
     )
     .file("ci/brrt.toml", "");
-    let tilt = Declared::of(&eval_tiltfile(&project.path().join("Tiltfile"), &[]));
+    let declared = Declared::of(&tilt.declared(&project.path().join("Tiltfile"), &[]));
 
-    let up = tilt.resource("registries");
+    let up = declared.resource("registries");
     assert_eq!(
-        up["serve_cmd"],
-        json!([
+        up.serve_cmd(),
+        &json!([
             "brrt",
             "run",
             "--watch",
@@ -318,12 +502,12 @@ brrt_cache_ls(config='ci/brrt.toml', upstream='quay.io')
             "config=ci/brrt.toml"
         ])
     );
-    assert_eq!(up["labels"], json!(["infra"]));
-    assert_eq!(up["readiness_probe"], Value::Null);
-    assert_eq!(up["serve_dir"], json!(shown(project.path())));
+    assert_eq!(up.labels(), ["infra"]);
+    assert_eq!(up.readiness_probe(), &Value::Null);
+    assert_eq!(up.serve_dir(), &json!(shown(project.path())));
     assert_eq!(
-        tilt.resource("brrt-down")["cmd"],
-        json!([
+        declared.resource("brrt-down").cmd(),
+        &json!([
             "brrt",
             "run",
             "scripts/dev-down.rhai",
@@ -334,8 +518,8 @@ brrt_cache_ls(config='ci/brrt.toml', upstream='quay.io')
         ])
     );
     assert_eq!(
-        tilt.resource("brrt-cache-ls")["cmd"],
-        json!([
+        declared.resource("brrt-cache-ls").cmd(),
+        &json!([
             "brrt",
             "run",
             "scripts/cache.rhai",
@@ -350,9 +534,11 @@ brrt_cache_ls(config='ci/brrt.toml', upstream='quay.io')
 
 #[test]
 fn extension_stops_the_tiltfile_on_bad_arguments_with_a_clear_message() {
-    if !starlark("extension_stops_the_tiltfile_on_bad_arguments_with_a_clear_message") {
+    let Some(tilt) =
+        Tilt::require("extension_stops_the_tiltfile_on_bad_arguments_with_a_clear_message")
+    else {
         return;
-    }
+    };
     let cases = [
         (
             "brrt_up(on_busy='sometimes')",
@@ -391,76 +577,151 @@ fn extension_stops_the_tiltfile_on_bad_arguments_with_a_clear_message() {
         // The call is on line 3 of the Tiltfile.
         let project = tilt_project(&format!("# a team's Tiltfile\n{call}\n"));
         let dir = shown(project.path());
-        let out = eval_tiltfile(&project.path().join("Tiltfile"), &[]);
-        out.failure(1)
-            .stderr_contains(&format!("fail: {}", message.replace("{dir}", &dir)))
-            // The backtrace starts at the team's line, not inside the extension.
+        let out = tilt.declared(&project.path().join("Tiltfile"), &[]);
+        // 5: Tilt's exit code for a Tiltfile that fails to load.
+        out.failure(5)
+            .stderr_contains(&format!(
+                "Error in fail: {}",
+                message.replace("{dir}", &dir)
+            ))
+            // The traceback starts at the team's line, not inside the extension.
             .stderr_contains(&format!("{dir}/Tiltfile:3:"));
         assert!(out.stdout.is_empty(), "{call}: declared something anyway");
     }
 }
 
-#[test]
-fn extension_own_test_tiltfile_brings_up_a_registry_of_its_own() {
-    if !starlark("extension_own_test_tiltfile_brings_up_a_registry_of_its_own") {
-        return;
-    }
-    let test_dir = repo().join("plugins/tilt/brrt/test");
-    let tilt = Declared::of(&eval_tiltfile(
-        &test_dir.join("Tiltfile"),
-        &["--fs-root", &shown(repo()), "--env", "BRRT=/opt/brrt"],
-    ));
-    let up = tilt.resource("brrt-test");
-    assert_eq!(
-        up["serve_cmd"],
-        json!([
-            "/opt/brrt",
-            "run",
-            "--watch",
-            "--on-busy",
-            "queue",
-            shown(&repo().join("scripts/dev-up.rhai")),
-            "--set",
-            "config=brrt.toml"
-        ])
+/// A brrt.toml for a Tilt run: a push registry with the test's names and port, no caches (so
+/// no upstream is needed) and no nodes.
+fn registry_only_config(tb: &Testbed) -> (Project, String, u16) {
+    let registry = tb.container("reg");
+    tb.volume("reg-data");
+    let network = tb.network("net");
+    let port = free_port();
+    let project = Project::new().file(
+        "brrt.toml",
+        format!(
+            "[cluster]\nname = \"{registry}-kind\"\nnetwork = \"{network}\"\n\n\
+             [registry]\nname = \"{registry}\"\nport = {port}\n\
+             image = \"brrt-testbed/registry:2\"\n\n\
+             [cache]\nenabled = false\nupstreams = []\n"
+        ),
     );
-    assert_eq!(up["serve_dir"], json!(shown(&test_dir)));
-    assert_eq!(up["readiness_probe"]["action"]["port"], 5091);
-    let config = std::fs::read_to_string(test_dir.join("brrt.toml")).expect("test/brrt.toml");
-    assert!(
-        config.contains("port = 5091"),
-        "test/brrt.toml and the probe disagree"
-    );
-    assert_eq!(
-        tilt.resource_names(),
-        ["brrt-test", "brrt-test-cache-ls", "brrt-test-down"]
-    );
+    (project, registry, port)
 }
 
-/// Why the extension makes every path absolute: a relative one would be the extension's.
 #[test]
-fn harness_resolves_paths_against_the_calling_file_as_tilt_does() {
-    if !starlark("harness_resolves_paths_against_the_calling_file_as_tilt_does") {
+fn extension_test_passes_under_tilt_ci_and_removes_what_it_made() {
+    let Some(tilt) = Tilt::require("extension_test_passes_under_tilt_ci_and_removes_what_it_made")
+    else {
         return;
-    }
-    let project = Project::new()
-        .file(
-            "lib/Tiltfile",
-            "def serve():\n    local_resource('x', serve_cmd='run', deps=['a.txt'])\n",
-        )
-        .file(
-            "Tiltfile",
-            "load('./lib/Tiltfile', 'serve')\nserve()\nlocal_resource('y', cmd='make', deps='b.txt')\n",
+    };
+    let Some(tb) = Testbed::require("tilt_extension_test") else {
+        return;
+    };
+    let (project, registry, port) = registry_only_config(&tb);
+    let config = shown(&project.path().join("brrt.toml"));
+    let port_text = port.to_string();
+
+    let (out, state) = tilt.extension_test(&[
+        ("BRRT", BRRT),
+        ("BRRT_CONFIG", &config),
+        ("BRRT_REGISTRY_PORT", &port_text),
+    ]);
+    out.success()
+        .stdout_contains("SUCCESS. All workloads are healthy.")
+        // The resource's log: brrt brought up the push registry on the test's port.
+        .stdout_contains(&format!("push registry  {registry} (localhost:{port})"))
+        .stdout_contains("start → applied");
+    assert!(state.ready("brrt-test"), "brrt-test was never ready");
+    for button in ["brrt-test-cache-ls", "brrt-test-down"] {
+        assert_eq!(
+            state.update_status(button),
+            "none",
+            "{button} ran by itself"
         );
-    let dir = shown(project.path());
-    let tilt = Declared::of(&eval_tiltfile(&project.path().join("Tiltfile"), &[]));
+    }
+    // test.sh cleans up after itself: dev-down with purge, then the network.
+    assert_eq!(try_docker(&["container", "inspect", &registry]), None);
     assert_eq!(
-        tilt.resource("x")["deps"],
-        json!([format!("{dir}/lib/a.txt")])
+        try_docker(&["volume", "inspect", &format!("{registry}-data")]),
+        None
     );
-    assert_eq!(tilt.resource("x")["serve_dir"], json!(format!("{dir}/lib")));
-    assert_eq!(tilt.resource("y")["deps"], json!([format!("{dir}/b.txt")]));
-    assert_eq!(tilt.resource("y")["dir"], json!(dir));
+    out.stdout_contains("network brrt-t-tilt-extension-test-");
+}
+
+#[test]
+fn tiltfile_under_tilt_ci_keeps_the_push_registry_up_on_its_port() {
+    let Some(tilt) = Tilt::require("tiltfile_under_tilt_ci_keeps_the_push_registry_up_on_its_port")
+    else {
+        return;
+    };
+    let Some(tb) = Testbed::require("tilt_ci") else {
+        return;
+    };
+    let (project, registry, port) = registry_only_config(&tb);
+    let config = shown(&project.path().join("brrt.toml"));
+    let port_text = port.to_string();
+
+    let (out, state) = tilt.ci(
+        &repo().join("Tiltfile"),
+        &[
+            ("BRRT", BRRT),
+            ("BRRT_CONFIG", &config),
+            ("BRRT_REGISTRY_PORT", &port_text),
+        ],
+        "3m",
+    );
+    out.success()
+        .stdout_contains("SUCCESS. All workloads are healthy.");
+    assert!(state.ready("brrt"), "brrt was never ready");
+    // What the brrt resource brought up is still there after Tilt exits.
+    assert_eq!(
+        docker(&[
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.Running}}",
+            &registry
+        ]),
+        "true"
+    );
+    assert_eq!(
+        docker(&["port", &registry, "5000/tcp"]),
+        format!("127.0.0.1:{port}")
+    );
+    assert_eq!(http_status(port, "/v2/"), Ok(200));
+}
+
+#[test]
+fn tilt_ci_fails_when_the_push_registry_never_answers() {
+    let Some(tilt) = Tilt::require("tilt_ci_fails_when_the_push_registry_never_answers") else {
+        return;
+    };
+    let Some(tb) = Testbed::require("tilt_never_ready") else {
+        return;
+    };
+    // The Tiltfile probes a port that brrt.toml does not use: nothing ever answers there.
+    let (project, _, port) = registry_only_config(&tb);
+    let config = shown(&project.path().join("brrt.toml"));
+    let dead_port = loop {
+        let p = free_port();
+        if p != port {
+            break p.to_string();
+        }
+    };
+
+    let (out, state) = tilt.ci(
+        &repo().join("Tiltfile"),
+        &[
+            ("BRRT", BRRT),
+            ("BRRT_CONFIG", &config),
+            ("BRRT_REGISTRY_PORT", &dead_port),
+        ],
+        "20s",
+    );
+    out.failure(1)
+        .stderr_contains("1 resources not ready (brrt:");
+    assert!(!state.ready("brrt"), "Tilt saw brrt ready");
 }
 
 // --- just ---------------------------------------------------------------------------------
@@ -652,21 +913,6 @@ fn just_cache_ls_without_docker_says_where_it_looked() {
     .stderr_contains("`cache-ls` failed");
 }
 
-/// A loopback port nobody listens on, picked at random below the ephemeral range, so that
-/// neither Docker nor the kernel hands it out before the test uses it.
-fn unused_port() -> u16 {
-    use std::hash::{BuildHasher, Hasher};
-    for _ in 0..200 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u32(std::process::id());
-        let port = 20_000 + u16::try_from(h.finish() % 12_000).expect("below 12000");
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free loopback port in 20000..32000");
-}
-
 #[test]
 fn just_recipes_bring_up_inspect_and_remove_the_registries() {
     if !just_here("just_recipes_bring_up_inspect_and_remove_the_registries") {
@@ -686,7 +932,7 @@ fn just_recipes_bring_up_inspect_and_remove_the_registries() {
          [registry]\nname = \"{registry}\"\nport = {}\nimage = \"brrt-testbed/registry:2\"\n\n\
          [cache]\nupstreams = [\"docker.io\"]\n\n\
          [cache.remotes]\n\"docker.io\" = \"http://{registry}:5000\"\n",
-        unused_port()
+        free_port()
     ));
     let justfile = project.path().join("justfile");
     let run_just = |args: &[&str]| just(&justfile, BRRT, args);

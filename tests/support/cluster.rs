@@ -3,7 +3,7 @@
 //! and quay.io stand-ins), a project directory with a `brrt.toml`, and the real flow scripts
 //! of this repository run through the real binary.
 
-use super::{docker, try_docker, Output, Project, Testbed};
+use super::{docker, try_docker, Containerd, Output, Project, Testbed};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{Read, Write};
@@ -12,8 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The node image: containerd, ctr and busybox, started the way kind starts a node.
-const NODE_IMAGE: &str = "brrt-testbed/node:latest";
+/// The registry image: the real registry server (distribution), standing in for Docker Hub's
+/// `registry:2` under a name of the testbed's own.
+pub const REGISTRY_IMAGE: &str = "brrt-testbed/registry:2";
+/// What containerd 2.x prints on stderr of every `ctr` call on a cgroup v1 host. It is no
+/// part of what a test checks, so it is dropped from what a node prints.
+const CGROUP_V1_NOTICE: &str = "DEPRECATION: The support for cgroup v1";
 /// Where containerd reads per-registry mirrors in a node.
 const CERTS_DIR: &str = "/etc/containerd/certs.d";
 
@@ -56,7 +60,7 @@ pub fn free_port() -> u16 {
 }
 
 /// The HTTP status `GET path` gets from `127.0.0.1:port`, if anything answers.
-fn http_status(port: u16, path: &str) -> Result<u16, String> {
+pub fn http_status(port: u16, path: &str) -> Result<u16, String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(5)))
         .map_err(|e| e.to_string())?;
@@ -116,7 +120,7 @@ pub fn push(image: &str, dest: &str) {
     }
 }
 
-/// Starts `registry:2` on `network`, published on a loopback port Docker picks, and waits
+/// Starts the registry image on `network`, published on a loopback port Docker picks, and waits
 /// until it answers. Returns the port.
 fn start_registry(name: &str, network: &str) -> u16 {
     docker(&[
@@ -128,7 +132,7 @@ fn start_registry(name: &str, network: &str) -> u16 {
         network,
         "--publish",
         "127.0.0.1::5000",
-        "registry:2",
+        REGISTRY_IMAGE,
     ]);
     let published = docker(&["port", name, "5000/tcp"]);
     let port = published
@@ -182,7 +186,13 @@ pub struct Node {
 
 impl Node {
     /// Starts a node the way kind would, with kind's labels, and waits for its containerd.
-    fn start(name: String, cluster: &str, role: &str, network: &str) -> Node {
+    fn start(
+        name: String,
+        cluster: &str,
+        role: &str,
+        network: &str,
+        containerd: Containerd,
+    ) -> Node {
         docker(&[
             "run",
             "--detach",
@@ -200,7 +210,7 @@ impl Node {
             "seccomp=unconfined",
             "--security-opt",
             "apparmor=unconfined",
-            NODE_IMAGE,
+            containerd.node_image(),
         ]);
         let node = Node { name };
         wait_for(30, &format!("containerd in {}", node.name), || {
@@ -209,11 +219,14 @@ impl Node {
         node
     }
 
-    /// Runs a command in the node; `Err` carries what it printed.
+    /// Runs a command in the node; `Err` carries what it printed. containerd 2.x's cgroup v1
+    /// notice is left out; everything else it printed is kept.
     pub fn exec(&self, cmd: &[&str]) -> Result<String, String> {
         let mut args = vec!["exec", self.name.as_str()];
         args.extend_from_slice(cmd);
         docker_result(&args)
+            .map(|out| without_cgroup_v1_notice(&out))
+            .map_err(|e| without_cgroup_v1_notice(&e))
     }
 
     /// Pulls an image the way the node's kubelet would: containerd's client through the
@@ -240,12 +253,14 @@ impl Node {
         }
     }
 
-    /// A file from a pulled image, read by mounting the image in the node.
+    /// A file from a pulled image, read by mounting the image in the node. The mount's
+    /// snapshot is removed with it: a snapshot left behind would keep the image's layer
+    /// unpacked, and a later pull could then skip fetching it.
     #[track_caller]
     pub fn file_in_image(&self, image: &str, path: &str) -> String {
         let script = format!(
             "m=$(mktemp -d) && ctr -n k8s.io images mount '{image}' \"$m\" >/dev/null && \
-             cat \"$m/{path}\"; rc=$?; ctr -n k8s.io images unmount \"$m\" >/dev/null; \
+             cat \"$m/{path}\"; rc=$?; ctr -n k8s.io images unmount --rm \"$m\" >/dev/null; \
              rmdir \"$m\"; exit $rc"
         );
         self.exec(&["sh", "-c", &script])
@@ -253,7 +268,8 @@ impl Node {
     }
 
     /// Deletes every image from the node's containerd, the CRI's `sha256:` refs included, and
-    /// checks that no content is left: the next pull has to reach a registry.
+    /// checks that no content and no snapshot is left: the next pull has to reach a registry
+    /// for every blob.
     #[track_caller]
     pub fn forget_images(&self) {
         let refs = self
@@ -268,6 +284,12 @@ impl Node {
             .exec(&["ctr", "-n", "k8s.io", "content", "ls", "--quiet"])
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(left.is_empty(), "content left in {}: {left}", self.name);
+        // `snapshots ls` has no --quiet: a header line, then one line per snapshot.
+        let snapshots = self
+            .exec(&["ctr", "-n", "k8s.io", "snapshots", "ls"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let left: Vec<&str> = snapshots.lines().skip(1).collect();
+        assert!(left.is_empty(), "snapshots left in {}: {left:?}", self.name);
     }
 
     /// The `hosts.toml` for `host`, if the node has one.
@@ -362,10 +384,10 @@ impl<'t> Cluster<'t> {
         }
     }
 
-    /// Starts a node `<cluster>-<suffix>` with `role`.
+    /// Starts a node `<cluster>-<suffix>` with `role`, running the testbed's containerd.
     pub fn add_node(&self, role: &str, suffix: &str) -> Node {
         let name = self.tb.container(&format!("kind-{suffix}"));
-        Node::start(name, &self.name, role, &self.network)
+        Node::start(name, &self.name, role, &self.network, self.tb.containerd())
     }
 
     /// The control-plane node.
@@ -416,7 +438,8 @@ impl<'t> Cluster<'t> {
         self.tb.volume("reg-data");
         let quoted: Vec<String> = cache.upstreams.iter().map(|u| format!("{u:?}")).collect();
         let mut text = format!(
-            "[cluster]\nname = {:?}\nnetwork = {:?}\n\n[registry]\nname = {:?}\nport = {}\n\n\
+            "[cluster]\nname = {:?}\nnetwork = {:?}\n\n\
+             [registry]\nname = {:?}\nport = {}\nimage = {REGISTRY_IMAGE:?}\n\n\
              [cache]\nenabled = {}\nupstreams = [{}]\n\n[cache.remotes]\n",
             self.name,
             self.network,
@@ -471,6 +494,14 @@ impl<'t> Cluster<'t> {
             },
         )
     }
+}
+
+/// `text` without the lines of containerd 2.x's cgroup v1 notice.
+fn without_cgroup_v1_notice(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.contains(CGROUP_V1_NOTICE))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `docker.io` → `docker-io`, as brrt names caches.

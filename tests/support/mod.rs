@@ -1,12 +1,14 @@
 //! What every integration test shares: running the real `brrt` binary the way a user would, a
 //! throwaway project directory, and (in `testbed`) a real Docker engine with cleanup.
 
+mod ci;
 pub mod cluster;
 mod running;
 mod testbed;
 
+pub use ci::{missing, testbed_bin};
 pub use running::Running;
-pub use testbed::{docker, try_docker, Testbed};
+pub use testbed::{docker, try_docker, Containerd, Testbed};
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -2,32 +2,98 @@
 //! locally, fail when it is missing in CI, build the stand-in images once per test binary, give
 //! every test its own names, and remove what the test made even when the test fails.
 
+use super::ci::{missing, testbed_bin};
 use std::cell::RefCell;
-use std::io::Write;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// Whether `docker info` answers, checked once per test binary.
 static ENGINE: OnceLock<Result<(), String>> = OnceLock::new();
 /// `tests/testbed/build-images.sh`, run once per test binary.
 static IMAGES: OnceLock<Result<(), String>> = OnceLock::new();
+/// Every test name handed to [`Testbed::require`] so far: two tests with one name would share
+/// (and remove) each other's containers.
+static NAMES: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// The containerd a node of the cluster stand-in runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Containerd {
+    /// Debian's containerd 1.6, which kind's nodes ran before v0.27.
+    V1_6,
+    /// containerd 2.3, the one kind's current node image pins (static binaries from
+    /// [`testbed_bin`]).
+    V2,
+}
+
+impl Containerd {
+    /// The node image built by `tests/testbed/build-images.sh`.
+    pub fn node_image(self) -> &'static str {
+        match self {
+            Containerd::V1_6 => "brrt-testbed/node:latest",
+            Containerd::V2 => "brrt-testbed/node:containerd2",
+        }
+    }
+
+    /// What a test's name and Docker names end with: `containerd16`, `containerd2`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Containerd::V1_6 => "containerd16",
+            Containerd::V2 => "containerd2",
+        }
+    }
+
+    /// Why its node image is not there, if it is not.
+    fn missing_image(self) -> Option<String> {
+        if try_docker(&["image", "inspect", "--format", "{{.Id}}", self.node_image()]).is_some() {
+            return None;
+        }
+        Some(match self {
+            Containerd::V1_6 => format!("no {} image", self.node_image()),
+            Containerd::V2 => format!(
+                "no {} image: tests/testbed/build-images.sh builds it from containerd and ctr \
+                 2.x in {} (set BRRT_TESTBED_BIN to another folder)",
+                self.node_image(),
+                testbed_bin().display()
+            ),
+        })
+    }
+}
 
 /// One test's view of the engine. Everything registered through it is removed on drop.
 pub struct Testbed {
     prefix: String,
+    containerd: Containerd,
     containers: RefCell<Vec<String>>,
     networks: RefCell<Vec<String>>,
     volumes: RefCell<Vec<String>>,
 }
 
 impl Testbed {
-    /// The engine, or `None` (after saying why on stderr) when there is none here.
-    /// With `CI=true` a missing engine is a failure, not a skip.
+    /// The engine, or `None` (after saying why on stderr) when there is none here. Under CI
+    /// (see [`in_ci`](super::ci::in_ci)) a missing engine is a failure, not a skip. Nodes run
+    /// containerd 1.6.
     ///
     /// `test` names the test in every Docker object it makes: `brrt-t-<test>-<pid>-…`, with its
-    /// underscores written as dashes.
+    /// underscores written as dashes. Each test has a name of its own.
     pub fn require(test: &str) -> Option<Testbed> {
+        Testbed::with_nodes(test, None)
+    }
+
+    /// As [`Testbed::require`], with nodes that run `containerd`: Docker names are
+    /// `brrt-t-<test>-containerd2-<pid>-…`, and without that node image the test skips (fails
+    /// under CI).
+    pub fn require_on(test: &str, containerd: Containerd) -> Option<Testbed> {
+        Testbed::with_nodes(test, Some(containerd))
+    }
+
+    fn with_nodes(test: &str, nodes: Option<Containerd>) -> Option<Testbed> {
+        let name = match nodes {
+            Some(c) => format!("{test}-{}", c.suffix()),
+            None => test.to_string(),
+        };
+        let containerd = nodes.unwrap_or(Containerd::V1_6);
         assert!(
             !test.is_empty()
                 && test
@@ -35,27 +101,35 @@ impl Testbed {
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
             "test name `{test}` should be snake_case, it becomes part of Docker names"
         );
+        assert!(
+            NAMES.lock().unwrap().insert(name.clone()),
+            "two tests use the testbed name `{name}`: give each its own"
+        );
+        let test = name.as_str();
         if let Err(why) = ENGINE.get_or_init(engine_answers) {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("CI=true and no Docker engine: {why}");
-            }
-            // Straight to the process's stderr: libtest would swallow eprintln! of a passing test.
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping: no Docker engine ({why}) [{test}]"
-            );
+            missing(test, &format!("no Docker engine ({why})"));
             return None;
         }
         if let Err(why) = IMAGES.get_or_init(build_images) {
             panic!("the testbed images could not be built:\n{why}");
         }
+        if let Some(why) = containerd.missing_image() {
+            missing(test, &why);
+            return None;
+        }
         Some(Testbed {
             // Dashes, not underscores: kind (and so brrt) refuses `_` in a cluster name.
             prefix: format!("brrt-t-{}-{}", test.replace('_', "-"), std::process::id()),
+            containerd,
             containers: RefCell::default(),
             networks: RefCell::default(),
             volumes: RefCell::default(),
         })
+    }
+
+    /// The containerd this test's nodes run.
+    pub fn containerd(&self) -> Containerd {
+        self.containerd
     }
 
     fn name(&self, what: &str) -> String {

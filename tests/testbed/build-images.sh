@@ -2,21 +2,32 @@
 # Build the local stand-in images that brrt's tests use instead of Docker Hub images.
 #
 # This machine has no Docker Hub, so every image is built here `FROM scratch` from
-# binaries that Debian packages put on the host (see shared/TESTBED.md):
+# binaries that Debian packages put on the host, and from the static containerd 2.x built
+# for the testbed (see shared/TESTBED.md and shared/testbed/README.md):
 #
-#   registry:2                 distribution 2.8.2 (/usr/bin/docker-registry, pkg docker-registry)
-#   brrt-testbed/registry:2    the same image under a name that cannot clash with a real pull
-#   brrt-testbed/node:latest   a kind-node stand-in: containerd + ctr (pkg docker.io / containerd)
-#                              + busybox-static as /bin/sh and applets
+#   brrt-testbed/registry:2    distribution 2.8.2 (/usr/bin/docker-registry, pkg docker-registry),
+#                              standing in for Docker Hub's registry:2
+#   brrt-testbed/node:latest   a kind-node stand-in with containerd 1.6: containerd + ctr
+#                              (pkg docker.io) + busybox-static as /bin/sh and applets
+#   brrt-testbed/node:containerd2
+#                              the same with kind's containerd 2.x: the static containerd and
+#                              ctr in $BRRT_TESTBED_BIN (default ../shared/testbed/bin beside
+#                              this repository) and the node config next to that folder,
+#                              node-containerd2/config.toml. Skipped, with a note, when they
+#                              are missing, unless --require-containerd2 is given.
 #   brrt-testbed/hello:1       tiny FROM-scratch images with one distinct text file each,
 #   brrt-testbed/hello:2       pushed into an "upstream" registry by tests
 #
 # Every binary is copied with the shared libraries `ldd` reports, at the paths ldd
 # reports (dereferenced), so the dynamic loader finds them inside the image.
 #
-# Usage: tests/testbed/build-images.sh [--force]
-#   Idempotent: an image that already exists with the current TESTBED_VERSION label is
-#   skipped. --force rebuilds everything.
+# Every image is named brrt-testbed/...: nothing here tags or replaces an image a developer
+# pulled (registry:2 included).
+#
+# Usage: tests/testbed/build-images.sh [--force] [--require-containerd2]
+#   Idempotent: an image that already exists with the current TESTBED_VERSION label (and,
+#   for node:containerd2, the checksum of its binaries and config) is skipped. --force
+#   rebuilds everything.
 #
 # Builder: we export DOCKER_BUILDKIT=0 and use the classic builder. The engine is
 # Debian's docker.io 20.10 and the CLI here is a 28.x client without the buildx plugin;
@@ -33,11 +44,13 @@ TESTBED_VERSION=1
 LABEL_KEY=org.brrt.testbed.version
 
 FORCE=0
+REQUIRE_CONTAINERD2=0
 for arg in "$@"; do
   case "$arg" in
     --force | -f) FORCE=1 ;;
+    --require-containerd2) REQUIRE_CONTAINERD2=1 ;;
     -h | --help)
-      sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -57,13 +70,27 @@ command -v docker >/dev/null 2>&1 || die "docker CLI not found"
 docker info >/dev/null 2>&1 || die "Docker engine not reachable (docker info failed)"
 
 REGISTRY_BIN=/usr/bin/docker-registry
-CONTAINERD_BIN=$(command -v containerd || true)
-CTR_BIN=$(command -v ctr || true)
+# containerd 1.6 comes with Debian's docker.io, in /usr/bin. The PATH is searched only after
+# it, and whatever is found must be a 1.x: the 2.x static binaries have a node of their own.
+CONTAINERD_BIN=$( (PATH=/usr/bin:/usr/sbin:$PATH command -v containerd) || true)
+CTR_BIN=$( (PATH=/usr/bin:/usr/sbin:$PATH command -v ctr) || true)
 BUSYBOX_BIN=/bin/busybox
 
 [ -x "$REGISTRY_BIN" ] || die "$REGISTRY_BIN missing (apt-get install -y docker-registry)"
 [ -n "$CONTAINERD_BIN" ] || die "containerd missing (apt-get install -y docker.io)"
 [ -n "$CTR_BIN" ] || die "ctr missing (apt-get install -y docker.io)"
+containerd_v1=$("$CONTAINERD_BIN" --version 2>/dev/null || true)
+case "$containerd_v1" in
+  *" 1."* | *" v1."*) ;;
+  *) die "$CONTAINERD_BIN is not containerd 1.x (it says: ${containerd_v1:-nothing}); the node:latest image needs Debian's containerd 1.6" ;;
+esac
+
+# The real containerd 2.x, built from its release tag (see ../shared/testbed/README.md).
+REPO_DIR=$(cd "$(dirname "$0")/../.." && pwd)
+TESTBED_BIN=${BRRT_TESTBED_BIN:-$REPO_DIR/../shared/testbed/bin}
+CONTAINERD2_BIN=$TESTBED_BIN/containerd
+CTR2_BIN=$TESTBED_BIN/ctr
+CONTAINERD2_CONFIG=$TESTBED_BIN/../node-containerd2/config.toml
 [ -x "$BUSYBOX_BIN" ] || die "$BUSYBOX_BIN missing (apt-get install -y busybox-static)"
 # busybox must be static: it is the only thing in the node besides containerd/ctr's libs.
 if ldd "$BUSYBOX_BIN" >/dev/null 2>&1; then
@@ -114,7 +141,9 @@ copy_bin_with_libs() {
   done
 }
 
-# build NAME_CONTEXT TAG...: docker build the context dir with all tags.
+# build NAME_CONTEXT TAG...: docker build the context dir with all tags, labelled with the
+# testbed version and with any "KEY=VALUE" in EXTRA_LABELS.
+EXTRA_LABELS=()
 build() {
   local ctx=$1
   shift
@@ -122,6 +151,9 @@ build() {
   for t in "$@"; do
     args+=(-t "$t")
     id=$(docker image inspect -f '{{.Id}}' "$t" 2>/dev/null) && old_ids+=("$id")
+  done
+  for t in ${EXTRA_LABELS[@]+"${EXTRA_LABELS[@]}"}; do
+    args+=(--label "$t")
   done
   log "building ${*} from $ctx"
   if ! docker build -q --label "$LABEL_KEY=$TESTBED_VERSION" "${args[@]}" "$ctx" >"$WORK/build.log" 2>&1; then
@@ -138,8 +170,10 @@ build() {
 }
 
 # ---------------------------------------------------------------------------------
-# registry:2 / brrt-testbed/registry:2
+# brrt-testbed/registry:2
 # ---------------------------------------------------------------------------------
+REGISTRY_IMAGE=brrt-testbed/registry:2
+
 build_registry() {
   local ctx=$WORK/registry root=$WORK/registry/rootfs
   mkdir -p "$root"
@@ -155,7 +189,7 @@ build_registry() {
   if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
     copy_path "$root" /etc/ssl/certs/ca-certificates.crt
   fi
-  # Same as the real registry:2 image's config, plus storage.delete.enabled.
+  # Same as Docker Hub's registry:2 image's config, plus storage.delete.enabled.
   cat >"$root/etc/docker/registry/config.yml" <<'EOF'
 version: 0.1
 log:
@@ -181,7 +215,7 @@ EOF
   # Real image: ENTRYPOINT ["/entrypoint.sh"] CMD ["/etc/docker/registry/config.yml"],
   # which runs `registry serve <config>`. There is no shell here, so the entrypoint is
   # the binary with `serve`, and CMD is the config path as in the real image
-  # (`docker run registry:2 /other/config.yml` keeps working).
+  # (`docker run brrt-testbed/registry:2 /other/config.yml` works as with the real one).
   cat >"$ctx/Dockerfile" <<EOF
 FROM scratch
 COPY rootfs/ /
@@ -190,20 +224,20 @@ EXPOSE 5000
 ENTRYPOINT ["$REGISTRY_BIN", "serve"]
 CMD ["/etc/docker/registry/config.yml"]
 EOF
-  build "$ctx" registry:2 brrt-testbed/registry:2
+  build "$ctx" "$REGISTRY_IMAGE"
 }
 
 # ---------------------------------------------------------------------------------
-# brrt-testbed/node:latest
+# brrt-testbed/node:latest (containerd 1.6), brrt-testbed/node:containerd2
 # ---------------------------------------------------------------------------------
 # Applets linked into /bin (all of them, which includes at least: sh mkdir cat mv rm ls
 # printf test [ find sleep env echo).
 REQUIRED_APPLETS="sh mkdir cat mv rm ls printf test find sleep env echo"
 
-build_node() {
-  local ctx=$WORK/node root=$WORK/node/rootfs a
-  mkdir -p "$root"
-  copy_bin_with_libs "$root" "$CONTAINERD_BIN" "$CTR_BIN"
+# node_rootfs ROOT: what every node has besides containerd: busybox, the folders containerd
+# and kind use, and name resolution.
+node_rootfs() {
+  local root=$1 a
   mkdir -p "$root/bin"
   cp -L "$BUSYBOX_BIN" "$root/bin/busybox"
   for a in $("$BUSYBOX_BIN" --list); do
@@ -222,6 +256,25 @@ build_node() {
   if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
     copy_path "$root" /etc/ssl/certs/ca-certificates.crt
   fi
+}
+
+# node_dockerfile CTX CONTAINERD: a node image that runs CONTAINERD as its entrypoint.
+node_dockerfile() {
+  cat >"$1/Dockerfile" <<EOF
+FROM scratch
+COPY rootfs/ /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# Plain \`ctr images pull\` (and other ctr snapshot users) pick this up as --snapshotter.
+ENV CONTAINERD_SNAPSHOTTER=native
+ENTRYPOINT ["$2", "--config", "/etc/containerd/config.toml"]
+EOF
+}
+
+build_node() {
+  local ctx=$WORK/node root=$WORK/node/rootfs
+  mkdir -p "$root"
+  copy_bin_with_libs "$root" "$CONTAINERD_BIN" "$CTR_BIN"
+  node_rootfs "$root"
   # Modelled on kindest/node's /etc/containerd/config.toml plus the patch kind's
   # local-registry guide applies (registry config_path = certs.d). Differences from a
   # real node: snapshotter native (overlayfs on overlay2 is not dependable in a
@@ -251,15 +304,49 @@ state = "/run/containerd"
 [plugins."io.containerd.grpc.v1.cri".registry]
   config_path = "/etc/containerd/certs.d"
 EOF
-  cat >"$ctx/Dockerfile" <<EOF
-FROM scratch
-COPY rootfs/ /
-ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# Plain \`ctr images pull\` (and other ctr snapshot users) pick this up as --snapshotter.
-ENV CONTAINERD_SNAPSHOTTER=native
-ENTRYPOINT ["$CONTAINERD_BIN", "--config", "/etc/containerd/config.toml"]
-EOF
+  node_dockerfile "$ctx" "$CONTAINERD_BIN"
   build "$ctx" brrt-testbed/node:latest
+}
+
+# containerd2_missing: says what of containerd 2.x's binaries and config is missing, if any.
+containerd2_missing() {
+  local f
+  for f in "$CONTAINERD2_BIN" "$CTR2_BIN"; do
+    [ -x "$f" ] || printf '%s ' "$f"
+  done
+  [ -f "$CONTAINERD2_CONFIG" ] || printf '%s ' "$CONTAINERD2_CONFIG"
+}
+
+# containerd2_source: a checksum of what node:containerd2 is made of, kept in a label so that
+# new binaries or a new config rebuild the image.
+containerd2_source() {
+  cat "$CONTAINERD2_BIN" "$CTR2_BIN" "$CONTAINERD2_CONFIG" | sha256sum | cut -c1-16
+}
+
+SOURCE_KEY=org.brrt.testbed.source
+
+# containerd2_current: node:containerd2 exists and was built from these binaries and config.
+containerd2_current() {
+  local v
+  image_current brrt-testbed/node:containerd2 || return 1
+  v=$(docker image inspect -f "{{index .Config.Labels \"$SOURCE_KEY\"}}" brrt-testbed/node:containerd2)
+  [ "$v" = "$(containerd2_source)" ]
+}
+
+# The containerd in kind's current node image. Static binaries, so no libraries; where
+# kindest/node has them (/usr/local/bin). The config is the shared, working one for 2.x
+# (config version 3, the CRI registry config_path under io.containerd.cri.v1.images, and the
+# native snapshotter listed for the transfer service's unpacker).
+build_node_containerd2() {
+  local ctx=$WORK/node2 root=$WORK/node2/rootfs
+  mkdir -p "$root/usr/local/bin" "$root/etc/containerd"
+  cp -L "$CONTAINERD2_BIN" "$CTR2_BIN" "$root/usr/local/bin/"
+  node_rootfs "$root"
+  cp -L "$CONTAINERD2_CONFIG" "$root/etc/containerd/config.toml"
+  node_dockerfile "$ctx" /usr/local/bin/containerd
+  EXTRA_LABELS=("$SOURCE_KEY=$(containerd2_source)")
+  build "$ctx" brrt-testbed/node:containerd2
+  EXTRA_LABELS=()
 }
 
 # ---------------------------------------------------------------------------------
@@ -276,16 +363,28 @@ EOF
   build "$ctx" "brrt-testbed/hello:$n"
 }
 
-if need_build registry:2 brrt-testbed/registry:2; then
+if need_build "$REGISTRY_IMAGE"; then
   build_registry
 else
-  log "registry:2 and brrt-testbed/registry:2 up to date (use --force to rebuild)"
+  log "$REGISTRY_IMAGE up to date (use --force to rebuild)"
 fi
 
 if need_build brrt-testbed/node:latest; then
   build_node
 else
   log "brrt-testbed/node:latest up to date (use --force to rebuild)"
+fi
+
+missing=$(containerd2_missing)
+if [ -n "$missing" ]; then
+  # The tests that need it skip and say so (or fail under CI); containerd 1.6 still runs.
+  [ "$REQUIRE_CONTAINERD2" = 0 ] ||
+    die "cannot build brrt-testbed/node:containerd2: missing ${missing}(set BRRT_TESTBED_BIN to the folder with containerd and ctr 2.x)"
+  log "skipping brrt-testbed/node:containerd2: missing ${missing}(set BRRT_TESTBED_BIN)"
+elif [ "$FORCE" = 1 ] || ! containerd2_current; then
+  build_node_containerd2
+else
+  log "brrt-testbed/node:containerd2 up to date (use --force to rebuild)"
 fi
 
 for n in 1 2; do
@@ -297,4 +396,4 @@ for n in 1 2; do
 done
 
 log "images ready:"
-docker image ls --filter "label=$LABEL_KEY" --format '  {{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}' >&2
+docker image ls --filter "label=$LABEL_KEY" --filter 'reference=brrt-testbed/*' --format '  {{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}' >&2

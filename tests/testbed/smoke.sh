@@ -53,7 +53,7 @@ CACHE=$PREFIX-cache
 CACHE_VOL=$PREFIX-cache-data
 PUSH=$PREFIX-push
 NODE=$CLUSTER-control-plane
-REGISTRY_IMAGE=registry:2
+REGISTRY_IMAGE=brrt-testbed/registry:2
 NODE_IMAGE=brrt-testbed/node:latest
 
 log() { printf '[smoke] %s\n' "$*" >&2; }
@@ -110,7 +110,7 @@ wait_for() {
 
 registry_up() { [ "$(http_code GET "http://127.0.0.1:$1/v2/")" = 200 ]; }
 
-# start_registry NAME [docker run args...]: run registry:2 on the net, loopback port.
+# start_registry NAME [docker run args...]: run the registry image on the net, loopback port.
 start_registry() {
   local name=$1 port
   shift
@@ -143,11 +143,11 @@ node_pull() {
 # node_file REF PATH: print PATH from image REF in the node (mounts the image).
 node_file() {
   node_exec sh -c "m=\$(mktemp -d) && ctr -n k8s.io images mount '$1' \"\$m\" >/dev/null &&
-    cat \"\$m/$2\"; rc=\$?; ctr -n k8s.io images unmount \"\$m\" >/dev/null; rmdir \"\$m\"; exit \$rc"
+    cat \"\$m/$2\"; rc=\$?; ctr -n k8s.io images unmount --rm \"\$m\" >/dev/null; rmdir \"\$m\"; exit \$rc"
 }
 
 # node_forget_all: remove every image ref (incl. the CRI's sha256: refs) and check that
-# no content is left, so the next pull must go to a registry.
+# no content and no snapshot is left, so the next pull must go to a registry.
 node_forget_all() {
   local refs
   refs=$(node_exec ctr -n k8s.io images ls -q)
@@ -156,6 +156,8 @@ node_forget_all() {
     node_exec ctr -n k8s.io images rm --sync $refs >/dev/null
   fi
   [ -z "$(node_exec ctr -n k8s.io content ls -q)" ] || fail "content left in node after images rm"
+  # `snapshots ls` has no -q: a header, then one line per snapshot.
+  [ "$(node_exec ctr -n k8s.io snapshots ls | wc -l)" -le 1 ] || fail "snapshots left in node after images rm"
 }
 
 # --- network ------------------------------------------------------------------------

@@ -62,6 +62,19 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             )
         },
     );
+    let c = ctx.clone();
+    m.func(
+        "containerd_registry",
+        &["node: String"],
+        "Map",
+        "How a node's containerd finds registry hosts, read in the config layout of the version it runs (1.x or 2.x): #{version, major, config_version, config_path, config_path_table, unread_config_path_table, reads_certs_dir, legacy_mirrors}.",
+        move |node: &str| -> RhaiResult<Dynamic> {
+            let node = node.to_string();
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::containerd_registry(&d, &node).await
+            })?)
+        },
+    );
     m.func(
         "cluster_config",
         &["name: String", "workers: int"],

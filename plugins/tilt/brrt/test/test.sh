@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Runs the extension's test with a real Tilt and Docker: `tilt ci` passes once brrt-test is
-# ready (its push registry answers on 127.0.0.1:5091), then everything it made is removed.
-# Needs tilt, docker and brrt on PATH (or BRRT=/absolute/path/to/brrt). brrt's CI has no Tilt
-# and does not run this; tests/integrations.rs evaluates this Tiltfile under go.starlark.net.
+# ready (its push registry answers on its port), then everything it made is removed.
+#
+# Needs tilt, docker and brrt on PATH, or TILT=/path/to/tilt and BRRT=/absolute/path/to/brrt.
+# BRRT_CONFIG (default: brrt.toml here) and BRRT_REGISTRY_PORT (default: 5091, that file's
+# registry.port) give the test names and a port of its own; brrt's tests
+# (tests/integrations.rs) use them. Arguments go to `tilt ci`, e.g. `--port 10351`.
 set -euo pipefail
 
 cd "$(dirname "$0")"
 brrt="${BRRT:-brrt}"
+tilt="${TILT:-tilt}"
+config="${BRRT_CONFIG:-brrt.toml}"
+export TILT_DISABLE_ANALYTICS="${TILT_DISABLE_ANALYTICS:-1}"
 cleanup() {
-  "$brrt" run ../../../../scripts/dev-down.rhai --set config=brrt.toml --set purge=true || true
-  docker network rm brrt-tilt-test >/dev/null 2>&1 || true   # dev-down leaves networks alone
+  "$brrt" run ../../../../scripts/dev-down.rhai --set "config=$config" --set purge=true || true
+  # dev-down leaves networks alone, since a cluster's nodes use them; this one is the test's.
+  "$brrt" run remove-network.rhai --set "config=$config" || true
 }
 trap cleanup EXIT
 
-tilt ci --timeout 3m
+"$tilt" ci --timeout 3m "$@"

@@ -164,8 +164,10 @@ async fn replace(
     let aside = format!("{}{ASIDE}", spec.name);
     // A leftover from a run that was killed mid-switch: the current container is the one kept.
     remove(docker, &aside).await?;
+    // Stop before the rename: Docker 20.10 cannot rename a container that is restarting
+    // ("sandbox not found"), which is just when a cache needs replacing.
+    stop(docker, &old.id).await?;
     rename(docker, &old.id, &aside).await?;
-    stop(docker, &aside).await?;
     let started = match create_and_start(docker, spec).await {
         Ok(id) => wait_ready(docker, &spec.name, ready).await.map(|()| id),
         Err(e) => Err(e.to_string()),
