@@ -59,6 +59,47 @@ fn a_symlink_cannot_lead_outside() {
     );
 }
 
+/// Issue 7, item 6: a dangling symlink led `fs::write` outside (`ln -s /tmp/outside/x
+/// dangling`), and so did a link to a folder outside, or one hidden behind `..`.
+#[cfg(unix)]
+#[test]
+fn a_dangling_symlink_cannot_lead_a_write_outside() {
+    let (root, dir) = project_with_neighbour();
+    let target = root.path().join("elsewhere/x");
+    std::os::unix::fs::symlink(&target, dir.join("dangling")).expect("cannot make a symlink");
+    std::os::unix::fs::symlink(root.path(), dir.join("up")).expect("cannot make a symlink");
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    std::os::unix::fs::symlink("../../elsewhere", dir.join("sub/back"))
+        .expect("cannot make a symlink");
+    for path in ["dangling", "up/new.txt", "sub/back/y"] {
+        root.write(
+            "project/write.rhai",
+            format!("fs::write({path:?}, \"planted\");\n"),
+        );
+        root.brrt()
+            .current_dir(&dir)
+            .args(["run", "write.rhai"])
+            .run()
+            .failure(1)
+            .stderr_contains("error: fs::write: ")
+            .stderr_contains("is outside the project directory");
+    }
+    assert!(!target.exists() && !root.path().join("new.txt").exists());
+    assert!(!root.path().join("elsewhere").exists());
+    // A link that stays inside is followed.
+    std::os::unix::fs::symlink("sub/notes.txt", dir.join("notes")).unwrap();
+    root.write("project/write.rhai", "fs::write(\"notes\", \"inside\");\n");
+    root.brrt()
+        .current_dir(&dir)
+        .args(["run", "write.rhai"])
+        .run()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("sub/notes.txt")).unwrap(),
+        "inside"
+    );
+}
+
 #[test]
 fn writing_outside_the_project_is_refused() {
     let (root, dir) = project_with_neighbour();

@@ -3,13 +3,8 @@
 //! and a containerd node stand-in.
 
 use crate::support::cluster::{wait_for, CacheConfig, Cluster};
-use crate::support::{docker, Project, Running, Testbed};
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::os::unix::net::{UnixListener, UnixStream};
+use crate::support::{docker, EngineDoor, Project, Running, Testbed};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// A cluster with caches for docker.io and quay.io (their upstream stand-ins are never asked).
@@ -324,80 +319,6 @@ fn a_file_named_with_watch_triggers_a_reapply() {
     assert_eq!(brrt.lines().iter().filter(|l| *l == "applied").count(), 2);
 }
 
-/// A socket of the test's own in front of the real engine (the one `DOCKER_HOST` names, as
-/// for the docker CLI): it hangs up on every connection until [`EngineDoor::open`], then
-/// forwards them. It counts the connections, so a test can wait for brrt's retries.
-struct EngineDoor {
-    open: Arc<AtomicBool>,
-    knocks: Arc<AtomicUsize>,
-}
-
-impl EngineDoor {
-    fn bind(path: &Path) -> EngineDoor {
-        let listener = UnixListener::bind(path).expect("cannot bind the test's engine socket");
-        let (open, knocks) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicUsize::new(0)),
-        );
-        let (is_open, count) = (open.clone(), knocks.clone());
-        std::thread::spawn(move || {
-            for client in listener.incoming().map_while(Result::ok) {
-                count.fetch_add(1, Ordering::SeqCst);
-                if is_open.load(Ordering::SeqCst) {
-                    forward_to_engine(client);
-                }
-            }
-        });
-        EngineDoor { open, knocks }
-    }
-
-    fn knocks(&self) -> usize {
-        self.knocks.load(Ordering::SeqCst)
-    }
-
-    fn open(&self) {
-        self.open.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Copies bytes both ways between `client` and the engine, each way on a thread of its own.
-fn forward_to_engine(client: UnixStream) {
-    let engine = std::env::var("DOCKER_HOST").unwrap_or_default();
-    if let Some(addr) = engine.strip_prefix("tcp://") {
-        if let Ok(engine) = TcpStream::connect(addr) {
-            pipe(client, engine, TcpStream::try_clone, TcpStream::shutdown);
-        }
-    } else {
-        let path = engine
-            .strip_prefix("unix://")
-            .filter(|p| !p.is_empty())
-            .unwrap_or("/var/run/docker.sock");
-        if let Ok(engine) = UnixStream::connect(path) {
-            pipe(client, engine, UnixStream::try_clone, UnixStream::shutdown);
-        }
-    }
-}
-
-fn pipe<S: Read + Write + Send + 'static>(
-    client: UnixStream,
-    engine: S,
-    clone: fn(&S) -> std::io::Result<S>,
-    shutdown: fn(&S, Shutdown) -> std::io::Result<()>,
-) {
-    let (Ok(mut c_in), Ok(mut e_out)) = (client.try_clone(), clone(&engine)) else {
-        return;
-    };
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut c_in, &mut e_out);
-        let _ = shutdown(&e_out, Shutdown::Write);
-    });
-    let (mut e_in, mut c_out) = (engine, client);
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut e_in, &mut c_out);
-        let _ = c_out.shutdown(Shutdown::Write);
-    });
-}
-
 #[test]
 fn docker_going_away_is_one_line_and_the_flow_resumes() {
     let Some(_tb) = Testbed::require("watch_docker_away") else {
@@ -437,4 +358,107 @@ fn docker_going_away_is_one_line_and_the_flow_resumes() {
         .count();
     assert_eq!(complaints, 1, "{:#?}", brrt.lines());
     assert_eq!(brrt.stop("-TERM"), Some(0));
+}
+
+/// Saves in place, as `cp new.toml w.toml` or an editor without atomic save do, and slower:
+/// the file is truncated, then written in two pieces.
+fn save_in_place(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).unwrap();
+    let (head, tail) = text.split_at(text.len() / 2);
+    file.write_all(head.as_bytes()).unwrap();
+    file.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(1));
+    file.write_all(tail.as_bytes()).unwrap();
+}
+
+/// Issue 7, item 1: a run that read the config mid-save applied brrt's defaults (the real
+/// `kind-registry`, five real upstreams). 200 in-place saves alternating two configs, at
+/// random 0–100 ms apart: every run applies one of the two, and the end state is the last.
+#[test]
+fn in_place_saves_never_apply_a_half_read_config() {
+    let Some(tb) = Testbed::require("watch_in_place_saves") else {
+        return;
+    };
+    let cluster = Cluster::without_nodes(&tb);
+    let other_port = crate::support::cluster::free_port();
+    let a = cluster.config(&CacheConfig {
+        enabled: false,
+        upstreams: &[],
+    });
+    let b = a.replace(
+        &format!("port = {}", cluster.port),
+        &format!("port = {other_port}"),
+    );
+    assert_ne!(a, b);
+    let path = cluster.project.path().join("w.toml");
+    std::fs::write(&path, &a).unwrap();
+    let mut watching = Running::new(
+        cluster
+            .project
+            .brrt()
+            .args([
+                "run",
+                "--watch",
+                &repo_script("scripts/dev-up.rhai"),
+                "--set",
+                "config=w.toml",
+            ])
+            .spawn(),
+    );
+    watching.wait_for_applies(1);
+
+    let mut last = &a;
+    for i in 0..200 {
+        last = if i % 2 == 0 { &b } else { &a };
+        save_in_place(&path, last);
+        std::thread::sleep(Duration::from_millis(random_below(100)));
+    }
+    let last_port = if std::ptr::eq(last, &b) {
+        other_port
+    } else {
+        cluster.port
+    };
+    wait_for(120, "the last save to be applied", || {
+        let bound = crate::support::try_docker(&["port", &cluster.registry, "5000/tcp"]);
+        match bound {
+            Some(addr) if addr == format!("127.0.0.1:{last_port}") => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    assert!(watching.is_running());
+    let lines = watching.lines();
+    let tables: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("push registry"))
+        .collect();
+    assert!(tables.len() >= 2, "{lines:#?}");
+    for row in &tables {
+        let ours = row.contains(&format!(
+            "{} (localhost:{})",
+            cluster.registry, cluster.port
+        )) || row.contains(&format!("{} (localhost:{other_port})", cluster.registry));
+        assert!(ours, "a run applied neither config: {row}\n{lines:#?}");
+    }
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("kind-registry") || l.starts_with("cache ")),
+        "a run applied defaults:\n{lines:#?}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("failed; the last applied state is kept")),
+        "a run read a half-saved config:\n{lines:#?}"
+    );
+    assert_eq!(watching.stop("-TERM"), Some(0));
+}
+
+/// A number below `n`, different on every call.
+fn random_below(n: u64) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(n);
+    h.finish() % n
 }

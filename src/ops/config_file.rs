@@ -37,13 +37,22 @@ pub fn read_settled(path: &Path, patience: Duration) -> std::io::Result<String> 
         let before = stamp(path)?;
         let text = std::fs::read_to_string(path)?;
         let after = stamp(path)?;
-        let settled = before == after && after.1 == text.len() as u64;
+        // Written in one go, and not touched for a moment: a writer that writes in pieces is
+        // done with it (a save takes well under SETTLE).
+        let quiet = after
+            .0
+            .and_then(|t| t.elapsed().ok())
+            .is_none_or(|age| age >= SETTLE);
+        let settled = before == after && after.1 == text.len() as u64 && quiet;
         if (settled && !text.trim().is_empty()) || Instant::now() >= deadline {
             return Ok(text);
         }
         std::thread::sleep(Duration::from_millis(15));
     }
 }
+
+/// How long a config must be left alone before a read of it counts.
+const SETTLE: Duration = Duration::from_millis(50);
 
 fn stamp(path: &Path) -> std::io::Result<(Option<SystemTime>, u64)> {
     let meta = std::fs::metadata(path)?;

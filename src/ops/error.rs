@@ -64,13 +64,26 @@ pub enum Error {
     Other(String),
 }
 
-/// ". It printed:" and the last lines of a container's output, indented; nothing when empty.
+/// ". It printed:" and what tells most of a container's output, indented: its panic or error
+/// lines when it has any (a Go panic is followed by a long stack), else its last lines.
 fn last_lines(logs: &str) -> String {
     let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
-    if lines.is_empty() {
+    let telling: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| {
+            l.starts_with("panic:") || l.contains("level=fatal") || l.contains("level=error")
+        })
+        .collect();
+    let shown = if telling.is_empty() {
+        &lines[..]
+    } else {
+        &telling[..]
+    };
+    if shown.is_empty() {
         return String::new();
     }
-    let shown = &lines[lines.len().saturating_sub(5)..];
+    let shown = &shown[shown.len().saturating_sub(3)..];
     format!(". It printed:\n    {}", shown.join("\n    "))
 }
 

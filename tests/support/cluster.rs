@@ -177,6 +177,11 @@ impl Upstream {
     pub fn stop(&self) {
         docker(&["stop", "--time", "1", &self.container]);
     }
+
+    /// Starts it again: the upstream is back.
+    pub fn start(&self) {
+        docker(&["start", &self.container]);
+    }
 }
 
 /// A node container of the cluster.

@@ -3,10 +3,12 @@
 
 mod ci;
 pub mod cluster;
+mod engine_door;
 mod running;
 mod testbed;
 
 pub use ci::{missing, testbed_bin};
+pub use engine_door::EngineDoor;
 pub use running::Running;
 pub use testbed::{docker, try_docker, Containerd, Testbed};
 

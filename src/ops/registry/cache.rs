@@ -146,7 +146,7 @@ pub async fn ensure_cache(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<Re
     let crash_looping = current.as_ref().is_some_and(|c| c.status == "restarting");
     let unreachable = if crash_looping && !mode.dry_run {
         // A proxy that was started during an outage (a reboot without network).
-        upstream_unreachable(&docker::logs(d, &name, 20).await?)
+        upstream_unreachable(&docker::logs(d, &name, 200).await?)
     } else {
         match ensure(proxy, MODE_PROXY).await {
             Err(Error::NotStarted {

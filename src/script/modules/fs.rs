@@ -6,44 +6,72 @@ use crate::script::convert::{runtime_error, RhaiResult};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-/// Resolves `path` and refuses anything outside the project directory.
+/// Resolves `path` and refuses anything outside the project directory. Every symlink on the
+/// way is followed, a dangling one too (its target is where a write would land), so no link
+/// leads a read or a write outside. Returns the real path, which is what is then read or
+/// written: a link swapped afterwards cannot redirect it.
 fn inside_project(ctx: &ScriptContext, function: &str, path: &str) -> RhaiResult<PathBuf> {
-    let full = ctx.resolve(path);
-    let mut normal = PathBuf::new();
-    for part in full.components() {
-        match part {
-            Component::ParentDir => {
-                normal.pop();
-            }
-            Component::CurDir => {}
-            other => normal.push(other),
-        }
-    }
-    // Follow symlinks on the longest existing prefix, so a link cannot lead outside either.
-    let mut existing: &Path = &normal;
-    while !existing.exists() {
-        match existing.parent() {
-            Some(p) => existing = p,
-            None => break,
-        }
-    }
-    let real_prefix = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
-    // Join only a non-empty rest: `Path::join("")` appends a `/`, which makes an existing file
-    // look like a directory (reads fail with "Not a directory").
-    let rest = normal.strip_prefix(existing).unwrap_or(Path::new(""));
-    let real = if rest.as_os_str().is_empty() {
-        real_prefix
-    } else {
-        real_prefix.join(rest)
-    };
     let root = std::fs::canonicalize(&ctx.project_dir).unwrap_or_else(|_| ctx.project_dir.clone());
+    let real = real_path(&ctx.resolve(path)).ok_or_else(|| {
+        runtime_error(format!(
+            "{function}: `{path}` goes through too many symlinks"
+        ))
+    })?;
     if !real.starts_with(&root) {
         return Err(runtime_error(format!(
-            "{function}: `{path}` is outside the project directory {}; fs:: only reads and writes files inside it",
-            root.display()
+            "{function}: `{path}` is outside the project directory {} (it leads to {}); fs:: only \
+             reads and writes files inside it",
+            root.display(),
+            real.display()
         )));
     }
     Ok(real)
+}
+
+/// The path with every symlink resolved, dangling ones included, and `.`/`..` applied.
+/// `None` after 40 links (a loop).
+fn real_path(path: &Path) -> Option<PathBuf> {
+    /// One step of a path still to walk, owned, so a link's target can be queued.
+    enum Step {
+        Root(PathBuf),
+        Up,
+        Name(std::ffi::OsString),
+    }
+    fn steps(path: &Path) -> impl DoubleEndedIterator<Item = Step> + '_ {
+        path.components().filter_map(|c| match c {
+            Component::Prefix(_) | Component::RootDir => {
+                Some(Step::Root(PathBuf::from(c.as_os_str())))
+            }
+            Component::CurDir => None,
+            Component::ParentDir => Some(Step::Up),
+            Component::Normal(n) => Some(Step::Name(n.to_owned())),
+        })
+    }
+    let mut pending: Vec<Step> = steps(path).rev().collect();
+    let mut real = PathBuf::new();
+    let mut hops = 0;
+    while let Some(step) = pending.pop() {
+        match step {
+            Step::Root(root) => real.push(root),
+            Step::Up => {
+                real.pop();
+            }
+            Step::Name(name) => {
+                let next = real.join(&name);
+                match std::fs::read_link(&next) {
+                    Ok(target) => {
+                        hops += 1;
+                        if hops > 40 {
+                            return None;
+                        }
+                        pending.extend(steps(&target).rev());
+                    }
+                    Err(_) => real = next,
+                }
+            }
+        }
+    }
+    Some(real)
 }
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {

@@ -79,7 +79,7 @@ pub async fn ensure_container_ready(
         check_ports_free(docker, &spec.name, &spec.ports, None).await?;
         let id = create_and_start(docker, spec).await?;
         if let Err(reason) = wait_ready(docker, &spec.name, ready).await {
-            let tail = logs(docker, &spec.name, 20).await.unwrap_or_default();
+            let tail = logs(docker, &spec.name, 200).await.unwrap_or_default();
             remove(docker, &spec.name).await?;
             return Err(Error::NotStarted {
                 container: spec.name.clone(),
@@ -116,7 +116,7 @@ pub async fn ensure_container_ready(
                 return Err(Error::NotStarted {
                     container: spec.name.clone(),
                     reason,
-                    logs: logs(docker, &spec.name, 20).await.unwrap_or_default(),
+                    logs: logs(docker, &spec.name, 200).await.unwrap_or_default(),
                     old_restored: false,
                 });
             }
@@ -178,7 +178,7 @@ async fn replace(
             Ok(id)
         }
         Err(reason) => {
-            let tail = logs(docker, &spec.name, 20).await.unwrap_or_default();
+            let tail = logs(docker, &spec.name, 200).await.unwrap_or_default();
             remove(docker, &spec.name).await?;
             rename(docker, &aside, &spec.name).await?;
             if old.running {
