@@ -15,7 +15,7 @@ work="$(mktemp -d)"
 pid=
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  docker rm -f "$p-control-plane" "$p-reg" "$p-reg-docker-io" "$p-reg-quay-io" >/dev/null 2>&1 || true
+  docker rm -f "$p-control-plane" "$p-upstream" "$p-reg" "$p-reg-docker-io" "$p-reg-quay-io" >/dev/null 2>&1 || true
   docker volume rm -f "$p-reg-data" "$p-reg-docker-io-data" "$p-reg-quay-io-data" >/dev/null 2>&1 || true
   docker network rm "$p-kind" >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -23,6 +23,9 @@ cleanup() {
 trap cleanup EXIT
 
 docker network create "$p-kind" >/dev/null
+# The upstreams the caches proxy: a plain registry on the cluster network, as a reachable
+# Docker Hub or quay.io would be (a proxy whose upstream is unreachable serves offline instead).
+docker run -d --name "$p-upstream" --network "$p-kind" brrt-testbed/registry:2 >/dev/null
 docker run -d --name "$p-control-plane" --network "$p-kind" \
   --label "io.x-k8s.kind.cluster=$p" --label io.x-k8s.kind.role=control-plane \
   --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
@@ -41,8 +44,8 @@ image = "brrt-testbed/registry:2"
 [cache]
 upstreams = [$1]
 [cache.remotes]
-"docker.io" = "http://no-upstream:5000"
-"quay.io" = "http://no-upstream:5000"
+"docker.io" = "http://$p-upstream:5000"
+"quay.io" = "http://$p-upstream:5000"
 TOML
 }
 config '"docker.io", "quay.io"' >"$work/with.toml"

@@ -16,7 +16,8 @@ use crate::ops::{Error, Mode, Result};
 use bollard::Docker;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Label saying how a cache serves: `proxy`, `offline` (asked for) or `offline-auto` (its
 /// upstream was unreachable when it started).
@@ -135,7 +136,7 @@ pub async fn ensure_cache(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<Re
         .map(String::as_str);
     if serving == Some("offline-auto") {
         // Offline since its upstream was unreachable: back to proxy once the upstream answers.
-        if !mode.dry_run && upstream_answers(d, &proxy).await? {
+        if !mode.dry_run && time_to_probe(&name) && upstream_answers(d, &proxy).await? {
             tracing::info!("{} answers again: {name} goes back to caching it", up.host);
             return ensure(proxy, MODE_PROXY).await;
         }
@@ -168,6 +169,24 @@ pub async fn ensure_cache(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<Re
     let mut out = ensure(spec.container(&up, "offline-auto"), MODE_UNREACHABLE).await?;
     out.upstream_unreachable = true;
     Ok(out)
+}
+
+/// The shortest time between two probes of one cache's upstream in one brrt process: under
+/// `--watch` every save runs the flow, and a probe starts a container (about a second).
+const PROBE_EVERY: Duration = Duration::from_secs(8);
+
+/// Whether this process has not probed `cache`'s upstream for [`PROBE_EVERY`]; if so, notes
+/// that it does now.
+fn time_to_probe(cache: &str) -> bool {
+    static LAST: Mutex<BTreeMap<String, Instant>> = Mutex::new(BTreeMap::new());
+    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    match last.get(cache) {
+        Some(at) if at.elapsed() < PROBE_EVERY => false,
+        _ => {
+            last.insert(cache.to_string(), Instant::now());
+            true
+        }
+    }
 }
 
 /// Whether a proxy's output says it could not reach its upstream at start.
