@@ -3,7 +3,7 @@
 use crate::cli::{Cli, Command, RunArgs, Shell};
 use crate::logging;
 use crate::ops::Mode;
-use crate::script::{engine, runner, Cancel, Failure, RunRequest, ScriptContext};
+use crate::script::{engine, plugin_module, runner, Cancel, Failure, RunRequest, ScriptContext};
 use crate::watch::{self, WatchRequest};
 use clap::{CommandFactory, Parser};
 use std::io::Write;
@@ -80,9 +80,20 @@ fn with_runtime(f: impl FnOnce(Arc<ScriptContext>) -> ExitCode + Send + 'static)
 
 fn api(ctx: &Arc<ScriptContext>, json: bool) -> ExitCode {
     let built = engine::build(ctx, engine::DEFAULT_MAX_OPERATIONS);
+    let (plugin_docs, broken_plugins) = plugin_module::docs(ctx);
     let mut out = std::io::stdout().lock();
     let written = if json {
-        serde_json::to_writer_pretty(&mut out, &built.docs)
+        serde_json::to_value(&built.docs)
+            .and_then(|builtin| {
+                let mut all = builtin.as_array().cloned().unwrap_or_default();
+                all.extend(
+                    serde_json::to_value(&plugin_docs)?
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+                serde_json::to_writer_pretty(&mut out, &all)
+            })
             .map_err(std::io::Error::other)
             .and_then(|()| writeln!(out))
     } else {
@@ -90,11 +101,24 @@ fn api(ctx: &Arc<ScriptContext>, json: bool) -> ExitCode {
             .docs
             .iter()
             .try_for_each(|d| writeln!(out, "{}\n    {}\n", d.signature(), d.doc))
+            .and_then(|()| {
+                plugin_docs.iter().try_for_each(|d| {
+                    writeln!(out, "{}\n    {} ({})\n", d.signature(), d.doc, d.plugin)
+                })
+            })
     };
     if written.is_err() {
         return ExitCode::FAILURE;
     }
-    ExitCode::SUCCESS
+    // A plugin that does not load is named, after everything that could be listed.
+    for problem in &broken_plugins {
+        tracing::error!("{problem}");
+    }
+    if broken_plugins.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// Stops `cancel` on Ctrl-C or SIGTERM.
@@ -129,6 +153,7 @@ fn run_script(args: RunArgs) -> ExitCode {
         args: args.args.clone(),
         set: args.set.clone(),
         max_operations: args.max_operations,
+        plugin_limits: args.plugin.limits(),
     };
     let mode = Mode {
         dry_run: args.dry_run,

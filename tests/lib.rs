@@ -13,6 +13,7 @@ mod docker_unreachable;
 mod imports;
 mod integrations;
 mod interrupt;
+mod plugins;
 mod project_files;
 mod registry_flows;
 mod script_args;

@@ -3,6 +3,7 @@
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+use crate::plugin;
 use crate::script::engine::DEFAULT_MAX_OPERATIONS;
 
 /// A fast, reproducible local Kubernetes dev loop: kind nodes that pull through local registry
@@ -80,9 +81,44 @@ pub struct RunArgs {
     /// Stop a script after this many operations (a runaway loop).
     #[arg(long, default_value_t = DEFAULT_MAX_OPERATIONS, value_name = "N")]
     pub max_operations: u64,
+    #[command(flatten)]
+    pub plugin: PluginArgs,
     /// Arguments for the script, seen as ARGS (after `--`).
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<String>,
+}
+
+/// Limits of the WASM plugins a script imports.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct PluginArgs {
+    /// Fuel for each call of a WASM plugin (about one unit per instruction); a plugin stuck in a
+    /// loop stops there.
+    #[arg(
+        long = "plugin-fuel",
+        env = "BRRT_PLUGIN_FUEL",
+        default_value_t = plugin::DEFAULT_FUEL,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "UNITS"
+    )]
+    pub fuel: u64,
+    /// Memory cap of each WASM plugin, in MiB (at most 4096, all a 32-bit plugin can address).
+    #[arg(
+        long = "plugin-memory",
+        env = "BRRT_PLUGIN_MEMORY",
+        default_value_t = plugin::DEFAULT_MEMORY_MIB,
+        value_parser = clap::value_parser!(u32).range(1..=4096),
+        value_name = "MIB"
+    )]
+    pub memory_mib: u32,
+}
+
+impl PluginArgs {
+    pub fn limits(&self) -> plugin::Limits {
+        plugin::Limits {
+            fuel: self.fuel,
+            memory_mib: self.memory_mib,
+        }
+    }
 }
 
 /// Parses `KEY=VALUE`, where KEY is a plain name.

@@ -2,6 +2,7 @@
 //! the files the run depends on, and what it changed.
 
 use crate::ops::{self, Action, Mode};
+use crate::plugin;
 use bollard::Docker;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -80,6 +81,8 @@ pub struct ScriptContext {
     tracked: Mutex<BTreeMap<PathBuf, Option<Fingerprint>>>,
     sources: Mutex<BTreeMap<String, String>>,
     changes: Mutex<Vec<Change>>,
+    /// Fuel and memory of the WASM plugins the run imports.
+    plugin_limits: Mutex<plugin::Limits>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -98,7 +101,17 @@ impl ScriptContext {
             tracked: Mutex::new(BTreeMap::new()),
             sources: Mutex::new(BTreeMap::new()),
             changes: Mutex::new(Vec::new()),
+            plugin_limits: Mutex::new(plugin::Limits::default()),
         })
+    }
+
+    /// Sets the limits of the plugins imported from now on (`--plugin-fuel`, `--plugin-memory`).
+    pub fn set_plugin_limits(&self, limits: plugin::Limits) {
+        *lock(&self.plugin_limits) = limits;
+    }
+
+    pub fn plugin_limits(&self) -> plugin::Limits {
+        *lock(&self.plugin_limits)
     }
 
     /// Runs an async operation to completion from the script thread, or stops it on cancel.
