@@ -528,6 +528,7 @@ fn just_lists_every_recipe() {
         "check",
         "test",
         "bench",
+        "plugin-build name",
         "install",
     ] {
         out.stdout_contains(&format!("    {recipe} "));

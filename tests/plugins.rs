@@ -1,8 +1,12 @@
 //! WASM plugins (issue 10): a script imports a `.wasm` like a module and calls its functions.
 //! The ABI is exercised with plugins written in WAT and compiled here, so no wasm toolchain is
-//! needed.
+//! needed; the example plugin in `plugins/examples/policy` is built and run for real where the
+//! `wasm32-unknown-unknown` target is installed.
 
 use crate::support::{Project, Running};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 /// The manifest of the test plugin, `test`.
@@ -566,4 +570,146 @@ fn brrt_check_knows_the_functions_of_an_imported_plugin() {
         .failure(1)
         .stderr_contains("plugin plugins/test.wasm is not a WebAssembly module")
         .stderr_contains("--> flow.rhai:1:");
+}
+
+/// The repository checkout.
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether rustc has the standard library for `wasm32-unknown-unknown`, and if not, why.
+fn wasm_target() -> Result<(), String> {
+    let out = Command::new("rustc")
+        .args([
+            "--print",
+            "target-libdir",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    let libdir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let has_core = std::fs::read_dir(&libdir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
+    });
+    if out.status.success() && has_core {
+        Ok(())
+    } else {
+        Err(format!(
+            "the wasm32-unknown-unknown target is not installed (no libcore in `{libdir}`; \
+             `rustup target add wasm32-unknown-unknown` adds it)"
+        ))
+    }
+}
+
+/// Builds the example plugin the way `just plugin-build policy` does, into this test run's
+/// own target folder, and returns the `.wasm`.
+fn build_policy_plugin() -> PathBuf {
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-examples");
+    let manifest = repo().join("plugins/examples/policy/Cargo.toml");
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .output()
+        .expect("cannot run cargo");
+    // The target is there, so a failed build is a real failure, in CI and locally alike.
+    assert!(
+        out.status.success(),
+        "building the example plugin failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target_dir.join("wasm32-unknown-unknown/release/policy.wasm")
+}
+
+#[test]
+fn the_example_policy_plugin_checks_image_references() {
+    if let Err(why) = wasm_target() {
+        // Straight to the process's stderr: libtest would swallow eprintln! of a passing test.
+        // The WAT tests above cover the ABI without the target.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping the example plugin build: {why} [the_example_policy_plugin_checks_image_references]"
+        );
+        return;
+    }
+    let wasm = build_policy_plugin();
+    let script =
+        std::fs::read(repo().join("scripts/check-images.rhai")).expect("scripts/check-images.rhai");
+    let project = Project::new()
+        .file(
+            "plugins/policy.wasm",
+            std::fs::read(&wasm).expect("the built plugin"),
+        )
+        .file("scripts/check-images.rhai", script)
+        .file(
+            "images.txt",
+            "# the team's images\nnginx:1.27\ndocker.io/library/redis:latest\n\
+             quay.io/prometheus/prometheus:v2.53.0\nexample.com/tools/app:1.0\npostgres\n",
+        );
+    let out = project
+        .brrt()
+        .args(["run", "scripts/check-images.rhai", "--", "images.txt"])
+        .run();
+    out.failure(1)
+        .stdout_contains("docker.io/library/redis:latest")
+        .stdout_contains("example.com/tools/app:1.0")
+        .stdout_contains("postgres")
+        .stdout_lacks("nginx:1.27")
+        .stdout_lacks("prometheus")
+        .stderr_contains("3 violation(s) in 5 image reference(s)");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("redis:latest") && l.contains("latest")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("example.com/tools/app:1.0") && l.contains("upstream")),
+        "{}",
+        out.stdout
+    );
+
+    // Allowing what was flagged passes; references can come as arguments too.
+    project
+        .brrt()
+        .args([
+            "run",
+            "scripts/check-images.rhai",
+            "--set",
+            "allow_latest=true",
+            "--",
+            "redis:latest",
+            "nginx:1.27",
+        ])
+        .run()
+        .success()
+        .stderr_contains("2 image reference(s) follow the policy");
+
+    // `brrt api` shows the plugin's documented functions, and `brrt check` knows them.
+    project
+        .brrt()
+        .arg("api")
+        .run()
+        .success()
+        .stdout_contains("policy::check(Array, Map) -> Dynamic");
+    project
+        .brrt()
+        .args(["check", "scripts/check-images.rhai"])
+        .run()
+        .success();
 }
