@@ -148,9 +148,8 @@ impl ModuleResolver for ImportResolver {
         path: &str,
         pos: Position,
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
-        let found = find_import(&self.ctx, source, path)
+        let found = &find_import(&self.ctx, source, path)
             .map_err(|message| EvalAltResult::ErrorRuntime(message.into(), pos))?;
-        let found = &found;
         self.ctx.track(found);
         if plugin_module::is_plugin(found) {
             return plugin_module::import(&self.ctx, found, pos);
