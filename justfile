@@ -58,6 +58,13 @@ bench:
     @if [ -f benches/startup.sh ]; then BRRT={{ brrt }} bash benches/startup.sh; else echo "no benches/startup.sh"; fi
     @if [ -f benches/dev_up_noop.sh ]; then BRRT={{ brrt }} bash benches/dev_up_noop.sh; else echo "no benches/dev_up_noop.sh"; fi
     @if [ -f benches/watch_latency.sh ]; then BRRT={{ brrt }} bash benches/watch_latency.sh; else echo "no benches/watch_latency.sh"; fi
+    @if [ -f benches/plugin.sh ]; then BRRT={{ brrt }} bash benches/plugin.sh; else echo "no benches/plugin.sh"; fi
+
+# Needs the wasm target once: `rustup target add wasm32-unknown-unknown`.
+# Build the WASM plugin plugins/examples/NAME into plugins/NAME.wasm, where `import "NAME"` finds it.
+plugin-build name:
+    cargo build --release --locked --target wasm32-unknown-unknown --manifest-path plugins/examples/{{ name }}/Cargo.toml --target-dir plugins/examples/{{ name }}/target
+    cp plugins/examples/{{ name }}/target/wasm32-unknown-unknown/release/{{ replace(name, "-", "_") }}.wasm plugins/{{ name }}.wasm
 
 # Install brrt from this checkout into ~/.cargo/bin.
 install:

@@ -1,11 +1,13 @@
 //! brrt: one small binary that runs editable Rhai flows over safe, idempotent operations.
 //!
 //! Layers: [`cli`] turns arguments into a request, [`script`] runs it in Rhai, [`ops`] does the
-//! work; [`watch`] re-runs a flow when its files change.
+//! work; [`watch`] re-runs a flow when its files change. [`plugin`] runs WASM plugins beside
+//! `ops`, for `script` to import.
 
 pub mod cli;
 pub(crate) mod logging;
 pub mod ops;
+pub mod plugin;
 mod run;
 pub mod script;
 mod suggest;

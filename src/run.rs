@@ -4,8 +4,11 @@ use crate::cli::{Cli, Command, OnBusyArg, RunArgs, Shell};
 use crate::logging;
 use crate::ops::run_lock::LockWait;
 use crate::ops::Mode;
+use crate::plugin;
 use crate::script::engine::Limits;
-use crate::script::{engine, runner, Cancel, Failure, RunRequest, RunSettings, ScriptContext};
+use crate::script::{
+    engine, plugin_module, runner, Cancel, Failure, RunRequest, RunSettings, ScriptContext,
+};
 use crate::watch::{self, OnBusy, WatchRequest};
 use clap::{CommandFactory, Parser};
 use std::io::Write;
@@ -82,9 +85,20 @@ fn with_runtime(f: impl FnOnce(Arc<ScriptContext>) -> ExitCode + Send + 'static)
 
 fn api(ctx: &Arc<ScriptContext>, json: bool) -> ExitCode {
     let built = engine::build(ctx, &Limits::default());
+    let (plugin_docs, broken_plugins) = plugin_module::docs(ctx);
     let mut out = std::io::stdout().lock();
     let written = if json {
-        serde_json::to_writer_pretty(&mut out, &built.docs)
+        serde_json::to_value(&built.docs)
+            .and_then(|builtin| {
+                let mut all = builtin.as_array().cloned().unwrap_or_default();
+                all.extend(
+                    serde_json::to_value(&plugin_docs)?
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+                serde_json::to_writer_pretty(&mut out, &all)
+            })
             .map_err(std::io::Error::other)
             .and_then(|()| writeln!(out))
     } else {
@@ -92,11 +106,24 @@ fn api(ctx: &Arc<ScriptContext>, json: bool) -> ExitCode {
             .docs
             .iter()
             .try_for_each(|d| writeln!(out, "{}\n    {}\n", d.signature(), d.doc))
+            .and_then(|()| {
+                plugin_docs.iter().try_for_each(|d| {
+                    writeln!(out, "{}\n    {} ({})\n", d.signature(), d.doc, d.plugin)
+                })
+            })
     };
     if written.is_err() {
         return ExitCode::FAILURE;
     }
-    ExitCode::SUCCESS
+    // A plugin that does not load is named, after everything that could be listed.
+    for problem in &broken_plugins {
+        tracing::error!("{problem}");
+    }
+    if broken_plugins.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// Stops `cancel` on Ctrl-C or SIGTERM.
@@ -137,12 +164,22 @@ fn limits(args: &RunArgs) -> Limits {
     }
 }
 
+/// The plugin limits, the defaults where the command line and environment say nothing.
+fn plugin_limits(args: &RunArgs) -> plugin::Limits {
+    let d = plugin::Limits::default();
+    plugin::Limits {
+        fuel: args.plugin.fuel.unwrap_or(d.fuel),
+        memory_mib: args.plugin.memory_mib.unwrap_or(d.memory_mib),
+    }
+}
+
 fn run_script(args: RunArgs) -> ExitCode {
     let request = RunRequest {
         script: args.script.clone(),
         args: args.args.clone(),
         set: args.set.clone(),
         limits: limits(&args),
+        plugin_limits: plugin_limits(&args),
     };
     let mode = Mode {
         dry_run: args.dry_run,

@@ -789,6 +789,7 @@ fn just_lists_every_recipe() {
         "check",
         "test",
         "bench",
+        "plugin-build name",
         "install",
     ] {
         out.stdout_contains(&format!("    {recipe} "));
@@ -883,7 +884,8 @@ fn just_bench_skips_the_benches_that_do_not_exist() {
     just(&project.path().join("justfile"), "/opt/brrt", &["bench"])
         .success()
         .stdout_is(
-            "startup with /opt/brrt\nno benches/dev_up_noop.sh\nno benches/watch_latency.sh\n",
+            "startup with /opt/brrt\nno benches/dev_up_noop.sh\nno benches/watch_latency.sh\n\
+             no benches/plugin.sh\n",
         );
 }
 

@@ -15,6 +15,7 @@ mod engine_loss;
 mod imports;
 mod integrations;
 mod interrupt;
+mod plugins;
 mod project_files;
 mod registry_flows;
 mod registry_safety;

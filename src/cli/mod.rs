@@ -90,9 +90,34 @@ pub struct RunArgs {
     /// The most entries one map in a script may hold [default: 100000].
     #[arg(long, value_name = "N")]
     pub max_map_size: Option<usize>,
+    #[command(flatten)]
+    pub plugin: PluginArgs,
     /// Arguments for the script, seen as ARGS (after `--`).
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<String>,
+}
+
+/// Limits of the WASM plugins a script imports.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct PluginArgs {
+    /// Fuel for each call of a WASM plugin (about one unit per instruction); a plugin stuck in a
+    /// loop stops there [default: 1000000000].
+    #[arg(
+        long = "plugin-fuel",
+        env = "BRRT_PLUGIN_FUEL",
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "UNITS"
+    )]
+    pub fuel: Option<u64>,
+    /// Memory cap of each WASM plugin, in MiB (at most 4096, all a 32-bit plugin can address)
+    /// [default: 64].
+    #[arg(
+        long = "plugin-memory",
+        env = "BRRT_PLUGIN_MEMORY",
+        value_parser = clap::value_parser!(u32).range(1..=4096),
+        value_name = "MIB"
+    )]
+    pub memory_mib: Option<u32>,
 }
 
 /// Parses `KEY=VALUE`, where KEY is a plain name.

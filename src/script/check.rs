@@ -3,6 +3,7 @@
 
 use crate::script::api_doc::FnDoc;
 use crate::script::diagnostic::Diagnostic;
+use crate::script::plugin_module::ImportedPlugin;
 use rhai::{ASTNode, Engine, Expr, FnCallExpr, Position, Stmt, AST};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,10 +21,12 @@ const KEYWORD_FUNCTIONS: &[&str] = &[
     "eval",
 ];
 
-/// Every problem found in a compiled script.
+/// Every problem found in a compiled script. `plugins` are the WASM plugins it imports, by
+/// alias, whose functions are known without running it.
 pub fn unknown_calls(
     engine: &Engine,
     docs: &[FnDoc],
+    plugins: &BTreeMap<String, ImportedPlugin>,
     ast: &AST,
     file: &str,
     sources: &BTreeMap<String, String>,
@@ -86,7 +89,15 @@ pub fn unknown_calls(
         }
         let module = &call.namespace;
         if aliases.contains(&module[0]) {
-            continue; // an imported script module: checked when it runs
+            // An imported script module is checked when it runs; a plugin's functions are known.
+            if let (Some(plugin), [alias]) = (plugins.get(&module[0]), module.as_slice()) {
+                let fns = plugin.functions.iter().map(|(n, a)| (n.as_str(), *a));
+                let owner = format!("plugin `{}`", plugin.name);
+                if let Some(message) = missing(&owner, alias, name, arity, fns) {
+                    found.push(Diagnostic::at(message, file, pos, sources));
+                }
+            }
+            continue;
         }
         let module = module.join("::");
         match modules.get(&module) {
@@ -99,27 +110,43 @@ pub fn unknown_calls(
                     sources,
                 ));
             }
-            Some(fns) if !fns.iter().any(|(n, a)| *n == name && *a == arity) => {
-                let arities: Vec<String> = fns
-                    .iter()
-                    .filter(|(n, _)| *n == name)
-                    .map(|(_, a)| a.to_string())
-                    .collect();
-                let message = if arities.is_empty() {
-                    let hint = suggest(name, fns.iter().map(|(n, _)| *n));
-                    format!("no function `{name}` in module `{module}`{hint}")
-                } else {
-                    format!(
-                        "`{module}::{name}` takes {} argument(s), not {arity}",
-                        arities.join(" or ")
-                    )
-                };
-                found.push(Diagnostic::at(message, file, pos, sources));
+            Some(fns) => {
+                let owner = format!("module `{module}`");
+                if let Some(message) = missing(&owner, &module, name, arity, fns.iter().copied()) {
+                    found.push(Diagnostic::at(message, file, pos, sources));
+                }
             }
-            Some(_) => {}
         }
     }
     found
+}
+
+/// Why `qualified::name(…)` with `arity` arguments is not among `fns` (name, arity), if it is
+/// not: no such function (with a suggestion), or another number of arguments.
+fn missing<'a>(
+    owner: &str,
+    qualified: &str,
+    name: &str,
+    arity: usize,
+    fns: impl Iterator<Item = (&'a str, usize)> + Clone,
+) -> Option<String> {
+    if fns.clone().any(|(n, a)| n == name && a == arity) {
+        return None;
+    }
+    let arities: Vec<String> = fns
+        .clone()
+        .filter(|(n, _)| *n == name)
+        .map(|(_, a)| a.to_string())
+        .collect();
+    Some(if arities.is_empty() {
+        let hint = suggest(name, fns.map(|(n, _)| n));
+        format!("no function `{name}` in {owner}{hint}")
+    } else {
+        format!(
+            "`{qualified}::{name}` takes {} argument(s), not {arity}",
+            arities.join(" or ")
+        )
+    })
 }
 
 /// A function call found in the AST.

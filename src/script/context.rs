@@ -3,6 +3,7 @@
 
 use crate::ops::run_lock::{LockWait, RunLock};
 use crate::ops::{self, Action, Mode};
+use crate::plugin;
 use bollard::Docker;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -103,6 +104,8 @@ pub struct ScriptContext {
     /// Asked by an operation: run the flow again after this long, and why (an upstream to
     /// check again). `--watch` honours it; a one-off run ignores it.
     recheck: Mutex<Option<(Duration, String)>>,
+    /// Fuel and memory of the WASM plugins the run imports.
+    plugin_limits: Mutex<plugin::Limits>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -129,7 +132,17 @@ impl ScriptContext {
             sources: Mutex::new(BTreeMap::new()),
             changes: Mutex::new(Vec::new()),
             recheck: Mutex::new(None),
+            plugin_limits: Mutex::new(plugin::Limits::default()),
         })
+    }
+
+    /// Sets the limits of the plugins imported from now on (`--plugin-fuel`, `--plugin-memory`).
+    pub fn set_plugin_limits(&self, limits: plugin::Limits) {
+        *lock(&self.plugin_limits) = limits;
+    }
+
+    pub fn plugin_limits(&self) -> plugin::Limits {
+        *lock(&self.plugin_limits)
     }
 
     /// Runs an async operation to completion from the script thread, or stops it on cancel.

@@ -4,6 +4,7 @@ use crate::script::api_doc::{FnDoc, ModuleBuilder};
 use crate::script::context::ScriptContext;
 use crate::script::convert::{runtime_error, script_error, RhaiResult};
 use crate::script::modules;
+use crate::script::plugin_module;
 use rhai::module_resolvers::ModuleResolver;
 use rhai::{Engine, EvalAltResult, Module, Position, Scope, Shared};
 use std::path::{Path, PathBuf};
@@ -149,24 +150,62 @@ struct ImportResolver {
     ctx: Arc<ScriptContext>,
 }
 
-impl ImportResolver {
-    fn candidates(&self, source: Option<&str>, path: &str) -> Vec<PathBuf> {
-        let file = if Path::new(path).extension().is_some() {
-            path.to_string()
-        } else {
-            format!("{path}.rhai")
-        };
-        let mut dirs = Vec::new();
-        if let Some(src) = source {
-            let src = self.ctx.resolve(src);
-            if let Some(dir) = src.parent() {
-                dirs.push(dir.to_path_buf());
-            }
-        }
-        dirs.push(self.ctx.project_dir.join("scripts"));
-        dirs.push(self.ctx.project_dir.join("plugins"));
-        dirs.into_iter().map(|d| d.join(&file)).collect()
+/// Where `import "name"` finds its module: `name.rhai`, or the WASM plugin `name.wasm`, in the
+/// importing script's folder, then `scripts/`, then `plugins/` (the first folder holding
+/// either wins; a script before a plugin in the same folder). A name with an extension is
+/// looked for as it is. A script never finds itself, so `scripts/policy.rhai` can import the
+/// plugin `policy`.
+pub(crate) fn find_import(
+    ctx: &ScriptContext,
+    source: Option<&str>,
+    path: &str,
+) -> Result<PathBuf, String> {
+    let has_extension = Path::new(path).extension().is_some();
+    let files = if has_extension {
+        vec![path.to_string()]
+    } else {
+        vec![format!("{path}.rhai"), format!("{path}.wasm")]
+    };
+    let importer = source.map(|src| ctx.resolve(src));
+    let mut dirs = Vec::new();
+    if let Some(dir) = importer.as_deref().and_then(Path::parent) {
+        dirs.push(dir.to_path_buf());
     }
+    dirs.push(ctx.project_dir.join("scripts"));
+    dirs.push(ctx.project_dir.join("plugins"));
+    let is_importer = |p: &Path| {
+        importer.as_deref().is_some_and(|i| {
+            i == p || std::fs::canonicalize(i).ok() == std::fs::canonicalize(p).ok()
+        })
+    };
+    let found = dirs
+        .iter()
+        .flat_map(|d| files.iter().map(move |f| d.join(f)))
+        .find(|p| p.is_file() && !is_importer(p));
+    if let Some(found) = found {
+        return Ok(found);
+    }
+    let looked: Vec<String> = dirs
+        .iter()
+        .map(|d| ctx.display_path(&d.join(&files[0])))
+        .collect();
+    let mut message = format!(
+        "module `{path}` not found; looked for {}",
+        looked.join(", ")
+    );
+    if !has_extension {
+        message.push_str(&format!(
+            ", and for a plugin {path}.wasm in the same folders"
+        ));
+        let example = ctx.project_dir.join("plugins/examples").join(path);
+        if example.join("Cargo.toml").is_file() {
+            message.push_str(&format!(
+                " ({} is that plugin's source: build it with `just plugin-build {path}`)",
+                ctx.display_path(&example)
+            ));
+        }
+    }
+    Err(message)
 }
 
 impl ModuleResolver for ImportResolver {
@@ -177,23 +216,12 @@ impl ModuleResolver for ImportResolver {
         path: &str,
         pos: Position,
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
-        let candidates = self.candidates(source, path);
-        let Some(found) = candidates.iter().find(|p| p.is_file()) else {
-            let looked: Vec<String> = candidates
-                .iter()
-                .map(|p| self.ctx.display_path(p))
-                .collect();
-            return Err(EvalAltResult::ErrorRuntime(
-                format!(
-                    "module `{path}` not found; looked for {}",
-                    looked.join(", ")
-                )
-                .into(),
-                pos,
-            )
-            .into());
-        };
+        let found = &find_import(&self.ctx, source, path)
+            .map_err(|message| EvalAltResult::ErrorRuntime(message.into(), pos))?;
         self.ctx.track(found);
+        if plugin_module::is_plugin(found) {
+            return plugin_module::import(&self.ctx, found, pos);
+        }
         let shown = self.ctx.display_path(found);
         let text = std::fs::read_to_string(found).map_err(|e| {
             Box::new(EvalAltResult::ErrorRuntime(

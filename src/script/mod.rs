@@ -9,6 +9,8 @@ mod convert;
 pub mod diagnostic;
 pub mod engine;
 mod modules;
+pub mod plugin_module;
+mod plugin_value;
 pub mod runner;
 
 pub use context::{Cancel, Change, RunSettings, ScriptContext};

@@ -1,9 +1,11 @@
 //! Running and checking one script file.
 
+use crate::plugin;
 use crate::script::check::unknown_calls;
 use crate::script::context::ScriptContext;
 use crate::script::diagnostic::Diagnostic;
 use crate::script::engine;
+use crate::script::plugin_module::imported_plugins;
 use rhai::{Array, Dynamic, EvalAltResult, Map, Scope};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +19,8 @@ pub struct RunRequest {
     /// `--set KEY=VALUE` pairs, seen by the script as the map `SET`.
     pub set: Vec<(String, String)>,
     pub limits: engine::Limits,
+    /// Fuel and memory of the WASM plugins the script imports.
+    pub plugin_limits: plugin::Limits,
 }
 
 /// Why a run did not finish.
@@ -64,6 +68,7 @@ fn read_script(ctx: &ScriptContext, path: &Path) -> Result<(String, String), Fai
 /// Compiles and runs a script to the end.
 pub fn run(ctx: &Arc<ScriptContext>, req: &RunRequest) -> Result<(), Failure> {
     let (shown, text) = read_script(ctx, &req.script)?;
+    ctx.set_plugin_limits(req.plugin_limits);
     let built = engine::build(ctx, &req.limits);
     let mut ast = built.engine.compile(&text).map_err(|e| {
         Failure::Script(Box::new(Diagnostic::from_parse(&e, &shown, &ctx.sources())))
@@ -118,6 +123,18 @@ pub fn check(ctx: &Arc<ScriptContext>, script: &Path) -> Vec<Diagnostic> {
     let built = engine::build(ctx, &engine::Limits::default());
     match built.engine.compile(&text) {
         Err(e) => vec![Diagnostic::from_parse(&e, &shown, &ctx.sources())],
-        Ok(ast) => unknown_calls(&built.engine, &built.docs, &ast, &shown, &ctx.sources()),
+        Ok(ast) => {
+            let sources = ctx.sources();
+            let (plugins, mut found) = imported_plugins(ctx, &ast, &shown, &sources);
+            found.extend(unknown_calls(
+                &built.engine,
+                &built.docs,
+                &plugins,
+                &ast,
+                &shown,
+                &sources,
+            ));
+            found
+        }
     }
 }

@@ -179,7 +179,9 @@ const PROBE_EVERY: Duration = Duration::from_secs(8);
 /// that it does now.
 fn time_to_probe(cache: &str) -> bool {
     static LAST: Mutex<BTreeMap<String, Instant>> = Mutex::new(BTreeMap::new());
-    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut last = LAST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     match last.get(cache) {
         Some(at) if at.elapsed() < PROBE_EVERY => false,
         _ => {
