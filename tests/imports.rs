@@ -89,3 +89,19 @@ fn an_error_inside_an_import_names_the_module_file() {
         .stderr_contains("scripts/broken.rhai:2:")
         .stderr_contains("up.rhai:1:");
 }
+
+#[test]
+fn an_import_cycle_is_named_instead_of_overflowing_the_stack() {
+    let project = Project::new()
+        .file("up.rhai", "import \"a\" as a;\nprint(a::f());\n")
+        .file("a.rhai", "import \"b\" as b;\nfn f() { 1 }\n")
+        .file("b.rhai", "import \"a\" as a;\nfn g() { 2 }\n");
+    project
+        .brrt()
+        .args(["run", "up.rhai"])
+        .run()
+        .failure(1)
+        .stderr_contains("error: import cycle: a.rhai → b.rhai → a.rhai")
+        .stderr_contains("move what both need into a third module")
+        .stderr_contains("b.rhai:1:8");
+}

@@ -130,7 +130,10 @@ pub fn build(ctx: &Arc<ScriptContext>, limits: &Limits) -> ScriptEngine {
         (Some(src), Some(line)) => tracing::debug!(target: "script", "{src}:{line}: {text}"),
         _ => tracing::debug!(target: "script", "{text}"),
     });
-    engine.set_module_resolver(ImportResolver { ctx: ctx.clone() });
+    engine.set_module_resolver(ImportResolver {
+        ctx: ctx.clone(),
+        importing: std::sync::Mutex::default(),
+    });
     ScriptEngine { engine, docs }
 }
 
@@ -148,6 +151,9 @@ fn sleep(ctx: &ScriptContext, seconds: f64) -> RhaiResult<()> {
 /// Resolves `import "name"` from the importing script's folder, then `scripts/`, then `plugins/`.
 struct ImportResolver {
     ctx: Arc<ScriptContext>,
+    /// The modules being imported right now, outermost first: an import of one of them again
+    /// is a cycle, which would otherwise recurse until the stack overflows.
+    importing: std::sync::Mutex<Vec<PathBuf>>,
 }
 
 /// Where `import "name"` finds its module: `name.rhai`, or the WASM plugin `name.wasm`, in the
@@ -208,6 +214,49 @@ pub(crate) fn find_import(
     Err(message)
 }
 
+impl ImportResolver {
+    /// Notes that `module` is being imported, until the guard drops; an import cycle is an error
+    /// naming the chain.
+    fn enter(&self, module: &Path, pos: Position) -> Result<ImportGuard<'_>, Box<EvalAltResult>> {
+        let mut stack = self
+            .importing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(at) = stack.iter().position(|m| m == module) {
+            let chain: Vec<String> = stack[at..]
+                .iter()
+                .chain(std::iter::once(&module.to_path_buf()))
+                .map(|m| self.ctx.display_path(m))
+                .collect();
+            return Err(EvalAltResult::ErrorRuntime(
+                format!(
+                    "import cycle: {}; a module cannot import one that imports it back (move what \
+                     both need into a third module)",
+                    chain.join(" → ")
+                )
+                .into(),
+                pos,
+            )
+            .into());
+        }
+        stack.push(module.to_path_buf());
+        Ok(ImportGuard(self))
+    }
+}
+
+/// Pops the module [`ImportResolver::enter`] pushed.
+struct ImportGuard<'a>(&'a ImportResolver);
+
+impl Drop for ImportGuard<'_> {
+    fn drop(&mut self) {
+        self.0
+            .importing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+    }
+}
+
 impl ModuleResolver for ImportResolver {
     fn resolve(
         &self,
@@ -223,6 +272,8 @@ impl ModuleResolver for ImportResolver {
             return plugin_module::import(&self.ctx, found, pos);
         }
         let shown = self.ctx.display_path(found);
+        let real = std::fs::canonicalize(found).unwrap_or_else(|_| found.clone());
+        let _importing = self.enter(&real, pos)?;
         let text = std::fs::read_to_string(found).map_err(|e| {
             Box::new(EvalAltResult::ErrorRuntime(
                 format!("cannot read module {shown}: {e}").into(),
