@@ -3,7 +3,7 @@
 use crate::cli::{Cli, Command, OnBusyArg, RunArgs, Shell};
 use crate::logging;
 use crate::ops::run_lock::LockWait;
-use crate::ops::Mode;
+use crate::ops::{flows, Mode};
 use crate::plugin;
 use crate::script::engine::Limits;
 use crate::script::{
@@ -51,6 +51,11 @@ pub fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         }),
+        Command::Flows => {
+            let table = flows::CatalogTable(flows::catalog(&project_dir()));
+            let _ = write!(std::io::stdout().lock(), "{table}");
+            ExitCode::SUCCESS
+        }
         Command::Run(args) => run_script(args),
     }
 }

@@ -335,7 +335,8 @@ fn extension() -> PathBuf {
     repo().join("plugins/tilt/brrt/Tiltfile")
 }
 
-/// A project whose Tiltfile loads the extension by path, with the files its defaults name.
+/// A project whose Tiltfile loads the extension by path, with the config its defaults name. It
+/// has no scripts/: the default flows are named, and brrt runs its built-in ones.
 fn tilt_project(body: &str) -> Project {
     Project::new()
         .file(
@@ -346,9 +347,6 @@ fn tilt_project(body: &str) -> Project {
             ),
         )
         .file("brrt.toml", "")
-        .file("scripts/dev-up.rhai", "")
-        .file("scripts/dev-down.rhai", "")
-        .file("scripts/cache.rhai", "")
 }
 
 #[test]
@@ -378,7 +376,7 @@ fn tiltfile_runs_brrt_watch_as_a_serve_resource() {
             "--watch",
             "--on-busy",
             "queue",
-            "scripts/dev-up.rhai",
+            "dev-up",
             "--set",
             "config=brrt.toml"
         ])
@@ -412,7 +410,7 @@ fn tiltfile_buttons_run_cache_ls_and_dev_down_only_when_clicked() {
             json!([
                 "brrt",
                 "run",
-                "scripts/cache.rhai",
+                "cache",
                 "--set",
                 "config=brrt.toml",
                 "--",
@@ -424,7 +422,7 @@ fn tiltfile_buttons_run_cache_ls_and_dev_down_only_when_clicked() {
             json!([
                 "brrt",
                 "run",
-                "scripts/dev-down.rhai",
+                "dev-down",
                 "--set",
                 "config=brrt.toml"
             ]),
@@ -497,7 +495,7 @@ brrt_cache_ls(config='ci/brrt.toml', upstream='quay.io')
             "--watch",
             "--on-busy",
             "restart",
-            "scripts/dev-up.rhai",
+            "dev-up",
             "--set",
             "config=ci/brrt.toml"
         ])
@@ -510,7 +508,7 @@ brrt_cache_ls(config='ci/brrt.toml', upstream='quay.io')
         &json!([
             "brrt",
             "run",
-            "scripts/dev-down.rhai",
+            "dev-down",
             "--set",
             "config=ci/brrt.toml",
             "--set",
@@ -522,7 +520,7 @@ brrt_cache_ls(config='ci/brrt.toml', upstream='quay.io')
         &json!([
             "brrt",
             "run",
-            "scripts/cache.rhai",
+            "cache",
             "--set",
             "config=ci/brrt.toml",
             "--",

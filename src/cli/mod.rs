@@ -24,10 +24,13 @@ pub enum Command {
     Run(RunArgs),
     /// Compile scripts without running them; report syntax errors and unknown functions.
     Check {
-        /// Scripts to check.
+        /// Scripts to check: flow names (dev-up) or paths.
         #[arg(required = true, value_name = "SCRIPT")]
         scripts: Vec<PathBuf>,
     },
+    /// List the flows and their modules: the project's own (scripts/) and brrt's built-in ones,
+    /// and which local copies differ from this version's built-ins.
+    Flows,
     /// List every function a script can call, with its signature and doc.
     Api {
         /// Print JSON instead of text.
@@ -60,8 +63,9 @@ pub enum OnBusyArg {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The flow script, e.g. scripts/dev-up.rhai.
-    #[arg(value_name = "SCRIPT")]
+    /// The flow: a name (dev-up runs the project's scripts/dev-up.rhai, else brrt's built-in
+    /// one) or a script's path.
+    #[arg(value_name = "FLOW")]
     pub script: PathBuf,
     /// Print every change as "would …" and make none; reads still happen.
     #[arg(long)]

@@ -4,6 +4,7 @@
 //! report what was done as an [`Action`].
 
 pub mod brrt_config;
+pub mod builtin;
 mod change;
 pub mod config_file;
 pub mod digest;
@@ -13,6 +14,7 @@ pub(crate) mod error;
 pub use change::{Action, Mode};
 pub use error::{write_source_line, ConfigError, Error, Result};
 pub mod containerd;
+pub mod flows;
 pub mod kind;
 pub mod registry;
 pub mod run_lock;

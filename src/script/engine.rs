@@ -1,5 +1,6 @@
 //! The Rhai engine brrt runs scripts in: static modules, import resolution, limits, cancellation.
 
+use crate::ops::builtin::{self, BuiltinFile};
 use crate::script::api_doc::{FnDoc, ModuleBuilder};
 use crate::script::context::ScriptContext;
 use crate::script::convert::{runtime_error, script_error, RhaiResult};
@@ -64,8 +65,9 @@ pub fn build(ctx: &Arc<ScriptContext>, limits: &Limits) -> ScriptEngine {
     let mut engine = Engine::new();
     let mut docs = Vec::new();
 
-    let static_modules: [(&str, Register); 8] = [
+    let static_modules: [(&str, Register); 9] = [
         ("docker", modules::docker::register),
+        ("flow", modules::flow::register),
         ("registry", modules::registry::register),
         ("kind", modules::kind::register),
         ("containerd", modules::containerd::register),
@@ -148,7 +150,8 @@ fn sleep(ctx: &ScriptContext, seconds: f64) -> RhaiResult<()> {
     .map_err(|e| script_error(ctx, e))
 }
 
-/// Resolves `import "name"` from the importing script's folder, then `scripts/`, then `plugins/`.
+/// Resolves `import "name"` from the importing script's folder, then `scripts/`, then
+/// `plugins/`, then brrt's built-in modules.
 struct ImportResolver {
     ctx: Arc<ScriptContext>,
     /// The modules being imported right now, outermost first: an import of one of them again
@@ -156,26 +159,46 @@ struct ImportResolver {
     importing: std::sync::Mutex<Vec<PathBuf>>,
 }
 
+/// A module `import` found.
+#[derive(Debug, Clone)]
+pub(crate) enum Found {
+    /// A script or WASM plugin on disk.
+    File(PathBuf),
+    /// A module built into brrt (`scripts/lib/topology.rhai`).
+    BuiltIn(&'static BuiltinFile),
+}
+
 /// Where `import "name"` finds its module: `name.rhai`, or the WASM plugin `name.wasm`, in the
 /// importing script's folder, then `scripts/`, then `plugins/` (the first folder holding
-/// either wins; a script before a plugin in the same folder). A name with an extension is
-/// looked for as it is. A script never finds itself, so `scripts/policy.rhai` can import the
-/// plugin `policy`.
+/// either wins; a script before a plugin in the same folder); and last among brrt's built-in
+/// modules, so that a built-in flow imports the project's copy of a module when it has one. A
+/// built-in importer's folder is the project's folder of the same name (`scripts/` for
+/// `<built-in>/scripts/dev-up.rhai`). A name with an extension is looked for as it is. A
+/// script never finds itself, so `scripts/policy.rhai` can import the plugin `policy`.
 pub(crate) fn find_import(
     ctx: &ScriptContext,
     source: Option<&str>,
     path: &str,
-) -> Result<PathBuf, String> {
+) -> Result<Found, String> {
     let has_extension = Path::new(path).extension().is_some();
     let files = if has_extension {
         vec![path.to_string()]
     } else {
         vec![format!("{path}.rhai"), format!("{path}.wasm")]
     };
-    let importer = source.map(|src| ctx.resolve(src));
+    let built_in_importer = source.and_then(builtin::from_shown);
+    let importer = match built_in_importer {
+        Some(_) => None,
+        None => source.map(|src| ctx.resolve(src)),
+    };
     let mut dirs = Vec::new();
-    if let Some(dir) = importer.as_deref().and_then(Path::parent) {
-        dirs.push(dir.to_path_buf());
+    match (
+        built_in_importer,
+        importer.as_deref().and_then(Path::parent),
+    ) {
+        (Some(b), _) => dirs.push(ctx.project_dir.join(b.dir())),
+        (None, Some(dir)) => dirs.push(dir.to_path_buf()),
+        (None, None) => {}
     }
     dirs.push(ctx.project_dir.join("scripts"));
     dirs.push(ctx.project_dir.join("plugins"));
@@ -189,7 +212,27 @@ pub(crate) fn find_import(
         .flat_map(|d| files.iter().map(move |f| d.join(f)))
         .find(|p| p.is_file() && !is_importer(p));
     if let Some(found) = found {
-        return Ok(found);
+        return Ok(Found::File(found));
+    }
+    // Built-in modules: beside a built-in importer (or the built-in counterpart of a local
+    // copy's folder), then in the built-in scripts/.
+    let importer_dir = match (built_in_importer, importer.as_deref()) {
+        (Some(b), _) => Some(b.dir().to_string()),
+        (None, Some(i)) => i
+            .parent()
+            .and_then(|d| d.strip_prefix(&ctx.project_dir).ok())
+            .filter(|d| d.starts_with(builtin::FLOWS_DIR))
+            .map(|d| d.to_string_lossy().replace('\\', "/")),
+        (None, None) => None,
+    };
+    let built_in = importer_dir
+        .into_iter()
+        .chain(std::iter::once(builtin::FLOWS_DIR.to_string()))
+        .map(|dir| format!("{dir}/{}", files[0]))
+        .filter_map(|p| builtin::file(&p))
+        .find(|f| built_in_importer != Some(*f));
+    if let Some(found) = built_in {
+        return Ok(Found::BuiltIn(found));
     }
     let looked: Vec<String> = dirs
         .iter()
@@ -211,6 +254,7 @@ pub(crate) fn find_import(
             ));
         }
     }
+    message.push_str("; brrt has no built-in module of that name either");
     Err(message)
 }
 
@@ -265,21 +309,28 @@ impl ModuleResolver for ImportResolver {
         path: &str,
         pos: Position,
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
-        let found = &find_import(&self.ctx, source, path)
+        let found = find_import(&self.ctx, source, path)
             .map_err(|message| EvalAltResult::ErrorRuntime(message.into(), pos))?;
-        self.ctx.track(found);
-        if plugin_module::is_plugin(found) {
-            return plugin_module::import(&self.ctx, found, pos);
-        }
-        let shown = self.ctx.display_path(found);
-        let real = std::fs::canonicalize(found).unwrap_or_else(|_| found.clone());
-        let _importing = self.enter(&real, pos)?;
-        let text = std::fs::read_to_string(found).map_err(|e| {
-            Box::new(EvalAltResult::ErrorRuntime(
-                format!("cannot read module {shown}: {e}").into(),
-                pos,
-            ))
-        })?;
+        let (shown, key, text) = match found {
+            Found::File(found) => {
+                self.ctx.track(&found);
+                if plugin_module::is_plugin(&found) {
+                    return plugin_module::import(&self.ctx, &found, pos);
+                }
+                let shown = self.ctx.display_path(&found);
+                let real = std::fs::canonicalize(&found).unwrap_or_else(|_| found.clone());
+                let text = std::fs::read_to_string(&found).map_err(|e| {
+                    Box::new(EvalAltResult::ErrorRuntime(
+                        format!("cannot read module {shown}: {e}").into(),
+                        pos,
+                    ))
+                })?;
+                (shown, real, text)
+            }
+            // Embedded, so never watched: it cannot change while brrt runs.
+            Found::BuiltIn(file) => (file.shown(), PathBuf::from(file.shown()), file.text.into()),
+        };
+        let _importing = self.enter(&key, pos)?;
         self.ctx.remember_source(&shown, &text);
         let mut ast = engine.compile(&text).map_err(|e| {
             Box::new(EvalAltResult::ErrorInModule(

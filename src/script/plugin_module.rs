@@ -214,7 +214,7 @@ pub fn imported_plugins(
     });
     let (mut plugins, mut problems) = (BTreeMap::new(), Vec::new());
     for (name, alias, pos) in imports {
-        let Ok(path) = engine::find_import(ctx, Some(file), &name) else {
+        let Ok(engine::Found::File(path)) = engine::find_import(ctx, Some(file), &name) else {
             continue;
         };
         if !is_plugin(&path) {

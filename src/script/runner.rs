@@ -1,5 +1,7 @@
 //! Running and checking one script file.
 
+use crate::ops::builtin;
+use crate::ops::flows::{self, Located};
 use crate::plugin;
 use crate::script::check::unknown_calls;
 use crate::script::context::ScriptContext;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 /// What to run, as the CLI validated it.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
+    /// A flow's name (`dev-up`) or a script's path.
     pub script: PathBuf,
     /// Trailing arguments, seen by the script as `ARGS`.
     pub args: Vec<String>,
@@ -47,22 +50,81 @@ pub fn set_value(text: &str) -> Dynamic {
     }
 }
 
-fn read_script(ctx: &ScriptContext, path: &Path) -> Result<(String, String), Failure> {
-    let full = ctx.resolve(&path.to_string_lossy());
-    ctx.track(&full);
-    let shown = ctx.display_path(&full);
-    let text = std::fs::read_to_string(&full).map_err(|e| {
-        Failure::Script(Box::new(Diagnostic {
-            message: format!("cannot read script: {e}"),
-            file: shown.clone(),
-            line: None,
-            column: None,
-            source_line: None,
-            notes: Vec::new(),
-        }))
+/// The flow `script` names, read: a name (`dev-up`) is the project's `scripts/dev-up.rhai`, else
+/// the built-in flow; anything else is a path. Returns its name for diagnostics and its text.
+fn read_script(ctx: &ScriptContext, script: &Path) -> Result<(String, String), Failure> {
+    if !flows::is_name(script) {
+        return read_file(ctx, &ctx.resolve(&script.to_string_lossy()));
+    }
+    let name = script.to_string_lossy();
+    match flows::locate(&ctx.project_dir, &name) {
+        Some(Located::Local(file)) => read_file(ctx, &file),
+        Some(Located::BuiltIn(file)) => {
+            // Embedded text cannot change; a local copy saved while `--watch` runs takes over.
+            let local = flows::local_path(&ctx.project_dir, &name);
+            if local.parent().is_some_and(Path::is_dir) {
+                ctx.track(&local);
+            }
+            let shown = file.shown();
+            ctx.remember_source(&shown, file.text);
+            Ok((shown, file.text.to_string()))
+        }
+        None => Err(cannot_run(
+            name.to_string(),
+            flows::not_found(&ctx.project_dir, &name),
+        )),
+    }
+}
+
+/// The file a run of `script` reads, when it is a file (not a built-in flow), whether or not it
+/// exists yet: what `--watch` watches before the first run.
+pub fn script_file(project_dir: &Path, script: &Path) -> Option<PathBuf> {
+    if !flows::is_name(script) {
+        return Some(project_dir.join(script));
+    }
+    match flows::locate(project_dir, &script.to_string_lossy())? {
+        Located::Local(file) => Some(file),
+        Located::BuiltIn(_) => None,
+    }
+}
+
+fn read_file(ctx: &ScriptContext, full: &Path) -> Result<(String, String), Failure> {
+    ctx.track(full);
+    let shown = ctx.display_path(full);
+    let text = std::fs::read_to_string(full).map_err(|e| {
+        let mut message = format!("cannot read script: {e}");
+        // `brrt run scripts/dev-up.rhai` in a repository that uses the built-in flows.
+        let stem = full.file_stem().map(|s| s.to_string_lossy().into_owned());
+        if let Some(stem) = stem.filter(|s| !full.exists() && builtin::flow(s).is_some()) {
+            message.push_str(&format!(
+                "; `{stem}` is a built-in flow: run it by its name, `brrt run {stem}` (the \
+                 project's scripts/{stem}.rhai when it has one, else brrt's own)"
+            ));
+        }
+        cannot_run(shown.clone(), message)
     })?;
     ctx.remember_source(&shown, &text);
     Ok((shown, text))
+}
+
+fn cannot_run(file: String, message: String) -> Failure {
+    Failure::Script(Box::new(Diagnostic {
+        message,
+        file,
+        line: None,
+        column: None,
+        source_line: None,
+        notes: Vec::new(),
+    }))
+}
+
+/// The constants every flow sees: `ARGS`, `SET` and `DRY_RUN`.
+pub(crate) fn flow_scope(args: Array, set: Map, dry_run: bool) -> Scope<'static> {
+    let mut scope = Scope::new();
+    scope.push_constant("ARGS", args);
+    scope.push_constant("SET", set);
+    scope.push_constant("DRY_RUN", dry_run);
+    scope
 }
 
 /// Compiles and runs a script to the end.
@@ -75,16 +137,13 @@ pub fn run(ctx: &Arc<ScriptContext>, req: &RunRequest) -> Result<(), Failure> {
     })?;
     ast.set_source(shown.as_str());
 
-    let mut scope = Scope::new();
     let args: Array = req.args.iter().map(|a| Dynamic::from(a.clone())).collect();
     let set: Map = req
         .set
         .iter()
         .map(|(k, v)| (k.as_str().into(), set_value(v)))
         .collect();
-    scope.push_constant("ARGS", args);
-    scope.push_constant("SET", set);
-    scope.push_constant("DRY_RUN", ctx.mode.dry_run);
+    let mut scope = flow_scope(args, set, ctx.mode.dry_run);
 
     built
         .engine

@@ -48,8 +48,11 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let script = req.project_dir.join(&req.run.script);
-    let mut watched: BTreeSet<PathBuf> = BTreeSet::from([script]);
+    // A built-in flow cannot change: its config and the files it loads are watched once the
+    // first run has read them. A local script is watched from the start.
+    let mut watched: BTreeSet<PathBuf> = runner::script_file(&req.project_dir, &req.run.script)
+        .into_iter()
+        .collect();
     watcher.set_files(&watched);
     let mut trigger = "start".to_string();
     let mut retry: Option<Duration> = None;

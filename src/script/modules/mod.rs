@@ -4,6 +4,7 @@ pub mod config;
 pub mod containerd;
 pub mod docker;
 pub mod env;
+pub mod flow;
 pub mod fs;
 pub mod kind;
 pub mod log;

@@ -14,7 +14,7 @@ tilt="${TILT:-tilt}"
 config="${BRRT_CONFIG:-brrt.toml}"
 export TILT_DISABLE_ANALYTICS="${TILT_DISABLE_ANALYTICS:-1}"
 cleanup() {
-  "$brrt" run ../../../../scripts/dev-down.rhai --set "config=$config" --set purge=true || true
+  "$brrt" run dev-down --set "config=$config" --set purge=true || true
   # dev-down leaves networks alone, since a cluster's nodes use them; this one is the test's.
   "$brrt" run remove-network.rhai --set "config=$config" || true
 }
