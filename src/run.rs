@@ -1,9 +1,10 @@
 //! From parsed arguments to an exit code, in one place.
 
-use crate::cli::{Cli, Command, OnBusyArg, RunArgs, Shell};
+use crate::cli::{Cli, Command, InitArgs, OnBusyArg, RunArgs, Shell};
 use crate::logging;
+use crate::ops::init::InitRequest;
 use crate::ops::run_lock::LockWait;
-use crate::ops::{flows, Mode};
+use crate::ops::{self, flows, Mode};
 use crate::plugin;
 use crate::script::engine::Limits;
 use crate::script::{
@@ -51,12 +52,34 @@ pub fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         }),
+        Command::Init(args) => init(&args),
         Command::Flows => {
             let table = flows::CatalogTable(flows::catalog(&project_dir()));
             let _ = write!(std::io::stdout().lock(), "{table}");
             ExitCode::SUCCESS
         }
         Command::Run(args) => run_script(args),
+    }
+}
+
+/// `brrt init`: the report on stdout, an error on stderr.
+fn init(args: &InitArgs) -> ExitCode {
+    let request = InitRequest {
+        dir: args.dir.clone(),
+        flows: args.flows,
+        just: args.just,
+        tilt: args.tilt,
+        upgrade: args.upgrade,
+    };
+    match runtime().block_on(ops::init::init(&request)) {
+        Ok(report) => {
+            let _ = write!(std::io::stdout().lock(), "{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            logging::report(format_args!("error: {e}"));
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -28,6 +28,9 @@ pub enum Command {
         #[arg(required = true, value_name = "SCRIPT")]
         scripts: Vec<PathBuf>,
     },
+    /// Set a repository up for brrt: a brrt.toml filled with what is found, and optionally the
+    /// flows, just recipes and the Tilt extension. Never overwrites a file.
+    Init(InitArgs),
     /// List the flows and their modules: the project's own (scripts/) and brrt's built-in ones,
     /// and which local copies differ from this version's built-ins.
     Flows,
@@ -42,6 +45,25 @@ pub enum Command {
         #[arg(value_enum)]
         shell: Shell,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The repository to set up.
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Copy the built-in flows into scripts/ for editing (they are used from brrt otherwise).
+    #[arg(long)]
+    pub flows: bool,
+    /// Add brrt's recipes to the justfile (skipping names it uses), or create one.
+    #[arg(long)]
+    pub just: bool,
+    /// Write the Tilt extension to plugins/tilt/brrt/ and load it from the Tiltfile.
+    #[arg(long)]
+    pub tilt: bool,
+    /// Write this version's built-ins beside local copies that differ, as *.new.
+    #[arg(long)]
+    pub upgrade: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -37,7 +37,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             let shown = c.display_path(&full);
             if !full.is_file() {
                 return Err(runtime_error(format!(
-                    "no config at {shown}: create one (`brrt.toml`, see the README) or pass --set config=PATH"
+                    "no config at {shown}: `brrt init` writes one (see the README), or pass --set config=PATH"
                 )));
             }
             c.lock_config(&full).map_err(|e| script_error(&c, e))?;
