@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn the_flows_their_modules_and_the_tilt_extension_are_embedded() {
         let names = flow_names();
-        for flow in ["dev-up", "dev-down", "cache", "doctor"] {
+        for flow in ["dev-up", "dev-down", "cache", "doctor", "migrate"] {
             assert!(names.contains(&flow), "{flow} is not built in: {names:?}");
         }
         assert!(!names.iter().any(|n| n.contains('/')), "{names:?}");

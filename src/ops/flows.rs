@@ -251,6 +251,6 @@ mod tests {
             (last.kind, last.name.as_str()),
             (Kind::Module, "lib/topology")
         );
-        assert!(not_found(dir.path(), "nope").contains("dev-up, doctor, mine"));
+        assert!(not_found(dir.path(), "nope").contains("dev-up, doctor, migrate, mine"));
     }
 }

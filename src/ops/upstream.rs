@@ -58,6 +58,31 @@ pub fn resolve(host: &str, remotes: &BTreeMap<String, String>) -> Result<Upstrea
     })
 }
 
+/// The upstream a pull-through cache's remote URL stands for: the upstream `remotes` (the
+/// config's `cache.remotes`) gives that remote, else the catalogue's
+/// (`https://registry-1.docker.io` → `docker.io`). A trailing `/` and the scheme's case do not
+/// matter; Docker Hub's other names are Docker Hub.
+pub fn host_for_remote(remote: &str, remotes: &BTreeMap<String, String>) -> Option<String> {
+    let norm = |url: &str| url.trim().trim_end_matches('/').to_ascii_lowercase();
+    let wanted = norm(remote);
+    if let Some((host, _)) = remotes.iter().find(|(_, r)| norm(r) == wanted) {
+        return Some(host.clone());
+    }
+    if let Some((host, _)) = KNOWN_UPSTREAMS.iter().find(|(_, r)| norm(r) == wanted) {
+        return Some(host.to_string());
+    }
+    let host = wanted
+        .strip_prefix("https://")
+        .or_else(|| wanted.strip_prefix("http://"))?;
+    match host {
+        "docker.io" | "index.docker.io" | "registry.hub.docker.com" => Some("docker.io".into()),
+        other => KNOWN_UPSTREAMS
+            .iter()
+            .find(|(h, _)| *h == other)
+            .map(|(h, _)| h.to_string()),
+    }
+}
+
 /// Checks that `host` is a registry host as image references name it: DNS labels of lowercase
 /// letters, digits and `-`, joined by dots, with an optional `:port` (`docker.io`,
 /// `registry.k8s.io`, `localhost:5001`).
@@ -150,6 +175,30 @@ mod tests {
         );
         let err = resolve("example.com", &none).unwrap_err().to_string();
         assert!(err.contains("docker.io, gcr.io, quay.io"), "{err}");
+    }
+
+    #[test]
+    fn a_remote_maps_back_to_its_upstream() {
+        let none = BTreeMap::new();
+        for (remote, host) in [
+            ("https://registry-1.docker.io", "docker.io"),
+            ("https://registry-1.docker.io/", "docker.io"),
+            ("https://index.docker.io", "docker.io"),
+            ("https://quay.io", "quay.io"),
+            ("https://registry.k8s.io", "registry.k8s.io"),
+        ] {
+            assert_eq!(
+                host_for_remote(remote, &none).as_deref(),
+                Some(host),
+                "{remote}"
+            );
+        }
+        assert_eq!(host_for_remote("https://mirror.example.com", &none), None);
+        let over = BTreeMap::from([("docker.io".to_string(), "http://upstream:5000".to_string())]);
+        assert_eq!(
+            host_for_remote("http://upstream:5000/", &over).as_deref(),
+            Some("docker.io")
+        );
     }
 
     #[test]

@@ -12,16 +12,18 @@ mod port_holder;
 mod volume;
 
 pub use client::{connect, docker_host};
+pub(crate) use container::is_not_found;
 pub use container::{
     current_container, ensure_container, ensure_container_ready, ensure_image, image_exists,
-    inspect_container, list_containers, logs, remove_container, ContainerOutcome, ContainerSpec,
-    ContainerState, Ready, MANAGED_LABEL, SPEC_HASH_LABEL,
+    inspect_container, list_containers, logs, remove_container, rename_container, start_container,
+    stop_container, ContainerOutcome, ContainerSpec, ContainerState, Ready, MANAGED_LABEL,
+    SPEC_HASH_LABEL,
 };
 pub use exec::{exec, exec_command, ExecOutput};
 pub use files::{file_holds, read_dir_files, stamp, write_files_atomically};
 pub use network::{connect_network, disconnect_network, ensure_network, remove_network};
 pub use port_holder::port_holder;
 pub use volume::{
-    ensure_volume, inspect_volume, list_volumes, remove_managed_volume, remove_volume, volume_size,
-    VolumeInfo,
+    ensure_volume, inspect_volume, list_volumes, path_size, remove_managed_volume, remove_volume,
+    volume_size, VolumeInfo,
 };

@@ -134,6 +134,15 @@ pub async fn volume_size(docker: &Docker, name: &str) -> Result<Option<u64>> {
         .flatten())
 }
 
+/// Bytes under a folder of this host (a bind mount's source); `None` when it cannot be read.
+pub async fn path_size(path: &str) -> Option<u64> {
+    let root = std::path::PathBuf::from(path);
+    tokio::task::spawn_blocking(move || dir_size(&root))
+        .await
+        .ok()
+        .flatten()
+}
+
 fn dir_size(root: &std::path::Path) -> Option<u64> {
     let mut total = 0;
     let mut stack = vec![root.to_path_buf()];

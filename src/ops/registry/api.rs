@@ -178,6 +178,28 @@ impl RegistryApi {
         })
     }
 
+    /// The manifest of `repo` at a tag or digest, as JSON.
+    pub async fn manifest_json(&self, repo: &str, reference: &str) -> Result<serde_json::Value> {
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        self.get(&path, Some(MANIFEST_TYPES))
+            .await?
+            .json_value()
+            .await
+            .map_err(|e| self.err(&path, e))
+    }
+
+    /// Whether the registry serves blob `digest` of `repo` (`HEAD`, so nothing is downloaded).
+    pub async fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool> {
+        let url = format!("{}/v2/{repo}/blobs/{digest}", self.base);
+        let resp = self
+            .http
+            .head(&url)
+            .send()
+            .await
+            .map_err(|e| self.err(&url, e))?;
+        Ok(resp.status().is_success())
+    }
+
     /// Deletes a manifest by digest (the registry must allow deletes).
     pub async fn delete(&self, repo: &str, digest: &str) -> Result<()> {
         if !digest.starts_with("sha256:") {

@@ -5,10 +5,12 @@
 //! - [`cache`]: the caches, and serving offline when an upstream is unreachable
 //! - [`contents`]: what the registries hold, and how big they are
 //! - [`api`]: the registry HTTP API
+//! - [`migrate`]: from a single proxy registry brrt did not create to brrt's caches
 
 mod api;
 mod cache;
 mod contents;
+pub mod migrate;
 mod push;
 
 pub use api::{ManifestInfo, RegistryApi};

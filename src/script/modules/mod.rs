@@ -7,5 +7,6 @@ pub mod env;
 pub mod flow;
 pub mod fs;
 pub mod kind;
+pub mod legacy_registry;
 pub mod log;
 pub mod registry;

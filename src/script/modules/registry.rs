@@ -230,4 +230,6 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         c.record(crate::ops::Action::Removed, format!("cache contents of {}", out.name));
         to_dynamic(&out)
     });
+    // The steps of `migrate`, from a proxy registry brrt did not create.
+    m.sub("legacy", |m| super::legacy_registry::register(m, ctx));
 }

@@ -210,7 +210,8 @@ async fn recover_aside(docker: &Docker, name: &str) -> Result<()> {
     start(docker, name).await
 }
 
-async fn rename(docker: &Docker, from: &str, to: &str) -> Result<()> {
+/// Renames a container.
+pub async fn rename(docker: &Docker, from: &str, to: &str) -> Result<()> {
     let opts = RenameContainerOptionsBuilder::default().name(to).build();
     docker
         .rename_container(from, opts)
@@ -235,7 +236,8 @@ async fn create_and_start(docker: &Docker, spec: &ContainerSpec) -> Result<Strin
     Ok(created.id)
 }
 
-pub(super) async fn start(docker: &Docker, name: &str) -> Result<()> {
+/// Starts a stopped container.
+pub async fn start(docker: &Docker, name: &str) -> Result<()> {
     docker
         .start_container(name, None)
         .await

@@ -16,13 +16,14 @@ mod remove;
 mod spec;
 
 pub use ensure::{
-    current_container, ensure_container, ensure_container_ready, ContainerOutcome, Ready,
+    current_container, ensure_container, ensure_container_ready, rename as rename_container,
+    start as start_container, ContainerOutcome, Ready,
 };
 pub use image::{ensure_image, image_exists};
 pub(crate) use inspect::is_not_found;
 pub use inspect::{inspect_container, list_containers, ContainerState};
 pub use logs::logs;
-pub use remove::remove_container;
+pub use remove::{remove_container, stop as stop_container};
 pub use spec::ContainerSpec;
 
 /// Label holding the hash of the spec a container was created from.

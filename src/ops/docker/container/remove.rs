@@ -6,7 +6,7 @@ use bollard::query_parameters::{RemoveContainerOptionsBuilder, StopContainerOpti
 use bollard::Docker;
 
 /// Stops a container (a stopped one is fine). `false` when there is none.
-pub(super) async fn stop(docker: &Docker, name: &str) -> Result<bool> {
+pub async fn stop(docker: &Docker, name: &str) -> Result<bool> {
     let opts = StopContainerOptionsBuilder::default().t(5).build();
     match docker.stop_container(name, Some(opts)).await {
         Ok(()) => Ok(true),

@@ -1,0 +1,103 @@
+//! `registry::legacy::` — the steps of `migrate`: from a single pull-through registry brrt did
+//! not create to brrt's caches, keeping what it cached. Every step refuses a registry brrt
+//! created, and one that is no pull-through cache.
+
+use crate::ops::registry::{migrate as ops, CacheSpec};
+use crate::script::api_doc::ModuleBuilder;
+use crate::script::context::ScriptContext;
+use crate::script::convert::{from_dynamic, to_dynamic, with_docker, RhaiResult};
+use rhai::{Array, Dynamic, Map};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
+    let c = ctx.clone();
+    m.func(
+        "inspect",
+        &["name: String", "remotes: Map"],
+        "Map",
+        "The registry container at `name` (or the one a migration put aside as <name>-pre-brrt), or () when there is none: #{name, aside, running, managed, remote, upstream, data: #{kind, volume, source, path}, size, tags: [#{repo, tag, digest}], networks, ports}. `remote` is its REGISTRY_PROXY_REMOTEURL (() when it is no proxy); `upstream` the host that remote stands for, looked up in `remotes` (cache.remotes) first.",
+        move |name: &str, remotes: Map| -> RhaiResult<Dynamic> {
+            let remotes: BTreeMap<String, String> =
+                from_dynamic("registry::legacy::inspect", &remotes.into())?;
+            let name = name.to_string();
+            let found = with_docker(&c, |d| async move {
+                ops::inspect(&d, &name, &remotes).await
+            })?;
+            match found {
+                Some(f) => to_dynamic(&f),
+                None => Ok(Dynamic::UNIT),
+            }
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "copy_into",
+        &["name: String", "cache: Map"],
+        "Map",
+        "Stops the old registry `name` and copies its data into the volume of the cache `cache` (a spec as for registry::ensure_cache), created with brrt's labels if absent. A failed copy starts the old registry again if it ran and throws. Returns #{from, volume, volume_action, bytes, tags, was_running}.",
+        move |name: &str, spec: Map| -> RhaiResult<Dynamic> {
+            let spec: CacheSpec = from_dynamic("registry::legacy::copy_into", &spec.into())?;
+            let (name, mode) = (name.to_string(), c.mode);
+            let out = with_docker(&c, |d| async move {
+                ops::copy_into_cache(&d, &name, &spec, mode).await
+            })?;
+            c.record(out.volume_action, format!("volume {} (copied from {})", out.volume, out.from));
+            to_dynamic(&out)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "set_aside",
+        &["name: String"],
+        "Map",
+        "Stops the old registry `name` and renames it <name>-pre-brrt, so that brrt's push registry can take the name: #{name, action}.",
+        move |name: &str| -> RhaiResult<Dynamic> {
+            let (name, mode) = (name.to_string(), c.mode);
+            let out = with_docker(&c, |d| async move { ops::set_aside(&d, &name, mode).await })?;
+            c.record(out.action, format!("container {} (renamed aside)", out.name));
+            to_dynamic(&out)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "put_back",
+        &["name: String"],
+        "String",
+        "Renames the old registry <name>-pre-brrt back to `name` and starts it, after a migration that could not finish; refused while another container holds the name.",
+        move |name: &str| -> RhaiResult<String> {
+            let (owned, mode) = (name.to_string(), c.mode);
+            let action = with_docker(&c, |d| async move { ops::put_back(&d, &owned, mode).await })?;
+            c.record(action, format!("container {name} (put back)"));
+            Ok(action.to_string())
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "verify_served",
+        &["cache: String", "tags: Array"],
+        "Map",
+        "Checks that the cache container `cache` holds each of `tags` (#{repo, tag, digest}, as inspect lists them) in its volume and serves it: the manifest by digest and every blob. Throws at the first that is missing; returns #{images, manifests, blobs}.",
+        move |cache: &str, tags: Array| -> RhaiResult<Dynamic> {
+            let tags: Vec<ops::StoredTag> =
+                from_dynamic("registry::legacy::verify_served", &tags.into())?;
+            let cache = cache.to_string();
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::verify_served(&d, &cache, &tags).await
+            })?)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "remove_aside",
+        &["name: String"],
+        "Map",
+        "Removes the old registry put aside as <name>-pre-brrt, keeping its data volume: #{name, action, kept_volume}.",
+        move |name: &str| -> RhaiResult<Dynamic> {
+            let (name, mode) = (name.to_string(), c.mode);
+            let out = with_docker(&c, |d| async move { ops::remove_aside(&d, &name, mode).await })?;
+            c.record(out.action, format!("container {}", out.name));
+            to_dynamic(&out)
+        },
+    );
+}
