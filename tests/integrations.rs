@@ -419,13 +419,7 @@ fn tiltfile_buttons_run_cache_ls_and_dev_down_only_when_clicked() {
         ),
         (
             "brrt-down",
-            json!([
-                "brrt",
-                "run",
-                "dev-down",
-                "--set",
-                "config=brrt.toml"
-            ]),
+            json!(["brrt", "run", "dev-down", "--set", "config=brrt.toml"]),
         ),
     ] {
         let button = declared.resource(name);
