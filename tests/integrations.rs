@@ -51,7 +51,7 @@ fn require(found: &Result<(), String>, test: &str) -> bool {
     }
 }
 
-fn just_here(test: &str) -> bool {
+pub(crate) fn just_here(test: &str) -> bool {
     static FOUND: OnceLock<Result<(), String>> = OnceLock::new();
     let found = FOUND.get_or_init(|| {
         tool_works(
@@ -64,7 +64,7 @@ fn just_here(test: &str) -> bool {
 }
 
 /// Runs a command to the end, as a `support::Output` so failures print the whole session.
-fn run(mut command: Command, shown: String) -> Output {
+pub(crate) fn run(mut command: Command, shown: String) -> Output {
     let out = command
         .stdin(Stdio::null())
         .output()
@@ -86,7 +86,7 @@ const TRIGGER_MANUAL_NO_AUTO_INIT: i64 = 2;
 
 /// The real Tilt for one test: `tilt` from the testbed's bin folder, else from PATH, with a state
 /// folder (`TILT_DEV_DIR`) and a web port of the test's own, and no analytics.
-struct Tilt {
+pub(crate) struct Tilt {
     program: PathBuf,
     dev_dir: tempfile::TempDir,
     port: u16,
@@ -94,7 +94,7 @@ struct Tilt {
 
 impl Tilt {
     /// Tilt, or `None` (after saying why) when it is not here; under CI its absence fails.
-    fn require(test: &str) -> Option<Tilt> {
+    pub(crate) fn require(test: &str) -> Option<Tilt> {
         static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
         let found = FOUND.get_or_init(|| {
             let bundled = testbed_bin().join("tilt");
@@ -144,7 +144,7 @@ impl Tilt {
     }
 
     /// What a Tiltfile declares, as Tilt loads it for `tilt up`; nothing runs.
-    fn declared(&self, tiltfile: &Path, env: &[(&str, &str)]) -> Output {
+    pub(crate) fn declared(&self, tiltfile: &Path, env: &[(&str, &str)]) -> Output {
         let mut command = Command::new(&self.program);
         self.environment(&mut command)
             .args(["alpha", "tiltfile-result", "--file"])
@@ -246,11 +246,11 @@ impl TiltState {
 }
 
 /// The result of `tilt alpha tiltfile-result`: the resources a Tiltfile declared.
-struct Declared(Value);
+pub(crate) struct Declared(Value);
 
 impl Declared {
     #[track_caller]
-    fn of(out: &Output) -> Declared {
+    pub(crate) fn of(out: &Output) -> Declared {
         out.success();
         Declared(
             serde_json::from_str(&out.stdout)
@@ -258,7 +258,7 @@ impl Declared {
         )
     }
 
-    fn names(&self) -> Vec<&str> {
+    pub(crate) fn names(&self) -> Vec<&str> {
         self.0["Manifests"]
             .as_array()
             .map(|all| all.iter().filter_map(|m| m["Name"].as_str()).collect())
@@ -266,7 +266,7 @@ impl Declared {
     }
 
     #[track_caller]
-    fn resource(&self, name: &str) -> Resource<'_> {
+    pub(crate) fn resource(&self, name: &str) -> Resource<'_> {
         let manifests = self.0["Manifests"].as_array();
         Resource(
             manifests
@@ -282,14 +282,14 @@ impl Declared {
 }
 
 /// One `local_resource` as Tilt holds it.
-struct Resource<'a>(&'a Value);
+pub(crate) struct Resource<'a>(&'a Value);
 
 impl Resource<'_> {
-    fn serve_cmd(&self) -> &Value {
+    pub(crate) fn serve_cmd(&self) -> &Value {
         &self.0["DeployTarget"]["ServeCmd"]["Argv"]
     }
 
-    fn serve_dir(&self) -> &Value {
+    pub(crate) fn serve_dir(&self) -> &Value {
         &self.0["DeployTarget"]["ServeCmd"]["Dir"]
     }
 
@@ -314,7 +314,7 @@ impl Resource<'_> {
         &self.0["DeployTarget"]["Deps"]
     }
 
-    fn readiness_probe(&self) -> &Value {
+    pub(crate) fn readiness_probe(&self) -> &Value {
         &self.0["DeployTarget"]["ReadinessProbe"]
     }
 

@@ -156,6 +156,12 @@ impl Testbed {
         self.volumes.borrow_mut().push(name.clone());
         name
     }
+
+    /// A volume the test made without naming it (a container's anonymous volume), removed on
+    /// drop.
+    pub fn remove_volume_on_drop(&self, name: &str) {
+        self.volumes.borrow_mut().push(name.to_string());
+    }
 }
 
 impl Drop for Testbed {
