@@ -1122,3 +1122,60 @@ fn migrate_names_what_it_will_not_touch_and_changes_nothing() {
     );
     assert!(!container_exists(&cache) && !volume_exists(&cluster.volume(&cache)));
 }
+
+#[test]
+fn a_dev_up_that_fails_during_migrate_puts_the_old_registry_back() {
+    let Some(tb) = Testbed::require("migrate_devup_fails") else {
+        return;
+    };
+    let mut cluster = Cluster::new(&tb);
+    cluster
+        .add_upstream("docker.io")
+        .push("brrt-testbed/hello:1", "library/hello:1");
+    old_proxy_registry(&tb, &cluster);
+    old_mirror(&cluster);
+    let node = cluster.control_plane();
+    node.must_pull("docker.io/library/hello:1");
+    wait_until_held(&cluster.registry, "library/hello", "1", 3);
+    let old_id = container_id(&cluster.registry);
+    cluster.write_config(&CacheConfig {
+        enabled: true,
+        upstreams: &["docker.io"],
+    });
+    let cache = cluster.cache("docker.io");
+    let aside = tb.container("reg-pre-brrt");
+    // The team's own dev-up, which fails before it changes anything.
+    cluster.project.write(
+        "scripts/dev-up.rhai",
+        "throw \"the team's dev-up stops here\";\n",
+    );
+
+    cluster
+        .project
+        .brrt()
+        .args(["run", "migrate"])
+        .run()
+        .failure(1)
+        .stderr_contains("dev-up did not finish, so the migration stopped: ")
+        .stderr_contains("the team's dev-up stops here")
+        .stderr_contains(&format!(
+            "{} is back under its name and serving as before; its data is also in {}",
+            cluster.registry,
+            cluster.volume(&cache)
+        ));
+    assert_eq!(container_id(&cluster.registry), old_id);
+    assert_eq!(running(&cluster.registry).as_deref(), Some("true"));
+    assert!(!container_exists(&aside) && !container_exists(&cache));
+    node.forget_images();
+    node.must_pull("docker.io/library/hello:1");
+
+    // Once dev-up works, migrate runs again from the start and finishes.
+    cluster.project.remove("scripts/dev-up.rhai");
+    cluster
+        .project
+        .brrt()
+        .args(["run", "migrate"])
+        .run()
+        .success()
+        .stdout_contains("migrate: carried over 1 image(s), ");
+}
