@@ -58,13 +58,11 @@ fn service_repo(project: &Project) {
         "k8s/prometheus.yaml",
         deployment("prometheus", "quay.io/prometheus/prometheus:v2.48.0"),
     );
-    if try_docker(&["--version"]).is_some() {
-        // A git repository, as a team's is (git is not needed by brrt).
-        let _ = Command::new("git")
-            .args(["init", "--quiet"])
-            .current_dir(project.path())
-            .status();
-    }
+    // A git repository, as a team's is (brrt needs no git: without it, this is a folder).
+    let _ = Command::new("git")
+        .args(["init", "--quiet"])
+        .current_dir(project.path())
+        .status();
 }
 
 fn deployment(name: &str, image: &str) -> String {
@@ -1178,4 +1176,31 @@ fn a_dev_up_that_fails_during_migrate_puts_the_old_registry_back() {
         .run()
         .success()
         .stdout_contains("migrate: carried over 1 image(s), ");
+}
+
+#[test]
+fn init_gives_the_push_registry_the_next_port_when_5001_is_taken() {
+    // Held by this test when it is free; when it is not, someone else holds it, which is the
+    // same to init, unless that is an old `kind-registry`, which migrate would replace.
+    let _held = std::net::TcpListener::bind(("127.0.0.1", 5001)).ok();
+    if try_docker(&["port", "kind-registry", "5000/tcp"]).is_some_and(|p| p.ends_with(":5001")) {
+        crate::support::missing(
+            "init_gives_the_push_registry_the_next_port_when_5001_is_taken",
+            "a container named kind-registry holds port 5001 here",
+        );
+        return;
+    }
+    let project = Project::new();
+    let out = project.brrt().arg("init").run();
+    out.success();
+    let port: u16 = checked_config(&project)
+        .printed("port")
+        .parse()
+        .expect("a port");
+    assert!((5002..5101).contains(&port), "port {port}");
+    let written = std::fs::read_to_string(project.path().join("brrt.toml")).unwrap();
+    assert!(
+        written.contains("# 5001 is taken by ") && written.contains(", so the next free port"),
+        "{written}"
+    );
 }
