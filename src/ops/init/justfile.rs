@@ -63,7 +63,9 @@ pub const RECIPES: &[(&str, &str, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct JustPlan {
     pub path: PathBuf,
-    /// The justfile's new text; `None` when nothing changes.
+    /// The justfile's text as it was read (empty for a new one).
+    pub current: String,
+    /// The justfile's new text, which starts with `current`; `None` when nothing changes.
     pub text: Option<String>,
     pub created: bool,
     /// brrt's recipes added now.
@@ -90,6 +92,7 @@ pub fn plan(dir: &Path) -> Result<JustPlan> {
         text.push_str(&block(&RECIPES.iter().map(|r| r.0).collect::<Vec<_>>()));
         return Ok(JustPlan {
             path: dir.join("justfile"),
+            current: String::new(),
             text: Some(text),
             created: true,
             added: RECIPES.iter().map(|r| r.0).collect(),
@@ -124,6 +127,7 @@ pub fn plan(dir: &Path) -> Result<JustPlan> {
     });
     Ok(JustPlan {
         path,
+        current,
         text,
         created: false,
         added,

@@ -448,11 +448,6 @@ fn plan_justfile(plan: &mut Plan, dir: &Path) -> Result<()> {
     };
     if let Some(text) = &just.text {
         justfile::check_parses(&just.path, text, !just.created)?;
-        let current = if just.created {
-            String::new()
-        } else {
-            std::fs::read_to_string(&just.path).unwrap_or_default()
-        };
         plan.writes.push(if just.created {
             Write::Create {
                 path: just.path.clone(),
@@ -462,7 +457,7 @@ fn plan_justfile(plan: &mut Plan, dir: &Path) -> Result<()> {
         } else {
             Write::Append {
                 path: just.path.clone(),
-                tail: text[current.len()..].to_string(),
+                tail: text[just.current.len()..].to_string(),
             }
         });
     }
