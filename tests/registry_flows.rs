@@ -962,3 +962,45 @@ fn offline_caches_serve_what_they_hold_when_the_upstream_is_unreachable() {
         "running"
     );
 }
+
+/// Issue 11: files in a node used to carry a time made up from their content (dates between
+/// 2001 and 2033 in `ls -l`). They carry the time of the write, and a hand edit is still seen.
+#[test]
+fn files_in_a_node_carry_the_time_they_were_written() {
+    let Some(tb) = Testbed::require("honest_dates") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    cluster.dev_up().success();
+    let node = cluster.control_plane();
+    let written: u64 = node
+        .exec(&[
+            "stat",
+            "-c",
+            "%Y",
+            "/etc/containerd/certs.d/docker.io/hosts.toml",
+        ])
+        .expect("stat in the node")
+        .trim()
+        .parse()
+        .expect("seconds");
+    assert!(
+        (before.saturating_sub(5)..=before + 120).contains(&written),
+        "written at {written}, the test started at {before}"
+    );
+    let listing = node
+        .exec(&["ls", "-l", "/etc/containerd/certs.d/docker.io/"])
+        .unwrap_or_default();
+    assert!(
+        !listing.contains(" 2001 ") && !listing.contains(" 2033 "),
+        "{listing}"
+    );
+    cluster
+        .dev_up()
+        .success()
+        .stdout_contains("nothing changed");
+}
