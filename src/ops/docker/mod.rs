@@ -11,7 +11,7 @@ mod network;
 mod port_holder;
 mod volume;
 
-pub use client::{connect, docker_host};
+pub use client::{connect, docker_host, ping, version, Engine, EngineVersion};
 pub use container::{
     current_container, ensure_container, ensure_container_ready, ensure_image, image_exists,
     inspect_container, list_containers, logs, remove_container, ContainerOutcome, ContainerSpec,
