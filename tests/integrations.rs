@@ -8,7 +8,9 @@
 //! fail.
 
 use crate::support::cluster::{free_port, http_status};
-use crate::support::{docker, missing, testbed_bin, try_docker, Output, Project, Testbed, BRRT};
+use crate::support::{
+    docker, missing, testbed_bin, try_docker, Output, Project, Testbed, BRRT, NO_KUBECONFIG,
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -141,6 +143,7 @@ impl Tilt {
             .env_remove("BRRT_CONFIG")
             .env_remove("BRRT_REGISTRY_PORT")
             .env_remove("BRRT_LOG")
+            .env("KUBECONFIG", NO_KUBECONFIG)
     }
 
     /// What a Tiltfile declares, as Tilt loads it for `tilt up`; nothing runs.
@@ -734,6 +737,7 @@ fn just(justfile: &Path, brrt: &str, args: &[&str]) -> Output {
         .arg(justfile)
         .args(args)
         .env("BRRT", brrt)
+        .env("KUBECONFIG", NO_KUBECONFIG)
         .env_remove("BRRT_CONFIG")
         .env_remove("BRRT_LOG")
         .env_remove("RUST_BACKTRACE");
@@ -902,6 +906,7 @@ fn just_cache_ls_without_docker_says_where_it_looked() {
         .arg("cache-ls")
         .env("BRRT", BRRT)
         .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .env("KUBECONFIG", NO_KUBECONFIG)
         .env_remove("BRRT_CONFIG")
         .env_remove("BRRT_LOG");
     run(

@@ -38,29 +38,57 @@ impl KindCli {
     /// Runs `kind ARGS…` and collects what it prints. `show_progress` lets kind's stderr
     /// (its progress lines) through to the user's terminal as it comes.
     async fn run(&self, args: &[&str], show_progress: bool) -> Result<Ran> {
+        self.run_with(args, &[], show_progress).await
+    }
+
+    /// As [`KindCli::run`], with environment variables for kind.
+    async fn run_with(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+        show_progress: bool,
+    ) -> Result<Ran> {
         let mut command = tokio::process::Command::new(&self.program);
         command
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(if show_progress {
-                Stdio::inherit()
-            } else {
-                Stdio::piped()
-            })
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let out = command.output().await.map_err(|e| {
+        let mut child = command.spawn().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Error::KindCli(format!("the kind CLI is not on PATH; {INSTALL_HINT}"))
             } else {
                 Error::KindCli(format!("cannot run `{}`: {e}", Self::shown(args)))
             }
         })?;
-        let ran = Ran {
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let read_stdout = async {
+            let mut text = String::new();
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut { stdout }, &mut text).await;
+            text
         };
-        if out.status.success() {
+        // kind's progress lines go to the user as they come, and are kept for the error.
+        let read_stderr = async {
+            use tokio::io::AsyncBufReadExt;
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            let mut text = String::new();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if show_progress {
+                    crate::logging::report(format_args!("{line}\n"));
+                }
+                text.push_str(&line);
+                text.push('\n');
+            }
+            text
+        };
+        let (stdout, stderr, status) = tokio::join!(read_stdout, read_stderr, child.wait());
+        let status = status
+            .map_err(|e| Error::KindCli(format!("cannot run `{}`: {e}", Self::shown(args))))?;
+        let ran = Ran { stdout, stderr };
+        if status.success() {
             return Ok(ran);
         }
         let said = ran
@@ -70,17 +98,14 @@ impl KindCli {
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>();
-        let said = if show_progress {
-            "see its output above".to_string()
-        } else if said.is_empty() {
+        let said = if said.is_empty() {
             "it printed nothing".to_string()
         } else {
             said[said.len().saturating_sub(3)..].join(" / ")
         };
         Err(Error::KindCli(format!(
-            "`{}` failed ({}): {said}",
-            Self::shown(args),
-            out.status
+            "`{}` failed ({status}): {said}",
+            Self::shown(args)
         )))
     }
 }
@@ -106,10 +131,20 @@ pub async fn exists(cli: &KindCli, name: &str) -> Result<bool> {
     Ok(ran.stdout.lines().any(|l| l.trim() == name))
 }
 
+/// The variable that puts kind's nodes on another Docker network than `kind`.
+const KIND_NETWORK_VAR: &str = "KIND_EXPERIMENTAL_DOCKER_NETWORK";
+
 /// Creates the cluster with `config` (a kind config's YAML), unless kind has one of that name:
 /// then it is `unchanged`, whatever its config. brrt never re-creates a cluster; registries and
-/// mirrors are changed in the running nodes instead.
-pub async fn create(cli: &KindCli, name: &str, config: &str, mode: Mode) -> Result<Action> {
+/// mirrors are changed in the running nodes instead. `network` other than `kind` is passed to
+/// kind as `KIND_EXPERIMENTAL_DOCKER_NETWORK`, so the nodes join the registries' network.
+pub async fn create(
+    cli: &KindCli,
+    name: &str,
+    config: &str,
+    network: &str,
+    mode: Mode,
+) -> Result<Action> {
     check_name(name)?;
     if exists(cli, name).await? {
         return Ok(Action::Unchanged);
@@ -119,8 +154,14 @@ pub async fn create(cli: &KindCli, name: &str, config: &str, mode: Mode) -> Resu
     }
     let file = ConfigFile::write(name, config)?;
     let path = file.path.to_string_lossy().into_owned();
-    cli.run(
+    let env: Vec<(&str, &str)> = if network.is_empty() || network == "kind" {
+        Vec::new()
+    } else {
+        vec![(KIND_NETWORK_VAR, network)]
+    };
+    cli.run_with(
         &["create", "cluster", "--name", name, "--config", &path],
+        &env,
         true,
     )
     .await?;

@@ -124,22 +124,35 @@ fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             })
         },
     );
-    let c = ctx.clone();
-    m.func(
-        "create",
-        &["name: String", "config: String"],
-        "String",
-        "Creates a kind cluster with a config (YAML, e.g. from kind::config) unless one of that name exists: \"created\" or \"unchanged\"; an existing cluster is never re-created. kind's progress shows on stderr; Ctrl-C stops it.",
-        move |name: &str, config: &str| -> RhaiResult<String> {
-            let (name, config, mode) = (name.to_string(), config.to_string(), c.mode);
+    for (params, doc) in [
+        (
+            &["name: String", "config: String"][..],
+            "Creates a kind cluster with a config (YAML, e.g. from kind::config) unless one of that name exists: \"created\" or \"unchanged\"; an existing cluster is never re-created. kind's progress shows on stderr; Ctrl-C stops it.",
+        ),
+        (
+            &["name: String", "config: String", "network: String"][..],
+            "As kind::create(name, config), with the nodes on a Docker network other than `kind` (KIND_EXPERIMENTAL_DOCKER_NETWORK).",
+        ),
+    ] {
+        let c = ctx.clone();
+        let create = move |name: &str, config: &str, network: &str| -> RhaiResult<String> {
+            let (name, config, network, mode) =
+                (name.to_string(), config.to_string(), network.to_string(), c.mode);
             let what = format!("kind cluster {name}");
             let action = with_kind(&c, async move {
-                ops::create(&ops::KindCli::default(), &name, &config, mode).await
+                ops::create(&ops::KindCli::default(), &name, &config, &network, mode).await
             })?;
             c.record(action, what);
             Ok(action.to_string())
-        },
-    );
+        };
+        if params.len() == 2 {
+            m.func("create", params, "String", doc, move |name: &str, config: &str| {
+                create(name, config, "kind")
+            });
+        } else {
+            m.func("create", params, "String", doc, create);
+        }
+    }
     let c = ctx.clone();
     m.func(
         "delete",
