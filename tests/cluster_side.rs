@@ -663,3 +663,44 @@ fn the_stand_in_refuses_an_apply_the_real_server_would_refuse() {
         "b"
     );
 }
+
+#[test]
+fn dev_up_reports_a_node_whose_legacy_mirrors_block_hosts_toml() {
+    let Some(tb) = Testbed::require("legacymirrors") else {
+        return;
+    };
+    let cluster = Cluster::new(&tb);
+    cluster.write_config(&NO_CACHES);
+    let node = cluster.control_plane();
+    // kind's older local-registry guide patched containerd like this.
+    let config = node
+        .exec(&["cat", "/etc/containerd/config.toml"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let legacy = format!(
+        "{config}\n[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"localhost:{}\"]\n  \
+         endpoint = [\"http://{}:5000\"]\n",
+        cluster.port, cluster.registry
+    );
+    node.exec(&[
+        "sh",
+        "-c",
+        &format!("cat > /etc/containerd/config.toml <<'EOF'\n{legacy}EOF\n"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    cluster
+        .dev_up()
+        .success()
+        .stderr_contains(&format!(
+            "node {}: containerd config sets both config_path and the deprecated \
+             registry.mirrors (localhost:{})",
+            node.name, cluster.port
+        ))
+        .stderr_contains("remove the registry.mirrors tables from /etc/containerd/config.toml");
+    // A no-op run stays quiet: the nodes are checked when their mirrors change.
+    cluster
+        .dev_up()
+        .success()
+        .stdout_contains("dev-up: nothing changed")
+        .stderr_lacks("registry.mirrors");
+}

@@ -344,7 +344,7 @@ fn tilt_project(body: &str) -> Project {
         .file(
             "Tiltfile",
             format!(
-                "load({:?}, 'brrt_up', 'brrt_down', 'brrt_cache_ls')\n{body}",
+                "load({:?}, 'brrt_up', 'brrt_down', 'brrt_cache_ls', 'brrt_registry')\n{body}",
                 shown(&extension())
             ),
         )
@@ -591,6 +591,38 @@ fn extension_stops_the_tiltfile_on_bad_arguments_with_a_clear_message() {
             .stderr_contains(&format!("{dir}/Tiltfile:3:"));
         assert!(out.stdout.is_empty(), "{call}: declared something anyway");
     }
+}
+
+#[test]
+fn brrt_registry_reads_the_push_registry_port_from_the_config() {
+    let Some(tilt) = Tilt::require("brrt_registry_reads_the_push_registry_port_from_the_config")
+    else {
+        return;
+    };
+    let project = Project::new()
+        .file(
+            "Tiltfile",
+            format!(
+                "load({:?}, 'brrt_registry')\n\
+                 local_resource('team', cmd='echo ' + brrt_registry('team.toml'))\n\
+                 local_resource('default', cmd='echo ' + brrt_registry('bare.toml'))\n",
+                shown(&extension())
+            ),
+        )
+        .file(
+            "team.toml",
+            "[cluster]\nname = \"dev\"\n# port = 9999\n\n[registry]   # the push registry\nname = \"kind-registry\"\nport = 5123  # on 127.0.0.1\n",
+        )
+        .file("bare.toml", "[cluster]\nname = \"dev\"\n");
+    let declared = Declared::of(&tilt.declared(&project.path().join("Tiltfile"), &[]));
+    assert_eq!(
+        declared.resource("team").cmd(),
+        &json!(["sh", "-c", "echo localhost:5123"])
+    );
+    assert_eq!(
+        declared.resource("default").cmd(),
+        &json!(["sh", "-c", "echo localhost:5001"])
+    );
 }
 
 /// A brrt.toml for a Tilt run: a push registry with the test's names and port, no caches (so

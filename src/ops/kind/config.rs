@@ -178,7 +178,7 @@ const FIRST_CONTAINERD2_PATCH: [(u32, u32); 4] = [(29, 14), (30, 10), (31, 6), (
 pub fn image_runs_containerd_1(image: &str) -> Option<bool> {
     let image = image.split('@').next().unwrap_or(image);
     let (repo, tag) = image.rsplit_once(':')?;
-    if repo.contains('/') && !repo.rsplit('/').next().is_some_and(|last| last == "node") {
+    if repo.rsplit('/').next() != Some("node") {
         return None;
     }
     let mut parts = tag.strip_prefix('v')?.split('.');
@@ -645,9 +645,9 @@ mod tests {
         };
         assert!(with("v0.26.0"));
         assert!(!with("0.27.0"));
-        assert!(!rendered(&ClusterSpec::default())
+        assert!(rendered(&ClusterSpec::default())
             .get("containerdConfigPatches")
-            .is_some());
+            .is_none());
     }
 
     #[test]
