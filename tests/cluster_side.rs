@@ -217,6 +217,25 @@ fn dev_up_from_nothing_creates_the_cluster_wires_it_and_announces_the_registry()
             cluster.port
         ));
 
+    // A local build goes into the nodes with kind's image loading; twice is a no-op.
+    cluster.project.write(
+        "load.rhai",
+        "print(`first=${kind::load_image(SET.name, \"brrt-testbed/hello:2\")}`);\n\
+         print(`second=${kind::load_image(SET.name, \"brrt-testbed/hello:2\")}`);\n",
+    );
+    let loaded = side
+        .env(cluster.project.brrt())
+        .args(["run", "load.rhai", "--set"])
+        .arg(format!("name={}", cluster.name))
+        .run();
+    loaded.success();
+    assert_eq!(loaded.printed("first"), "updated");
+    assert_eq!(loaded.printed("second"), "unchanged");
+    assert_eq!(
+        control_plane.file_in_image("docker.io/brrt-testbed/hello:2", "hello.txt"),
+        "hello from brrt-testbed hello:2"
+    );
+
     // dev-down takes the announcement away; with cluster=true the cluster goes too.
     let down = side.run(&cluster, "dev-down.rhai", &["--set", "cluster=true"]);
     down.success();

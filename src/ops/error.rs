@@ -100,7 +100,7 @@ pub enum Error {
 /// "context X is not in the kubeconfig" and the contexts it has.
 fn context_missing(context: &str, kubeconfig: &str, known: &[String]) -> String {
     let there = if known.is_empty() {
-        "it has no contexts".to_string()
+        "it has no contexts, or there is no such file".to_string()
     } else {
         format!("contexts there: {}", known.join(", "))
     };

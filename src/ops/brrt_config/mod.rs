@@ -289,7 +289,11 @@ impl Checker<'_> {
             }
         };
         let node_image = raw.node_image.map(|image| {
-            if let Err(why) = image_name(image.get_ref()) {
+            if image_name(image.get_ref()).is_err() {
+                let why = format!(
+                    "`{}` is not an image reference, e.g. \"kindest/node:v1.33.1\"",
+                    image.get_ref()
+                );
                 self.problem(image.span().start, format!("cluster.node_image: {why}"));
             }
             image.into_inner()

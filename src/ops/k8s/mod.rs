@@ -14,7 +14,7 @@ pub use announce::{
     apply_local_registry_hosting, read_local_registry_hosting, remove_local_registry_hosting,
     LocalRegistryHosting, HOSTING_KEY, HOSTING_NAME, HOSTING_NAMESPACE,
 };
-pub use objects::{apply, delete, documents, get, Applied};
+pub use objects::{apply, check_objects, delete, documents, get, Applied};
 pub use ready::{wait_nodes_ready, NodesReady};
 
 use crate::ops::{Error, Result};
@@ -79,7 +79,20 @@ pub fn kubeconfig_path() -> String {
 
 /// The kubeconfig's `current-context`.
 pub fn current_context() -> Result<String> {
-    let kubeconfig = read_kubeconfig("(current context)")?;
+    let kubeconfig = match Kubeconfig::read() {
+        Ok(k) => k,
+        Err(kube::config::KubeconfigError::ReadConfig(e, _))
+            if e.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return Err(Error::Kube {
+                what: format!("read the kubeconfig {}", kubeconfig_path()),
+                message: "there is no such file; create the cluster (kind writes it), point \
+                          KUBECONFIG at one, or call k8s::connect(CONTEXT)"
+                    .into(),
+            })
+        }
+        Err(_) => read_kubeconfig("")?,
+    };
     kubeconfig
         .current_context
         .filter(|c| !c.is_empty())

@@ -44,6 +44,14 @@ pub fn documents(text: &str) -> Result<Vec<Value>> {
     Ok(docs)
 }
 
+/// Checks that every document names its apiVersion, kind and name, before anything is sent.
+pub fn check_objects(docs: &[Value]) -> Result<()> {
+    for (i, doc) in docs.iter().enumerate() {
+        identity(doc, i + 1)?;
+    }
+    Ok(())
+}
+
 /// An object's `apiVersion`, `kind` and `metadata.name`, or what is missing.
 fn identity(doc: &Value, index: usize) -> Result<(GroupVersionKind, String)> {
     let field = |path: &[&str]| {

@@ -77,7 +77,7 @@ impl KindCli {
             let mut text = String::new();
             while let Ok(Some(line)) = lines.next_line().await {
                 if show_progress {
-                    crate::logging::report(format_args!("{line}\n"));
+                    crate::logging::report(&line);
                 }
                 text.push_str(&line);
                 text.push('\n');

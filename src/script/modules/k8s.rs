@@ -176,6 +176,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "Server-side applies (field manager brrt) every object of a YAML text, multi-document included, each checked before the first is sent: [#{kind, namespace, name, action}]. An object that has every field already is unchanged and not sent.",
         move |yaml: &str| -> RhaiResult<Dynamic> {
             let docs = ops::documents(yaml).map_err(runtime_error)?;
+            ops::check_objects(&docs).map_err(runtime_error)?;
             let cluster = cluster(&c, &s)?;
             let mode = c.mode;
             let list = c
@@ -192,6 +193,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "Server-side applies one object given as a map (#{apiVersion, kind, metadata: #{name, namespace}, …}): [#{kind, namespace, name, action}].",
         move |object: Map| -> RhaiResult<Dynamic> {
             let doc: serde_json::Value = from_dynamic("k8s::apply", &object.into())?;
+            ops::check_objects(std::slice::from_ref(&doc)).map_err(runtime_error)?;
             let cluster = cluster(&c, &s)?;
             let mode = c.mode;
             let list = c
