@@ -5,6 +5,7 @@ mod support;
 mod bad_input;
 mod check;
 mod cli;
+mod cluster_side;
 mod config_load;
 mod config_schema;
 mod docker_ensure;

@@ -13,6 +13,7 @@ pub(crate) mod error;
 pub use change::{Action, Mode};
 pub use error::{write_source_line, ConfigError, Error, Result};
 pub mod containerd;
+pub mod k8s;
 pub mod kind;
 pub mod registry;
 pub mod run_lock;

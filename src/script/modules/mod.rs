@@ -5,6 +5,7 @@ pub mod containerd;
 pub mod docker;
 pub mod env;
 pub mod fs;
+pub mod k8s;
 pub mod kind;
 pub mod log;
 pub mod registry;
