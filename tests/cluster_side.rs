@@ -74,7 +74,7 @@ impl ClusterSide {
             .api
             .config_map("kube-public", "local-registry-hosting")?;
         let yaml = cm["data"][HOSTING_KEY].as_str()?.to_string();
-        Some(serde_yaml::from_str(&yaml).expect("the announcement is YAML"))
+        Some(yaml_serde::from_str(&yaml).expect("the announcement is YAML"))
     }
 
     /// The server-side applies sent so far.
@@ -152,7 +152,7 @@ fn dev_up_from_nothing_creates_the_cluster_wires_it_and_announces_the_registry()
         .stderr_lacks("warning");
 
     // The config kind got: one control plane and one worker, on the node image asked for.
-    let given: Value = serde_yaml::from_str(
+    let given: Value = yaml_serde::from_str(
         &std::fs::read_to_string(side.kind_state.join(format!("{}.yaml", cluster.name)))
             .expect("the kind stand-in kept the config it was given"),
     )

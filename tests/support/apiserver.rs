@@ -564,7 +564,7 @@ fn apply(state: &mut State, req: &Request, resource: &str, ns: &str, name: &str)
         );
     };
     let text = String::from_utf8_lossy(&req.body);
-    let body: Value = match serde_yaml::from_str(&text) {
+    let body: Value = match yaml_serde::from_str(&text) {
         Ok(v) => v,
         Err(e) => return status(400, "BadRequest", &format!("error decoding YAML: {e}")),
     };

@@ -38,7 +38,7 @@ pub struct LocalRegistryHosting {
 impl LocalRegistryHosting {
     /// The YAML the ConfigMap holds under [`HOSTING_KEY`].
     pub fn to_yaml(&self) -> String {
-        serde_yaml::to_string(self).expect("four strings serialize")
+        yaml_serde::to_string(self).expect("four strings serialize")
     }
 
     fn check(&self) -> Result<()> {
@@ -139,7 +139,7 @@ pub async fn read_local_registry_hosting(cluster: &Cluster) -> Result<Option<Hos
     let (hosting, problem) = if raw.is_empty() {
         (None, Some(format!("it has no key {HOSTING_KEY}")))
     } else {
-        match serde_yaml::from_str::<LocalRegistryHosting>(&raw) {
+        match yaml_serde::from_str::<LocalRegistryHosting>(&raw) {
             Ok(h) => (Some(h), None),
             Err(e) => (
                 None,
@@ -217,7 +217,7 @@ mod tests {
     #[test]
     fn what_kind_s_script_writes_reads_back() {
         let kind_script = "host: \"localhost:5001\"\nhelp: \"https://kind.sigs.k8s.io/docs/user/local-registry/\"\n";
-        let read: LocalRegistryHosting = serde_yaml::from_str(kind_script).unwrap();
+        let read: LocalRegistryHosting = yaml_serde::from_str(kind_script).unwrap();
         assert_eq!(read.host, "localhost:5001");
         assert_eq!(read.host_from_container_runtime, "");
     }

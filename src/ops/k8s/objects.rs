@@ -23,7 +23,7 @@ pub struct Applied {
 /// The documents of a YAML text: empty documents are skipped, each other one must be a map.
 pub fn documents(text: &str) -> Result<Vec<Value>> {
     let mut docs = Vec::new();
-    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+    for (i, doc) in yaml_serde::Deserializer::from_str(text).enumerate() {
         let value: Value = serde::Deserialize::deserialize(doc).map_err(|e| {
             Error::InvalidSpec(format!(
                 "k8s::apply: document {} is not valid YAML: {e}",

@@ -477,7 +477,7 @@ fn needs_certs_dir_patch(nodes: &[KindNode], kind_version: Option<&str>) -> bool
 /// The config as YAML, for `kind create cluster --config`.
 pub fn render(spec: &ClusterSpec) -> Result<String> {
     let config = build(spec)?;
-    serde_yaml::to_string(&config).map_err(|e| Error::Other(format!("kind config: {e}")))
+    yaml_serde::to_string(&config).map_err(|e| Error::Other(format!("kind config: {e}")))
 }
 
 #[cfg(test)]
@@ -485,11 +485,11 @@ mod tests {
     use super::*;
 
     /// What kind would read: the YAML parsed back into kind's own field names.
-    fn rendered(spec: &ClusterSpec) -> serde_yaml::Value {
-        serde_yaml::from_str(&render(spec).unwrap()).unwrap()
+    fn rendered(spec: &ClusterSpec) -> yaml_serde::Value {
+        yaml_serde::from_str(&render(spec).unwrap()).unwrap()
     }
 
-    fn patch_of(config: &serde_yaml::Value, i: usize) -> toml::Table {
+    fn patch_of(config: &yaml_serde::Value, i: usize) -> toml::Table {
         config["containerdConfigPatches"][i]
             .as_str()
             .unwrap()
@@ -601,7 +601,7 @@ mod tests {
         assert_eq!(net["kubeProxyMode"], "nftables");
         assert_eq!(net["ipFamily"], "ipv4");
         // It reads back into kind's types whole.
-        let back: KindConfig = serde_yaml::from_value(config.clone()).unwrap();
+        let back: KindConfig = yaml_serde::from_value(config.clone()).unwrap();
         assert_eq!(back.nodes.len(), 2);
     }
 
