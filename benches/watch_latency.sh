@@ -52,7 +52,7 @@ config '"docker.io", "quay.io"' >"$work/with.toml"
 config '"docker.io"' >"$work/without.toml"
 cp "$work/with.toml" "$work/brrt.toml"
 
-(cd "$work" && exec "$BRRT" run -q --watch "$OLDPWD/scripts/dev-up.rhai") &
+(cd "$work" && exec "$BRRT" run -q --watch "$OLDPWD/scripts/dev-up.rhai" >/dev/null) &
 pid=$!
 # Wait for the first apply: the quay.io mirror is in the node.
 for _ in $(seq 1 100); do

@@ -8,7 +8,9 @@
 //! fail.
 
 use crate::support::cluster::{free_port, http_status};
-use crate::support::{docker, missing, testbed_bin, try_docker, Output, Project, Testbed, BRRT};
+use crate::support::{
+    docker, missing, testbed_bin, try_docker, Output, Project, Testbed, BRRT, NO_KUBECONFIG,
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -141,6 +143,7 @@ impl Tilt {
             .env_remove("BRRT_CONFIG")
             .env_remove("BRRT_REGISTRY_PORT")
             .env_remove("BRRT_LOG")
+            .env("KUBECONFIG", NO_KUBECONFIG)
     }
 
     /// What a Tiltfile declares, as Tilt loads it for `tilt up`; nothing runs.
@@ -342,7 +345,7 @@ fn tilt_project(body: &str) -> Project {
         .file(
             "Tiltfile",
             format!(
-                "load({:?}, 'brrt_up', 'brrt_down', 'brrt_cache_ls')\n{body}",
+                "load({:?}, 'brrt_up', 'brrt_down', 'brrt_cache_ls', 'brrt_registry')\n{body}",
                 shown(&extension())
             ),
         )
@@ -582,6 +585,38 @@ fn extension_stops_the_tiltfile_on_bad_arguments_with_a_clear_message() {
     }
 }
 
+#[test]
+fn brrt_registry_reads_the_push_registry_port_from_the_config() {
+    let Some(tilt) = Tilt::require("brrt_registry_reads_the_push_registry_port_from_the_config")
+    else {
+        return;
+    };
+    let project = Project::new()
+        .file(
+            "Tiltfile",
+            format!(
+                "load({:?}, 'brrt_registry')\n\
+                 local_resource('team', cmd='echo ' + brrt_registry('team.toml'))\n\
+                 local_resource('default', cmd='echo ' + brrt_registry('bare.toml'))\n",
+                shown(&extension())
+            ),
+        )
+        .file(
+            "team.toml",
+            "[cluster]\nname = \"dev\"\n# port = 9999\n\n[registry]   # the push registry\nname = \"kind-registry\"\nport = 5123  # on 127.0.0.1\n",
+        )
+        .file("bare.toml", "[cluster]\nname = \"dev\"\n");
+    let declared = Declared::of(&tilt.declared(&project.path().join("Tiltfile"), &[]));
+    assert_eq!(
+        declared.resource("team").cmd(),
+        &json!(["sh", "-c", "echo localhost:5123"])
+    );
+    assert_eq!(
+        declared.resource("default").cmd(),
+        &json!(["sh", "-c", "echo localhost:5001"])
+    );
+}
+
 /// A brrt.toml for a Tilt run: a push registry with the test's names and port, no caches (so
 /// no upstream is needed) and no nodes.
 fn registry_only_config(tb: &Testbed) -> (Project, String, u16) {
@@ -726,6 +761,7 @@ fn just(justfile: &Path, brrt: &str, args: &[&str]) -> Output {
         .arg(justfile)
         .args(args)
         .env("BRRT", brrt)
+        .env("KUBECONFIG", NO_KUBECONFIG)
         .env_remove("BRRT_CONFIG")
         .env_remove("BRRT_LOG")
         .env_remove("RUST_BACKTRACE");
@@ -896,6 +932,7 @@ fn just_cache_ls_without_docker_says_where_it_looked() {
         .arg("cache-ls")
         .env("BRRT", BRRT)
         .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .env("KUBECONFIG", NO_KUBECONFIG)
         .env_remove("BRRT_CONFIG")
         .env_remove("BRRT_LOG");
     run(

@@ -6,6 +6,7 @@ mod adoption;
 mod bad_input;
 mod check;
 mod cli;
+mod cluster_side;
 mod config_load;
 mod config_schema;
 mod docker_ensure;

@@ -199,7 +199,12 @@ fn doctor_reads_the_node_config_in_the_layout_of_its_containerd(containerd: Cont
         .success()
         .stdout_contains(&node_line)
         .stdout_contains(&format!("(config version {config_version})"))
-        .stdout_contains("doctor: 0 failure(s), 0 warning(s)");
+        // The stand-in cluster has nodes but no API server (nor kubeconfig): the one warning.
+        .stdout_contains(&format!(
+            "warn  no context `kind-{}` in the kubeconfig",
+            cluster.name
+        ))
+        .stdout_contains("doctor: 0 failure(s), 1 warning(s)");
 
     let write_config = |text: &str| {
         node.exec(&[
@@ -961,4 +966,46 @@ fn offline_caches_serve_what_they_hold_when_the_upstream_is_unreachable() {
         docker(&["inspect", "-f", "{{.State.Status}}", &cache]),
         "running"
     );
+}
+
+/// Issue 11: files in a node used to carry a time made up from their content (dates between
+/// 2001 and 2033 in `ls -l`). They carry the time of the write, and a hand edit is still seen.
+#[test]
+fn files_in_a_node_carry_the_time_they_were_written() {
+    let Some(tb) = Testbed::require("honest_dates") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    cluster.dev_up().success();
+    let node = cluster.control_plane();
+    let written: u64 = node
+        .exec(&[
+            "stat",
+            "-c",
+            "%Y",
+            "/etc/containerd/certs.d/docker.io/hosts.toml",
+        ])
+        .expect("stat in the node")
+        .trim()
+        .parse()
+        .expect("seconds");
+    assert!(
+        (before.saturating_sub(5)..=before + 120).contains(&written),
+        "written at {written}, the test started at {before}"
+    );
+    let listing = node
+        .exec(&["ls", "-l", "/etc/containerd/certs.d/docker.io/"])
+        .unwrap_or_default();
+    assert!(
+        !listing.contains(" 2001 ") && !listing.contains(" 2033 "),
+        "{listing}"
+    );
+    cluster
+        .dev_up()
+        .success()
+        .stdout_contains("nothing changed");
 }

@@ -98,7 +98,7 @@ pub fn parse(path: &str, text: &str, format: Format) -> Result<Value, ConfigErro
             };
             at(line, col, format!("invalid TOML: {}", e.message()))
         }),
-        Format::Yaml => serde_yaml::from_str::<Value>(text).map_err(|e| {
+        Format::Yaml => yaml_serde::from_str::<Value>(text).map_err(|e| {
             let loc = e.location();
             let msg = e.to_string();
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();

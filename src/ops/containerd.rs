@@ -6,10 +6,13 @@ use crate::ops::kind::CERTS_DIR;
 use crate::ops::{Action, Error, Mode, Result};
 use bollard::Docker;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// brrt's record of the hosts it manages in a node, beside their folders in [`CERTS_DIR`].
-const MANIFEST: &str = ".brrt-managed";
+/// brrt's record of the mirror files it wrote in a node (see [`docker::Stamp`]), beside their
+/// folders in [`CERTS_DIR`].
+const STAMP: &str = ".brrt-stamp";
+/// Where brrt kept that record before files kept their real times; removed on the next write.
+const OLD_MANIFEST: &str = ".brrt-managed";
 
 /// First line of every file brrt writes; files without it are the user's and are left alone.
 pub const MANAGED_MARKER: &str = "# Managed by brrt";
@@ -80,21 +83,22 @@ pub async fn apply_mirrors(
         node: node.into(),
         ..Default::default()
     };
+    let stamp_path = format!("{CERTS_DIR}/{STAMP}");
+    let stamp = docker::read_stamp(d, node, &stamp_path).await?;
     let mut writes = BTreeMap::new();
     for (host, text) in mirrors {
-        if docker::file_holds(d, node, &host_file(host), text).await? {
+        if docker::file_holds(d, node, &host_file(host), text, &stamp).await? {
             report.unchanged.push(host.clone());
         } else {
             writes.insert(host_file(host), text.clone());
             report.written.push(host.clone());
         }
     }
-    // The manifest, when it is what this call would write, says no other managed file is there.
-    let manifest_path = format!("{CERTS_DIR}/{MANIFEST}");
-    let manifest: String = mirrors.keys().map(|h| format!("{h}\n")).collect();
-    let manifest_ok =
-        !mirrors.is_empty() && docker::file_holds(d, node, &manifest_path, &manifest).await?;
-    if writes.is_empty() && manifest_ok {
+    // The stamp lists the files brrt wrote: when it lists exactly the wanted ones, no other
+    // managed file is there to remove.
+    let wanted: BTreeSet<String> = mirrors.keys().map(|h| host_file(h)).collect();
+    let only_wanted = stamp.paths().eq(wanted.iter().map(String::as_str));
+    if writes.is_empty() && only_wanted && !mirrors.is_empty() {
         return Ok(report);
     }
     if mode.dry_run {
@@ -111,13 +115,19 @@ pub async fn apply_mirrors(
     }
     let keep: Vec<&str> = mirrors.keys().map(String::as_str).collect();
     let mut sweep = sweep_script(&keep);
+    sweep.push_str(&format!("rm -f '{CERTS_DIR}/{OLD_MANIFEST}'\n"));
     if mirrors.is_empty() {
-        // Nothing managed is left: the manifest goes too.
-        sweep.push_str(&format!("rm -f '{manifest_path}'\n"));
-    } else {
-        writes.insert(manifest_path, manifest);
+        // Nothing managed is left: the stamp goes too.
+        sweep.push_str(&format!("rm -f '{stamp_path}'\n"));
     }
-    let removed = docker::write_files_atomically(d, node, &writes, &sweep).await?;
+    let unchanged: BTreeSet<&str> = wanted
+        .iter()
+        .map(String::as_str)
+        .filter(|p| !writes.contains_key(*p))
+        .collect();
+    let removed =
+        docker::write_files_atomically(d, node, &writes, &stamp_path, &stamp, &unchanged, &sweep)
+            .await?;
     report.removed = removed
         .lines()
         .map(str::trim)

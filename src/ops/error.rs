@@ -56,12 +56,58 @@ pub enum Error {
         old_restored: bool,
     },
 
+    /// No Kubernetes API server answers for the context: the cluster is not up, or not yet.
+    #[error("no Kubernetes API server answers for context `{context}` at {server}: {reason}")]
+    KubeUnreachable {
+        context: String,
+        server: String,
+        reason: String,
+    },
+
+    /// The kubeconfig has no such context.
+    #[error("{}", context_missing(context, kubeconfig, known))]
+    KubeContext {
+        context: String,
+        kubeconfig: String,
+        known: Vec<String>,
+    },
+
+    /// The API server answered with a refusal; `message` is its `Status` message.
+    #[error("kubernetes: {what}: {message}")]
+    KubeApi {
+        what: String,
+        code: u16,
+        message: String,
+    },
+
+    /// Anything else that went wrong on the way to the API server (a kubeconfig that cannot
+    /// be read, a certificate that cannot be loaded).
+    #[error("kubernetes: {what}: {message}")]
+    Kube { what: String, message: String },
+
+    /// The kind CLI is missing, or one of its commands failed.
+    #[error("{0}")]
+    KindCli(String),
+
     /// The run was interrupted (Ctrl-C, SIGTERM or a restart of a watched flow).
     #[error("interrupted")]
     Interrupted,
 
     #[error("{0}")]
     Other(String),
+}
+
+/// "context X is not in the kubeconfig" and the contexts it has.
+fn context_missing(context: &str, kubeconfig: &str, known: &[String]) -> String {
+    let there = if known.is_empty() {
+        "it has no contexts, or there is no such file".to_string()
+    } else {
+        format!("contexts there: {}", known.join(", "))
+    };
+    format!(
+        "no context `{context}` in the kubeconfig {kubeconfig} ({there}); create the cluster, or \
+         set [cluster] context in brrt.toml to one of them"
+    )
 }
 
 /// ". It printed:" and what tells most of a container's output, indented: its panic or error

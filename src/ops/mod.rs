@@ -16,6 +16,7 @@ pub use error::{write_source_line, ConfigError, Error, Result};
 pub mod containerd;
 pub mod flows;
 pub mod init;
+pub mod k8s;
 pub mod kind;
 pub mod registry;
 pub mod run_lock;

@@ -4,7 +4,6 @@
 use crate::ops::run_lock::{LockWait, RunLock};
 use crate::ops::{self, Action, Mode};
 use crate::plugin;
-use bollard::Docker;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -95,7 +94,7 @@ pub struct ScriptContext {
     pub cancel: Cancel,
     /// Locks taken by `config::brrt`, held until the run ends.
     locks: Mutex<Vec<RunLock>>,
-    docker: Mutex<Option<Docker>>,
+    docker: Mutex<Option<ops::docker::Engine>>,
     docker_unavailable: Mutex<Option<String>>,
     /// Files the run depends on, with what they looked like when it first read them.
     tracked: Mutex<BTreeMap<PathBuf, Option<Fingerprint>>>,
@@ -160,7 +159,7 @@ impl ScriptContext {
     }
 
     /// The Docker client, connected on first use.
-    pub fn docker(&self) -> ops::Result<Docker> {
+    pub fn docker(&self) -> ops::Result<ops::docker::Engine> {
         if let Some(d) = lock(&self.docker).as_ref() {
             return Ok(d.clone());
         }

@@ -62,7 +62,7 @@ pub fn string_list(function: &str, value: &rhai::Array) -> RhaiResult<Vec<String
 /// result (or a cancel), and turns an ops error into a script error.
 pub fn with_docker<T, F, Fut>(ctx: &ScriptContext, f: F) -> RhaiResult<T>
 where
-    F: FnOnce(bollard::Docker) -> Fut,
+    F: FnOnce(ops::docker::Engine) -> Fut,
     Fut: std::future::Future<Output = ops::Result<T>>,
 {
     let d = ctx.docker().map_err(|e| script_error(ctx, e))?;

@@ -65,12 +65,13 @@ pub fn build(ctx: &Arc<ScriptContext>, limits: &Limits) -> ScriptEngine {
     let mut engine = Engine::new();
     let mut docs = Vec::new();
 
-    let static_modules: [(&str, Register); 9] = [
+    let static_modules: [(&str, Register); 10] = [
         ("docker", modules::docker::register),
         ("flow", modules::flow::register),
         ("registry", modules::registry::register),
         ("kind", modules::kind::register),
         ("containerd", modules::containerd::register),
+        ("k8s", modules::k8s::register),
         ("config", modules::config::register),
         ("env", |m, _| modules::env::register(m)),
         ("fs", modules::fs::register),

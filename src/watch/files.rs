@@ -2,31 +2,30 @@
 //!
 //! Editors often write a new file and rename it over the old one, or delete and re-create it; a
 //! watch on the file itself goes quiet after the first such save. So each *parent directory* is
-//! watched and events are filtered by path. Events are batched: the first one opens a window that
-//! stays open while more arrive (up to a cap), so a burst of saves becomes one change.
+//! watched and events are filtered by path. `notify-debouncer-full` batches the events: each
+//! one is handed over [`QUIET`] after it happened, with renames stitched together, and what
+//! arrives together is one batch, so a burst of saves becomes one change.
 
 use notify::event::{AccessKind, AccessMode, EventKind};
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 
-/// How long the batch stays open after the last event.
+/// How long an event waits before it is handed over, so that the events of one save (or one
+/// burst of saves) arrive together.
 pub const QUIET: Duration = Duration::from_millis(50);
-/// The longest a batch stays open while events keep coming.
-pub const MAX_BATCH: Duration = Duration::from_millis(1000);
 
 /// A watcher over a changing set of files.
 pub struct FileWatcher {
-    watcher: RecommendedWatcher,
-    events: mpsc::UnboundedReceiver<PathBuf>,
+    debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
+    events: mpsc::UnboundedReceiver<Vec<PathBuf>>,
     files: BTreeSet<PathBuf>,
     dirs: BTreeSet<PathBuf>,
     /// Changes seen but not yet handed out: a batch interrupted by a finished run is kept.
     pending: BTreeSet<PathBuf>,
-    batch_started: Option<Instant>,
 }
 
 fn canonical(path: &Path) -> PathBuf {
@@ -42,31 +41,38 @@ fn canonical(path: &Path) -> PathBuf {
     }
 }
 
+/// Whether an event changes a file's content or presence. Reads (brrt's own, when a run reads
+/// its config) are not changes.
+fn is_change(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Create(_)
+            | EventKind::Modify(_)
+            | EventKind::Remove(_)
+            | EventKind::Access(AccessKind::Close(AccessMode::Write))
+    )
+}
+
 impl FileWatcher {
     pub fn new() -> notify::Result<Self> {
         let (tx, events) = mpsc::unbounded_channel();
-        let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-            let Ok(event) = res else { return };
-            let relevant = matches!(
-                event.kind,
-                EventKind::Create(_)
-                    | EventKind::Modify(_)
-                    | EventKind::Remove(_)
-                    | EventKind::Access(AccessKind::Close(AccessMode::Write))
-            );
-            if relevant {
-                for path in event.paths {
-                    let _ = tx.send(path);
-                }
+        let debouncer = new_debouncer(QUIET, None, move |result: DebounceEventResult| {
+            let Ok(batch) = result else { return };
+            let paths: Vec<PathBuf> = batch
+                .into_iter()
+                .filter(|e| is_change(&e.kind))
+                .flat_map(|e| e.event.paths)
+                .collect();
+            if !paths.is_empty() {
+                let _ = tx.send(paths);
             }
         })?;
         Ok(FileWatcher {
-            watcher,
+            debouncer,
             events,
             files: BTreeSet::new(),
             dirs: BTreeSet::new(),
             pending: BTreeSet::new(),
-            batch_started: None,
         })
     }
 
@@ -79,10 +85,10 @@ impl FileWatcher {
             .filter_map(|f| f.parent().map(Path::to_path_buf))
             .collect();
         for gone in self.dirs.difference(&dirs) {
-            let _ = self.watcher.unwatch(gone);
+            let _ = self.debouncer.unwatch(gone);
         }
         for new in dirs.difference(&self.dirs) {
-            if let Err(e) = self.watcher.watch(new, RecursiveMode::NonRecursive) {
+            if let Err(e) = self.debouncer.watch(new, RecursiveMode::NonRecursive) {
                 tracing::warn!("cannot watch {}: {e}", new.display());
             }
         }
@@ -93,35 +99,28 @@ impl FileWatcher {
         self.files.contains(path) || self.files.contains(&canonical(path))
     }
 
+    /// Keeps the watched files among `paths`.
+    fn take(&mut self, paths: Vec<PathBuf>) {
+        for path in paths {
+            if self.matches(&path) {
+                self.pending.insert(path);
+            }
+        }
+    }
+
     /// Waits for the next batch of changes to watched files; returns the changed files.
     /// Safe to cancel: what was collected stays for the next call.
     pub async fn next_batch(&mut self) -> BTreeSet<PathBuf> {
         while self.pending.is_empty() {
             match self.events.recv().await {
-                Some(path) if self.matches(&path) => {
-                    self.pending.insert(path);
-                    self.batch_started = Some(Instant::now());
-                }
-                Some(_) => {}
+                Some(paths) => self.take(paths),
                 None => std::future::pending::<()>().await,
             }
         }
-        let cap = self.batch_started.unwrap_or_else(Instant::now) + MAX_BATCH;
-        loop {
-            let quiet_end = (Instant::now() + QUIET).min(cap);
-            match tokio::time::timeout_at(quiet_end, self.events.recv()).await {
-                Ok(Some(path)) => {
-                    if self.matches(&path) {
-                        self.pending.insert(path);
-                    }
-                    if Instant::now() >= cap {
-                        break;
-                    }
-                }
-                Ok(None) | Err(_) => break,
-            }
+        // Batches that arrived meanwhile belong to the same change.
+        while let Ok(paths) = self.events.try_recv() {
+            self.take(paths);
         }
-        self.batch_started = None;
         std::mem::take(&mut self.pending)
     }
 }

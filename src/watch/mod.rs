@@ -211,16 +211,5 @@ fn summary(ctx: &ScriptContext) -> String {
 
 /// The local wall-clock time, `[HH:MM:SS]`.
 fn now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let t = libc::time_t::try_from(secs).unwrap_or(0);
-    // SAFETY: localtime_r writes only into the `tm` we own.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&t, &mut tm);
-        tm
-    };
-    format!("[{:02}:{:02}:{:02}]", tm.tm_hour, tm.tm_min, tm.tm_sec)
+    jiff::Zoned::now().strftime("[%H:%M:%S]").to_string()
 }

@@ -1,6 +1,7 @@
 //! What every integration test shares: running the real `brrt` binary the way a user would, a
 //! throwaway project directory, and (in `testbed`) a real Docker engine with cleanup.
 
+pub mod apiserver;
 mod ci;
 pub mod cluster;
 mod engine_door;
@@ -16,6 +17,9 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+/// A kubeconfig that does not exist: brrt run by a test sees no cluster unless the test says so.
+pub const NO_KUBECONFIG: &str = "/nonexistent/brrt-tests/kubeconfig";
+
 /// The `brrt` binary Cargo built for this test run.
 pub const BRRT: &str = env!("CARGO_BIN_EXE_brrt");
 
@@ -28,8 +32,13 @@ pub struct Brrt {
 impl Brrt {
     pub fn new() -> Self {
         let mut command = Command::new(BRRT);
-        // A developer's own log filter must not change what the tests see.
-        command.env_remove("BRRT_LOG").env_remove("RUST_BACKTRACE");
+        // A developer's own log filter must not change what the tests see, and no test may
+        // read (or write) a developer's kubeconfig: tests that talk to a cluster point
+        // KUBECONFIG at one of their own.
+        command
+            .env_remove("BRRT_LOG")
+            .env_remove("RUST_BACKTRACE")
+            .env("KUBECONFIG", NO_KUBECONFIG);
         Brrt {
             command,
             shown: vec!["brrt".to_string()],

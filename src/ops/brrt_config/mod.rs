@@ -48,7 +48,19 @@ pub struct BrrtConfig {
 pub struct ClusterConfig {
     pub name: String,
     pub network: String,
+    /// The kubeconfig context of the cluster's API server: `kind-<name>` unless set.
+    pub context: String,
+    /// Whether dev-up creates the cluster (with the kind CLI) when it does not exist.
+    pub create: bool,
+    /// Worker nodes of a cluster dev-up creates, beside its control plane.
+    pub workers: u32,
+    /// The node image of a cluster dev-up creates; kind's default when unset.
+    pub node_image: Option<String>,
 }
+
+/// The most workers a created cluster may have: each is a container running containerd and
+/// kubelet, on a laptop.
+const MAX_WORKERS: i64 = 20;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RegistryConfig {
@@ -170,11 +182,7 @@ impl Checker<'_> {
     }
 
     fn check(mut self, raw: RawConfig) -> Result<BrrtConfig, InvalidConfig> {
-        let cluster = raw.cluster.unwrap_or_default();
-        let cluster = ClusterConfig {
-            name: self.string(cluster.name, "cluster.name", "brrt-dev", cluster_name),
-            network: self.string(cluster.network, "cluster.network", "kind", docker_name),
-        };
+        let cluster = self.cluster(raw.cluster.unwrap_or_default());
 
         let registry = raw.registry.unwrap_or_default();
         let port = match registry.port {
@@ -248,6 +256,63 @@ impl Checker<'_> {
             team,
             warnings: self.warnings,
         })
+    }
+
+    /// `[cluster]`: the kind cluster, its network, the context of its API server, and whether
+    /// (and how) dev-up creates it.
+    fn cluster(&mut self, raw: raw::RawCluster) -> ClusterConfig {
+        let name = self.string(raw.name, "cluster.name", "brrt-dev", cluster_name);
+        let network = self.string(raw.network, "cluster.network", "kind", docker_name);
+        let context = self.string(
+            raw.context,
+            "cluster.context",
+            &crate::ops::k8s::kind_context(&name),
+            context_name,
+        );
+        let create = raw.create.map(At::into_inner);
+        let workers = match raw.workers {
+            None => 0,
+            Some(w) => {
+                let n = *w.get_ref();
+                if (0..=MAX_WORKERS).contains(&n) {
+                    u32::try_from(n).unwrap_or(0)
+                } else {
+                    self.problem(
+                        w.span().start,
+                        format!(
+                            "cluster.workers: {n} is not a number of worker nodes; use 0 (the \
+                             control plane only) to {MAX_WORKERS}"
+                        ),
+                    );
+                    0
+                }
+            }
+        };
+        let node_image = raw.node_image.map(|image| {
+            if image_name(image.get_ref()).is_err() {
+                let why = format!(
+                    "`{}` is not an image reference, e.g. \"kindest/node:v1.33.1\"",
+                    image.get_ref()
+                );
+                self.problem(image.span().start, format!("cluster.node_image: {why}"));
+            }
+            image.into_inner()
+        });
+        if create != Some(true) && (workers > 0 || node_image.is_some()) {
+            self.warnings.push(format!(
+                "{}: cluster.workers and cluster.node_image are used only to create the cluster; \
+                 set cluster.create = true for dev-up to create it",
+                self.path
+            ));
+        }
+        ClusterConfig {
+            name,
+            network,
+            context,
+            create: create.unwrap_or(false),
+            workers,
+            node_image,
+        }
     }
 
     /// An IP literal; `localhost` means 127.0.0.1. Anything beyond loopback is allowed, with a
@@ -368,6 +433,18 @@ fn cluster_name(name: &str) -> Result<(), String> {
             "`{name}` is not a kind cluster name; use lowercase letters, digits, `-` and `.` (at \
              most 50), e.g. \"brrt-dev\""
         ))
+    }
+}
+
+/// A kubeconfig context name: any text without spaces or control characters.
+fn context_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Err(format!(
+            "`{name}` is not a kubeconfig context name; use the name `kubectl config \
+             get-contexts` lists, e.g. \"kind-brrt-dev\""
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -515,6 +592,72 @@ mod tests {
         let c = parse("b.toml", "[team]\nowner = \"infra\"\n[team.extra]\nn = 3\n").unwrap();
         assert_eq!(c.team["owner"], "infra");
         assert_eq!(c.team["extra"]["n"], 3);
+    }
+
+    #[test]
+    fn the_cluster_context_is_kinds_unless_set() {
+        let c = parse("b.toml", "[cluster]\nname = \"dev\"\n").unwrap();
+        assert_eq!(c.cluster.context, "kind-dev");
+        assert!(!c.cluster.create);
+        assert_eq!((c.cluster.workers, c.cluster.node_image), (0, None));
+        let c = parse(
+            "b.toml",
+            "[cluster]\nname = \"dev\"\ncontext = \"team-dev\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.cluster.context, "team-dev");
+    }
+
+    #[test]
+    fn creation_keys_are_checked() {
+        let c = parse(
+            "b.toml",
+            "[cluster]\ncreate = true\nworkers = 2\nnode_image = \"kindest/node:v1.33.1\"\n",
+        )
+        .unwrap();
+        assert!(c.cluster.create);
+        assert_eq!(c.cluster.workers, 2);
+        assert_eq!(
+            c.cluster.node_image.as_deref(),
+            Some("kindest/node:v1.33.1")
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+
+        let e = problems("[cluster]\nworkers = -1\n");
+        assert!(
+            e.contains("team.toml:2:11: cluster.workers: -1 is not a number of worker nodes"),
+            "{e}"
+        );
+        let e = problems("[cluster]\ncreate = \"yes\"\n");
+        assert!(
+            e.contains("cluster.create: expected a boolean, found a string"),
+            "{e}"
+        );
+        let e = problems("[cluster]\nnode_image = \"kindest/node v1\"\n");
+        assert!(
+            e.contains("cluster.node_image: `kindest/node v1` is not an image reference"),
+            "{e}"
+        );
+        let e = problems("[cluster]\ncontext = \"\"\n");
+        assert!(
+            e.contains("cluster.context: `` is not a kubeconfig context name"),
+            "{e}"
+        );
+        let e = problems("[cluster]\nworker = 2\n");
+        assert!(
+            e.contains("unknown key `worker` in [cluster]; did you mean `workers`?"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn creation_keys_without_create_are_warned_about() {
+        let c = parse("b.toml", "[cluster]\nworkers = 2\n").unwrap();
+        assert!(
+            c.warnings[0].contains("set cluster.create = true"),
+            "{:?}",
+            c.warnings
+        );
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub(super) struct RawConfig {
 pub(super) struct RawCluster {
     pub name: Option<At<String>>,
     pub network: Option<At<String>>,
+    pub context: Option<At<String>>,
+    pub create: Option<At<bool>>,
+    pub workers: Option<At<i64>>,
+    pub node_image: Option<At<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

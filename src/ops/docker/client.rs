@@ -2,6 +2,48 @@
 
 use crate::ops::{Error, Result};
 use bollard::Docker;
+use serde::Serialize;
+
+/// A connection to the Docker engine. The layers above ops hold this and hand it back to ops
+/// functions (it dereferences to the client they take); only ops talks to the engine.
+#[derive(Debug, Clone)]
+pub struct Engine(Docker);
+
+impl std::ops::Deref for Engine {
+    type Target = Docker;
+
+    fn deref(&self) -> &Docker {
+        &self.0
+    }
+}
+
+/// What the engine says it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineVersion {
+    pub version: String,
+    pub api_version: String,
+    pub os: String,
+    pub arch: String,
+}
+
+/// Asks the engine to answer now (a request, not a kept connection).
+pub async fn ping(d: &Docker) -> Result<()> {
+    d.ping()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::docker("ping the engine", e))
+}
+
+/// The engine's version, API version, OS and architecture.
+pub async fn version(d: &Docker) -> Result<EngineVersion> {
+    let v = d.version().await.map_err(|e| Error::docker("version", e))?;
+    Ok(EngineVersion {
+        version: v.version.unwrap_or_default(),
+        api_version: v.api_version.unwrap_or_default(),
+        os: v.os.unwrap_or_default(),
+        arch: v.arch.unwrap_or_default(),
+    })
+}
 
 /// The engine address brrt talks to: `DOCKER_HOST`, or the default socket.
 pub fn docker_host() -> String {
@@ -12,7 +54,7 @@ pub fn docker_host() -> String {
 }
 
 /// Connects and negotiates the API version, so that older engines (API 1.41) work too.
-pub async fn connect() -> Result<Docker> {
+pub async fn connect() -> Result<Engine> {
     let host = docker_host();
     let unavailable = |reason: String| Error::DockerUnavailable {
         host: host.clone(),
@@ -22,6 +64,7 @@ pub async fn connect() -> Result<Docker> {
     docker
         .negotiate_version()
         .await
+        .map(Engine)
         .map_err(|e| unavailable(short_reason(&e)))
 }
 

@@ -6,20 +6,23 @@
 //! but Docker 20.10 serves each upload and each folder read by starting a helper process, ~30 ms
 //! apiece.)
 //!
-//! Every file written here carries a modification time derived from its content (a *stamp*).
-//! Whether a file still holds what was written is then a stat (`HEAD` on the archive API,
-//! under a millisecond), not a read (which Docker 20.10 serves by starting a helper process,
-//! ~40 ms): a no-op dev-up checks each mirror by stat. Any edit changes the time, so a file
-//! changed by hand is seen as changed.
+//! Files keep their real modification times. What brrt wrote is recorded in a *stamp*: a
+//! symlink beside the files whose target lists, for each file, the hash of its content and the
+//! modification time the write gave it. The engine stats a symlink without following it and
+//! hands back its target (`HEAD` on the archive API, under a millisecond), so a no-op check
+//! is one stat of the stamp and one of each file, not a read (which Docker 20.10 serves by
+//! starting a helper process, ~40 ms). An edit by hand changes a file's time, so it is seen.
 
+use crate::ops::digest::sha256_hex;
 use crate::ops::docker::exec;
 use crate::ops::{Error, Result};
+use bollard::container::PathStatResponse;
 use bollard::query_parameters::{
     ContainerArchiveInfoOptionsBuilder, DownloadFromContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
 /// Every regular file under `dir` in the container, keyed by its path relative to `dir`.
@@ -81,30 +84,151 @@ fn is_missing_path(err: &bollard::errors::Error) -> bool {
     !err.to_string().to_lowercase().contains("no such container")
 }
 
-/// Writes `files` (absolute path → content) atomically, each stamped (see [`stamp`]), then runs
-/// the shell snippet `then`, all in one `sh` call in the container; returns what `then` printed.
+/// What brrt wrote under one folder of a container, as its stamp symlink records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stamp {
+    /// Absolute path → (content hash, modification time as the container's `stat` printed it).
+    entries: BTreeMap<String, (String, String)>,
+}
+
+/// The version tag a stamp starts with.
+const STAMP_V1: &str = "brrt-stamp-v1";
+
+impl Stamp {
+    /// Reads a stamp's target. The engine reports a relative link target joined to the link's
+    /// folder, so the stamp starts where its version tag does.
+    fn parse(target: &str) -> Stamp {
+        let Some(at) = target.find(STAMP_V1) else {
+            return Stamp::default();
+        };
+        let mut parts = target[at..].split(';');
+        if parts.next() != Some(STAMP_V1) {
+            return Stamp::default();
+        }
+        let entries = parts
+            .filter_map(|entry| {
+                let mut fields = entry.splitn(3, '|');
+                let (path, hash, mtime) = (fields.next()?, fields.next()?, fields.next()?);
+                Some((path.to_string(), (hash.to_string(), mtime.to_string())))
+            })
+            .collect();
+        Stamp { entries }
+    }
+
+    /// The files the stamp lists.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
+    /// The stamp's text for the files in `keep` (`path|hash|mtime` entries after the version),
+    /// to which a write adds the files it writes.
+    fn kept(&self, keep: &BTreeSet<&str>) -> String {
+        let mut text = STAMP_V1.to_string();
+        for (path, (hash, mtime)) in &self.entries {
+            if keep.contains(path.as_str()) {
+                text.push_str(&format!(";{path}|{hash}|{mtime}"));
+            }
+        }
+        text
+    }
+}
+
+/// The hash a stamp records for `content`.
+fn content_hash(content: &str) -> String {
+    sha256_hex(content)[..16].to_string()
+}
+
+/// Reads the stamp symlink at `stamp_path` (one stat); an absent one is an empty stamp.
+pub async fn read_stamp(docker: &Docker, container: &str, stamp_path: &str) -> Result<Stamp> {
+    match stat(docker, container, stamp_path).await? {
+        Some(s) => Ok(Stamp::parse(&s.link_target)),
+        None => Ok(Stamp::default()),
+    }
+}
+
+async fn stat(docker: &Docker, container: &str, path: &str) -> Result<Option<PathStatResponse>> {
+    let opts = ContainerArchiveInfoOptionsBuilder::default()
+        .path(path)
+        .build();
+    match docker
+        .get_container_archive_info(container, Some(opts))
+        .await
+    {
+        Ok(stat) => Ok(Some(stat)),
+        Err(e) if super::container::is_not_found(&e) && is_missing_path(&e) => Ok(None),
+        Err(e) => Err(Error::docker(format!("stat {path} in {container}"), e)),
+    }
+}
+
+/// Whether `path` in the container still holds `content` as brrt wrote it: the stamp records
+/// this content for it, and the file has the size and the modification time of that write.
+pub async fn file_holds(
+    docker: &Docker,
+    container: &str,
+    path: &str,
+    content: &str,
+    stamp: &Stamp,
+) -> Result<bool> {
+    let Some((hash, written_at)) = stamp.entries.get(path) else {
+        return Ok(false);
+    };
+    if *hash != content_hash(content) {
+        return Ok(false);
+    }
+    let Some(now) = stat(docker, container, path).await? else {
+        return Ok(false);
+    };
+    let same_time = match (
+        now.modification_time.as_deref(),
+        parse_stat_time(written_at),
+    ) {
+        (Some(now), Some(then)) => now.parse::<jiff::Timestamp>().ok() == Some(then),
+        _ => false,
+    };
+    Ok(same_time && usize::try_from(now.size).ok() == Some(content.len()))
+}
+
+/// A time as `stat -c %y` prints it (`2026-11-29 20:05:24.368998864 +0000`, GNU and busybox).
+fn parse_stat_time(text: &str) -> Option<jiff::Timestamp> {
+    jiff::fmt::strtime::parse("%Y-%m-%d %H:%M:%S%.f %z", text)
+        .and_then(|t| t.to_timestamp())
+        .ok()
+}
+
+/// Writes `files` (absolute path → content) atomically, then records them, with the entries of
+/// `stamp` for the paths in `keep`, in the stamp symlink at `stamp_path`; then runs the shell
+/// snippet `then`. All in one `sh` call in the container; returns what `then` printed.
 /// Contents travel as arguments, so nothing is quoted into the script, and each file is written
 /// under a temporary name and renamed over the old one. Parent folders are created as needed.
 pub async fn write_files_atomically(
     docker: &Docker,
     container: &str,
     files: &BTreeMap<String, String>,
+    stamp_path: &str,
+    stamp: &Stamp,
+    keep: &BTreeSet<&str>,
     then: &str,
 ) -> Result<String> {
     let script = format!(
         "set -e\n\
+         stamp_path=$1; stamp=$2; shift 2\n\
          while [ $# -gt 0 ]; do\n\
          \x20 dir=${{1%/*}}; tmp=\"$dir/.${{1##*/}}.brrt-tmp\"\n\
          \x20 mkdir -p \"$dir\"\n\
          \x20 printf '%s' \"$2\" > \"$tmp\"\n\
-         \x20 touch -d \"@$3\" \"$tmp\"\n\
          \x20 mv -f \"$tmp\" \"$1\"\n\
+         \x20 stamp=\"$stamp;$1|$3|$(stat -c %y \"$1\")\"\n\
          \x20 shift 3\n\
-         done\n{then}"
+         done\n\
+         mkdir -p \"${{stamp_path%/*}}\"\n\
+         ln -sfn \"$stamp\" \"$stamp_path.brrt-tmp\"\n\
+         mv -f \"$stamp_path.brrt-tmp\" \"$stamp_path\"\n\
+         {then}"
     );
     let mut cmd = vec!["sh".to_string(), "-c".to_string(), script, "sh".to_string()];
+    cmd.extend([stamp_path.to_string(), stamp.kept(keep)]);
     for (path, content) in files {
-        cmd.extend([path.clone(), content.clone(), stamp(content).to_string()]);
+        cmd.extend([path.clone(), content.clone(), content_hash(content)]);
     }
     let out = exec(docker, container, &cmd).await?;
     if out.code != 0 {
@@ -124,88 +248,29 @@ pub async fn write_files_atomically(
     Ok(out.stdout)
 }
 
-/// The modification time brrt gives a file with this content: a date between 2001 and 2033
-/// picked by a hash of the content.
-pub fn stamp(content: &str) -> u64 {
-    let hash = content.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    1_000_000_000 + hash % 1_000_000_000
-}
-
-/// Whether `path` in the container still holds `content` as brrt wrote it: same size, and the
-/// modification time is the content's stamp. Absent files do not.
-pub async fn file_holds(
-    docker: &Docker,
-    container: &str,
-    path: &str,
-    content: &str,
-) -> Result<bool> {
-    let opts = ContainerArchiveInfoOptionsBuilder::default()
-        .path(path)
-        .build();
-    match docker
-        .get_container_archive_info(container, Some(opts))
-        .await
-    {
-        Ok(stat) => Ok(usize::try_from(stat.size).ok() == Some(content.len())
-            && stat.modification_time.as_deref().and_then(unix_seconds)
-                == i64::try_from(stamp(content)).ok()),
-        Err(e) if super::container::is_not_found(&e) && is_missing_path(&e) => Ok(false),
-        Err(e) => Err(Error::docker(format!("stat {path} in {container}"), e)),
-    }
-}
-
-/// Seconds since the epoch of an RFC 3339 time as the engine prints it
-/// (`2001-09-09T01:46:40Z`, `2001-09-09T03:46:40.5+02:00`).
-fn unix_seconds(text: &str) -> Option<i64> {
-    let (date, time) = text.split_once('T')?;
-    let mut ymd = date.splitn(3, '-').map(|n| n.parse::<i64>());
-    let (y, m, d) = (ymd.next()?.ok()?, ymd.next()?.ok()?, ymd.next()?.ok()?);
-    let clock = time.get(..8)?;
-    let mut hms = clock.splitn(3, ':').map(|n| n.parse::<i64>());
-    let (hh, mm, ss) = (hms.next()?.ok()?, hms.next()?.ok()?, hms.next()?.ok()?);
-    let zone = time[8..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
-    let offset = match zone {
-        "Z" | "" => 0,
-        z => {
-            let sign = if z.starts_with('-') { -1 } else { 1 };
-            let (oh, om) = z.get(1..)?.split_once(':')?;
-            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
-        }
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn engine_times_read_as_unix_seconds() {
-        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(unix_seconds("2001-09-09T01:46:40Z"), Some(1_000_000_000));
+    fn stamps_round_trip_and_times_compare_across_formats() {
+        let target =
+            "brrt-stamp-v1;/a/hosts.toml|0123456789abcdef|2026-11-29 20:05:24.368998864 +0000";
+        let stamp = Stamp::parse(target);
+        assert_eq!(stamp.paths().collect::<Vec<_>>(), ["/a/hosts.toml"]);
+        assert_eq!(stamp.kept(&BTreeSet::from(["/a/hosts.toml"])), target);
+        assert_eq!(stamp.kept(&BTreeSet::new()), STAMP_V1);
+        let (_, mtime) = &stamp.entries["/a/hosts.toml"];
         assert_eq!(
-            unix_seconds("2001-09-09T03:46:40.123456789+02:00"),
-            Some(1_000_000_000)
+            parse_stat_time(mtime),
+            "2026-11-29T20:05:24.368998864Z"
+                .parse::<jiff::Timestamp>()
+                .ok()
         );
+        assert_eq!(Stamp::parse("something else"), Stamp::default());
         assert_eq!(
-            unix_seconds("2001-09-08T20:46:40-05:00"),
-            Some(1_000_000_000)
+            Stamp::parse(&format!("/etc/containerd/certs.d/{target}")),
+            stamp
         );
-        assert_eq!(unix_seconds("yesterday"), None);
-    }
-
-    #[test]
-    fn stamps_differ_with_content_and_stay_in_range() {
-        assert_ne!(stamp("a"), stamp("b"));
-        assert!((1_000_000_000..2_000_000_000).contains(&stamp("")));
     }
 }

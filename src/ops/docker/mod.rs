@@ -11,7 +11,7 @@ mod network;
 mod port_holder;
 mod volume;
 
-pub use client::{connect, docker_host};
+pub use client::{connect, docker_host, ping, version, Engine, EngineVersion};
 pub(crate) use container::is_not_found;
 pub use container::{
     current_container, ensure_container, ensure_container_ready, ensure_image, image_exists,
@@ -20,7 +20,7 @@ pub use container::{
     SPEC_HASH_LABEL,
 };
 pub use exec::{exec, exec_command, ExecOutput};
-pub use files::{file_holds, read_dir_files, stamp, write_files_atomically};
+pub use files::{file_holds, read_dir_files, read_stamp, write_files_atomically, Stamp};
 pub use network::{connect_network, disconnect_network, ensure_network, remove_network};
 pub use port_holder::port_holder;
 pub use volume::{

@@ -34,45 +34,8 @@ pub async fn port_holder(
     }
 }
 
-/// Finds the listening process through /proc (Linux). None when it cannot tell.
+/// The process listening on `port`, by name and pid, when the system tells.
 fn process_on_port(port: u16) -> Option<String> {
-    let mut inodes = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let text = std::fs::read_to_string(table).unwrap_or_default();
-        for line in text.lines().skip(1) {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            let (Some(local), Some(state), Some(inode)) = (cols.get(1), cols.get(3), cols.get(9))
-            else {
-                continue;
-            };
-            let local_port = local
-                .rsplit(':')
-                .next()
-                .and_then(|p| u16::from_str_radix(p, 16).ok());
-            if local_port == Some(port) && *state == "0A" {
-                inodes.push(format!("socket:[{inode}]"));
-            }
-        }
-    }
-    if inodes.is_empty() {
-        return None;
-    }
-    for proc_dir in std::fs::read_dir("/proc").ok()?.flatten() {
-        let pid = proc_dir.file_name().to_string_lossy().into_owned();
-        if !pid.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(fds) = std::fs::read_dir(proc_dir.path().join("fd")) else {
-            continue;
-        };
-        for fd in fds.flatten() {
-            let target = std::fs::read_link(fd.path()).map(|t| t.to_string_lossy().into_owned());
-            if target.is_ok_and(|t| inodes.contains(&t)) {
-                let comm =
-                    std::fs::read_to_string(proc_dir.path().join("comm")).unwrap_or_default();
-                return Some(format!("process {} (pid {pid})", comm.trim()));
-            }
-        }
-    }
-    None
+    let p = listeners::get_process_by_port(port, listeners::Protocol::TCP).ok()?;
+    Some(format!("process {} (pid {})", p.name, p.pid))
 }

@@ -198,7 +198,7 @@ pub async fn init(req: &InitRequest) -> Result<InitReport> {
             }
         }
     } else {
-        let findings = find(&dir, docker.as_ref()).await?;
+        let findings = find(&dir, docker.as_deref()).await?;
         let (cluster, how) = brrt_toml::pick_cluster(&findings);
         let (upstreams, _) = brrt_toml::upstreams(&findings.refs);
         let text = brrt_toml::render(&findings);
@@ -224,7 +224,7 @@ pub async fn init(req: &InitRequest) -> Result<InitReport> {
             text,
             executable: false,
         });
-        if let Some(note) = legacy_registry_note(docker.as_ref(), &findings.registry).await? {
+        if let Some(note) = legacy_registry_note(docker.as_deref(), &findings.registry).await? {
             plan.notes.push(note);
         }
         findings.port
@@ -399,7 +399,7 @@ fn kube_context() -> Option<String> {
         None => PathBuf::from(std::env::var_os("HOME")?).join(".kube/config"),
     };
     let text = std::fs::read_to_string(path).ok()?;
-    let config: serde_yaml::Value = serde_yaml::from_str(&text).ok()?;
+    let config: yaml_serde::Value = yaml_serde::from_str(&text).ok()?;
     config["current-context"].as_str().map(str::to_string)
 }
 

@@ -11,7 +11,7 @@ pub const GUARD: &str =
 pub const LOAD_LINES: &str = "\
 v1alpha1.extension_repo(name='brrt-local', url='file://' + os.getcwd() + '/plugins/tilt')
 v1alpha1.extension(name='brrt', repo_name='brrt-local', repo_path='brrt')
-load('ext://brrt', 'brrt_up', 'brrt_down', 'brrt_cache_ls')
+load('ext://brrt', 'brrt_up', 'brrt_down', 'brrt_cache_ls', 'brrt_registry')
 ";
 
 /// The block appended to a Tiltfile: the guard, the load lines, and the resources they declare
@@ -24,7 +24,9 @@ pub fn block(registry_port: u16) -> String {
          {LOAD_LINES}\
          brrt_up(registry_port={registry_port})\n\
          brrt_cache_ls()\n\
-         brrt_down()\n"
+         brrt_down()\n\
+         # dev-up announces the push registry in the cluster, and Tilt pushes there by itself;\n\
+         # for a cluster nobody announced it in: default_registry(brrt_registry())\n"
     )
 }
 

@@ -1,4 +1,9 @@
 //! The registry HTTP API (distribution v2): catalog, tags, manifests, delete.
+//!
+//! Written on reqwest rather than `oci-client` (checked at 0.15): that crate covers tags,
+//! manifests, blobs and token auth, but not `GET /v2/_catalog` (a distribution extension
+//! outside the OCI spec, which `cache ls` and doctor need) nor `DELETE` of a manifest; it
+//! would bring 140 crates of its own for the four calls below.
 
 use crate::ops::{Error, Result};
 use serde::Serialize;

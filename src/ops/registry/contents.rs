@@ -43,8 +43,12 @@ pub async fn volumes(d: &Docker, group: &str) -> Result<Vec<VolumeInfo>> {
     docker::list_volumes(d, &[format!("{GROUP_LABEL}={group}")]).await
 }
 
-/// The HTTP API of a registry container, through its loopback port.
+/// The HTTP API of a registry: an `http(s)://` URL as it is, or a registry container by name,
+/// through its loopback port.
 pub async fn api_for(d: &Docker, name: &str) -> Result<RegistryApi> {
+    if name.starts_with("http://") || name.starts_with("https://") {
+        return Ok(RegistryApi::new(name));
+    }
     let state = docker::inspect_container(d, name)
         .await?
         .ok_or_else(|| Error::Other(format!("no registry container `{name}`; run dev-up first")))?;

@@ -205,7 +205,7 @@ async fn remote_in_config_file(d: &Docker, container: &str, cmd: &[String]) -> O
     let (dir, name) = file.rsplit_once('/')?;
     let files = docker::read_dir_files(d, container, dir).await.ok()?;
     let text = files.get(name)?;
-    let config: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    let config: yaml_serde::Value = yaml_serde::from_str(text).ok()?;
     config["proxy"]["remoteurl"]
         .as_str()
         .filter(|r| !r.is_empty())

@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// Runs an ensure-style operation on one named thing and records what it did.
 fn change<F, Fut>(c: &ScriptContext, what: String, op: F) -> RhaiResult<String>
 where
-    F: FnOnce(bollard::Docker, Mode) -> Fut,
+    F: FnOnce(ops::Engine, Mode) -> Fut,
     Fut: std::future::Future<Output = crate::ops::Result<Action>>,
 {
     let mode = c.mode;
@@ -31,12 +31,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "bool",
         "Checks that the Docker engine answers now (a request, not a cached connection); fails with how to start it if not.",
         move || -> RhaiResult<bool> {
-            with_docker(&c, |d| async move {
-                d.ping()
-                    .await
-                    .map(|_| true)
-                    .map_err(|e| crate::ops::Error::docker("ping the engine", e))
-            })
+            with_docker(&c, |d| async move { ops::ping(&d).await.map(|()| true) })
         },
     );
     let c = ctx.clone();
@@ -44,22 +39,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "version",
         &[],
         "Map",
-        "The engine's version, API version, OS and architecture.",
+        "The engine's version, API version, OS and architecture: #{version, api_version, os, arch}.",
         move || -> RhaiResult<Dynamic> {
-            let v = with_docker(&c, |d| async move {
-                d.version()
-                    .await
-                    .map_err(|e| crate::ops::Error::docker("version", e))
-            })?;
-            let mut map = Map::new();
-            map.insert("version".into(), v.version.unwrap_or_default().into());
-            map.insert(
-                "api_version".into(),
-                v.api_version.unwrap_or_default().into(),
-            );
-            map.insert("os".into(), v.os.unwrap_or_default().into());
-            map.insert("arch".into(), v.arch.unwrap_or_default().into());
-            Ok(map.into())
+            to_dynamic(&with_docker(&c, |d| async move { ops::version(&d).await })?)
         },
     );
     let c = ctx.clone();

@@ -1,10 +1,13 @@
-//! `kind::` — clusters and nodes, found by kind's Docker labels.
+//! `kind::` — clusters and nodes, found by kind's Docker labels; kind configs; and the cluster
+//! lifecycle through the kind CLI.
 
 use crate::ops::kind as ops;
 use crate::script::api_doc::ModuleBuilder;
 use crate::script::context::ScriptContext;
-use crate::script::convert::{to_dynamic, with_docker, RhaiResult};
-use rhai::Dynamic;
+use crate::script::convert::{
+    from_dynamic, runtime_error, script_error, to_dynamic, with_docker, RhaiResult,
+};
+use rhai::{Dynamic, Map};
 use std::sync::Arc;
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
@@ -75,21 +78,124 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             })?)
         },
     );
+    register_cli(m, ctx);
+}
+
+/// Runs a kind CLI operation from a native function, stopped (and the process killed) on cancel.
+fn with_kind<T>(
+    c: &ScriptContext,
+    f: impl std::future::Future<Output = crate::ops::Result<T>>,
+) -> RhaiResult<T> {
+    c.block_on(f).map_err(|e| script_error(c, e))
+}
+
+/// The cluster lifecycle through the kind CLI, and kind's config.
+fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     m.func(
-        "cluster_config",
-        &["name: String", "workers: int"],
+        "config",
+        &["spec: Map"],
         "String",
-        "A kind cluster config whose containerd reads mirrors from /etc/containerd/certs.d.",
-        |name: &str, workers: i64| -> String {
-            ops::cluster_config(name, usize::try_from(workers).unwrap_or(0))
+        "Renders a kind cluster config (kind.x-k8s.io/v1alpha4) from #{name, workers, node_image, nodes: [#{role, image, labels, extra_port_mappings, extra_mounts}], extra_port_mappings: [#{container_port, host_port, listen_address, protocol}] (control plane), extra_mounts: [#{host_path, container_path, read_only, propagation}] (every node), networking: #{api_server_address, api_server_port, pod_subnet, service_subnet, disable_default_cni, kube_proxy_mode, ip_family}, containerd_config_patches, kind_version}. Adds the certs.d config_path patch only for node images older than kind v0.27 (containerd 1.x); refuses a patch that sets the deprecated registry.mirrors.",
+        |spec: Map| -> RhaiResult<String> {
+            let spec: ops::ClusterSpec = from_dynamic("kind::config", &spec.into())?;
+            ops::render(&spec).map_err(runtime_error)
         },
     );
     let c = ctx.clone();
-    m.func("ensure_cluster", &["name: String", "config: String"], "String", "Creates the cluster with the kind CLI unless its nodes exist; returns \"created\" or \"unchanged\".", move |name: &str, config: &str| -> RhaiResult<String> {
-        let (name, config, mode) = (name.to_string(), config.to_string(), c.mode);
-        let what = format!("kind cluster {name}");
-        let action = with_docker(&c, |d| async move { ops::ensure_cluster(&d, &name, &config, mode).await })?;
-        c.record(action, what);
-        Ok(action.to_string())
-    });
+    m.func(
+        "version",
+        &[],
+        "String",
+        "The kind CLI's version, e.g. \"0.27.0\" (`kind version`).",
+        move || -> RhaiResult<String> {
+            with_kind(&c, async { ops::version(&ops::KindCli::default()).await })
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "exists",
+        &["name: String"],
+        "bool",
+        "Whether the kind CLI knows a cluster of this name (`kind get clusters`).",
+        move |name: &str| -> RhaiResult<bool> {
+            let name = name.to_string();
+            with_kind(&c, async move {
+                ops::exists(&ops::KindCli::default(), &name).await
+            })
+        },
+    );
+    for (params, doc) in [
+        (
+            &["name: String", "config: String"][..],
+            "Creates a kind cluster with a config (YAML, e.g. from kind::config) unless one of that name exists: \"created\" or \"unchanged\"; an existing cluster is never re-created. kind's progress shows on stderr; Ctrl-C stops it.",
+        ),
+        (
+            &["name: String", "config: String", "network: String"][..],
+            "As kind::create(name, config), with the nodes on a Docker network other than `kind` (KIND_EXPERIMENTAL_DOCKER_NETWORK).",
+        ),
+    ] {
+        let c = ctx.clone();
+        let create = move |name: &str, config: &str, network: &str| -> RhaiResult<String> {
+            let (name, config, network, mode) =
+                (name.to_string(), config.to_string(), network.to_string(), c.mode);
+            let what = format!("kind cluster {name}");
+            let action = with_kind(&c, async move {
+                ops::create(&ops::KindCli::default(), &name, &config, &network, mode).await
+            })?;
+            c.record(action, what);
+            Ok(action.to_string())
+        };
+        if params.len() == 2 {
+            m.func("create", params, "String", doc, move |name: &str, config: &str| {
+                create(name, config, "kind")
+            });
+        } else {
+            m.func("create", params, "String", doc, create);
+        }
+    }
+    let c = ctx.clone();
+    m.func(
+        "delete",
+        &["name: String"],
+        "String",
+        "Deletes a kind cluster (its nodes and kubeconfig entry): \"removed\" or \"absent\".",
+        move |name: &str| -> RhaiResult<String> {
+            let (name, mode) = (name.to_string(), c.mode);
+            let what = format!("kind cluster {name}");
+            let action = with_kind(&c, async move {
+                ops::delete(&ops::KindCli::default(), &name, mode).await
+            })?;
+            c.record(action, what);
+            Ok(action.to_string())
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "kubeconfig",
+        &["name: String"],
+        "String",
+        "A kind cluster's kubeconfig (`kind get kubeconfig --name NAME`).",
+        move |name: &str| -> RhaiResult<String> {
+            let name = name.to_string();
+            with_kind(&c, async move {
+                ops::kubeconfig(&ops::KindCli::default(), &name).await
+            })
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "load_image",
+        &["name: String", "image: String"],
+        "String",
+        "Loads a local Docker image into every node of a kind cluster: \"updated\", or \"unchanged\" when every node has it already.",
+        move |name: &str, image: &str| -> RhaiResult<String> {
+            let (name, image, mode) = (name.to_string(), image.to_string(), c.mode);
+            let what = format!("image {image} in kind cluster {name}");
+            let action = with_kind(&c, async move {
+                ops::load_image(&ops::KindCli::default(), &name, &image, mode).await
+            })?;
+            c.record(action, what);
+            Ok(action.to_string())
+        },
+    );
 }

@@ -6,6 +6,7 @@ pub mod docker;
 pub mod env;
 pub mod flow;
 pub mod fs;
+pub mod k8s;
 pub mod kind;
 pub mod legacy_registry;
 pub mod log;

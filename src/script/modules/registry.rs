@@ -1,6 +1,6 @@
 //! `registry::` — the push registry, pull-through caches, and the registry HTTP API.
 
-use crate::ops::registry::{self as ops, CacheSpec, PushRegistrySpec, RegistryApi};
+use crate::ops::registry::{self as ops, CacheSpec, PushRegistrySpec};
 use crate::ops::upstream;
 use crate::script::api_doc::ModuleBuilder;
 use crate::script::context::ScriptContext;
@@ -9,15 +9,6 @@ use rhai::{Array, Dynamic, Map};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A registry named by container (its loopback port is looked up) or by URL.
-async fn api(d: &bollard::Docker, target: &str) -> crate::ops::Result<RegistryApi> {
-    if target.starts_with("http://") || target.starts_with("https://") {
-        Ok(RegistryApi::new(target))
-    } else {
-        ops::api_for(d, target).await
-    }
-}
 
 /// How often `--watch` looks again at an upstream a cache could not reach.
 const UPSTREAM_RECHECK: Duration = Duration::from_secs(10);
@@ -151,7 +142,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         move |target: &str| -> RhaiResult<Dynamic> {
             let target = target.to_string();
             to_dynamic(&with_docker(&c, |d| async move {
-                api(&d, &target).await?.catalog().await
+                ops::api_for(&d, &target).await?.catalog().await
             })?)
         },
     );
@@ -165,7 +156,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             let target = target.to_string();
             let page_size = u32::try_from(page_size.clamp(1, 10_000)).unwrap_or(100);
             to_dynamic(&with_docker(&c, |d| async move {
-                api(&d, &target).await?.catalog_paged(page_size).await
+                ops::api_for(&d, &target)
+                    .await?
+                    .catalog_paged(page_size)
+                    .await
             })?)
         },
     );
@@ -178,14 +172,14 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         move |target: &str, repo: &str| -> RhaiResult<Dynamic> {
             let (target, repo) = (target.to_string(), repo.to_string());
             to_dynamic(&with_docker(&c, |d| async move {
-                api(&d, &target).await?.tags(&repo).await
+                ops::api_for(&d, &target).await?.tags(&repo).await
             })?)
         },
     );
     let c = ctx.clone();
     m.func("manifest", &["registry: String", "repo: String", "reference: String"], "Map", "A manifest by tag or digest: #{digest, media_type, kind (image, oci-index, docker-list), size, content_size, children}.", move |target: &str, repo: &str, reference: &str| -> RhaiResult<Dynamic> {
         let (target, repo, reference) = (target.to_string(), repo.to_string(), reference.to_string());
-        to_dynamic(&with_docker(&c, |d| async move { api(&d, &target).await?.manifest(&repo, &reference).await })?)
+        to_dynamic(&with_docker(&c, |d| async move { ops::api_for(&d, &target).await?.manifest(&repo, &reference).await })?)
     });
     let c = ctx.clone();
     m.func(
@@ -200,7 +194,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
                 &format!("manifest {repo}@{digest}"),
             ) {
                 with_docker(&c, |d| async move {
-                    api(&d, &target).await?.delete(&repo, &digest).await
+                    ops::api_for(&d, &target)
+                        .await?
+                        .delete(&repo, &digest)
+                        .await
                 })?;
             }
             Ok(())

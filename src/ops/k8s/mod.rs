@@ -1,0 +1,314 @@
+//! The Kubernetes API of a cluster, through `kube`: the client for one kubeconfig context, and
+//! the few things brrt asks of the API server (the KEP-1755 announcement, a generic server-side
+//! apply, reads and deletes, node readiness).
+//!
+//! Every error a user can meet here is one line that says what to do: an API server that does
+//! not answer is named with its context and URL, a missing context with the contexts that
+//! exist, and a refusal by the server with the server's own `Status` message.
+
+mod announce;
+mod objects;
+mod ready;
+
+pub use announce::{
+    apply_local_registry_hosting, read_local_registry_hosting, remove_local_registry_hosting,
+    LocalRegistryHosting, HOSTING_KEY, HOSTING_NAME, HOSTING_NAMESPACE,
+};
+pub use objects::{apply, check_objects, delete, documents, get, Applied};
+pub use ready::{wait_nodes_ready, NodesReady};
+
+use crate::ops::{Error, Result};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The field manager of every server-side apply brrt makes.
+pub const FIELD_MANAGER: &str = "brrt";
+
+/// How long a connection to the API server may take before it counts as not answering. A kind
+/// API server is on this machine: when it answers at all, it answers at once.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one request may wait for its answer.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The context kind writes for a cluster: `kind-<name>`.
+pub fn kind_context(cluster: &str) -> String {
+    format!("kind-{cluster}")
+}
+
+/// A client for one context of the kubeconfig, with the names errors show.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: kube::Client,
+    pub context: String,
+    /// The API server's URL, as the kubeconfig has it.
+    pub server: String,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("context", &self.context)
+            .field("server", &self.server)
+            .finish()
+    }
+}
+
+/// Where the kubeconfig is read from: `KUBECONFIG` (its first file when it lists several), else
+/// `~/.kube/config`. For messages only; reading honours the whole list.
+pub fn kubeconfig_path() -> String {
+    if let Some(value) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        let paths: Vec<PathBuf> = std::env::split_paths(&value)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        if !paths.is_empty() {
+            return paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(":");
+        }
+    }
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".kube/config"))
+        .unwrap_or_else(|| PathBuf::from("~/.kube/config"))
+        .display()
+        .to_string()
+}
+
+/// The kubeconfig's `current-context`.
+pub fn current_context() -> Result<String> {
+    let kubeconfig = match Kubeconfig::read() {
+        Ok(k) => k,
+        Err(kube::config::KubeconfigError::ReadConfig(e, _))
+            if e.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return Err(Error::Kube {
+                what: format!("read the kubeconfig {}", kubeconfig_path()),
+                message: "there is no such file; create the cluster (kind writes it), point \
+                          KUBECONFIG at one, or call k8s::connect(CONTEXT)"
+                    .into(),
+            })
+        }
+        Err(_) => read_kubeconfig("")?,
+    };
+    kubeconfig
+        .current_context
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| Error::Kube {
+            what: format!("read the kubeconfig {}", kubeconfig_path()),
+            message: "it names no current-context; call k8s::connect(CONTEXT) first".into(),
+        })
+}
+
+/// Reads the kubeconfig. A missing file is [`Error::KubeContext`] with no contexts, so the user
+/// hears about the context they wanted, not about a file.
+fn read_kubeconfig(context: &str) -> Result<Kubeconfig> {
+    match Kubeconfig::read() {
+        Ok(k) => Ok(k),
+        Err(kube::config::KubeconfigError::ReadConfig(e, _))
+            if e.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Err(Error::KubeContext {
+                context: context.to_string(),
+                kubeconfig: kubeconfig_path(),
+                known: Vec::new(),
+            })
+        }
+        Err(e) => Err(Error::Kube {
+            what: format!("read the kubeconfig {}", kubeconfig_path()),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// The client for `context`, or an error listing the contexts the kubeconfig has. Nothing is
+/// sent to the server yet.
+pub async fn connect(context: &str) -> Result<Cluster> {
+    let kubeconfig = read_kubeconfig(context)?;
+    let known: Vec<String> = kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
+    if !known.iter().any(|c| c == context) {
+        return Err(Error::KubeContext {
+            context: context.to_string(),
+            kubeconfig: kubeconfig_path(),
+            known,
+        });
+    }
+    let options = KubeConfigOptions {
+        context: Some(context.to_string()),
+        ..Default::default()
+    };
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| Error::Kube {
+            what: format!("load context `{context}` from {}", kubeconfig_path()),
+            message: e.to_string(),
+        })?;
+    config.connect_timeout = Some(CONNECT_TIMEOUT);
+    config.read_timeout = Some(READ_TIMEOUT);
+    let server = config.cluster_url.to_string();
+    let server = server.strip_suffix('/').unwrap_or(&server).to_string();
+    let client = kube::Client::try_from(config).map_err(|e| Error::Kube {
+        what: format!("make a client for context `{context}`"),
+        message: e.to_string(),
+    })?;
+    Ok(Cluster {
+        client,
+        context: context.to_string(),
+        server,
+    })
+}
+
+/// What `probe` found: whether an API server answers for a context, and which.
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    pub context: String,
+    /// The API server's URL; empty when the context is missing.
+    pub server: String,
+    pub reachable: bool,
+    /// The server's Kubernetes version, when it answered.
+    pub version: Option<String>,
+    /// Why it is not reachable: one line.
+    pub error: Option<String>,
+}
+
+/// Connects to `context` and asks the server for its version: the cheapest request there is.
+/// Never fails: what went wrong is in [`Probe::error`], and the client, when there is one.
+pub async fn probe(context: &str) -> (Probe, Option<Cluster>) {
+    let cluster = match connect(context).await {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                Probe {
+                    context: context.to_string(),
+                    server: String::new(),
+                    reachable: false,
+                    version: None,
+                    error: Some(e.to_string()),
+                },
+                None,
+            )
+        }
+    };
+    let answer = cluster.client.apiserver_version().await;
+    let probe = match answer {
+        Ok(info) => Probe {
+            context: context.to_string(),
+            server: cluster.server.clone(),
+            reachable: true,
+            version: Some(info.git_version),
+            error: None,
+        },
+        Err(e) => Probe {
+            context: context.to_string(),
+            server: cluster.server.clone(),
+            reachable: false,
+            version: None,
+            error: Some(cluster.error("ask for the server version", e).to_string()),
+        },
+    };
+    (probe, Some(cluster))
+}
+
+impl Cluster {
+    /// A `kube` error as one line: the server's `Status` message when it answered, or that it
+    /// does not answer (naming the context and URL) when it did not.
+    pub fn error(&self, what: &str, err: kube::Error) -> Error {
+        match err {
+            kube::Error::Api(status) => Error::KubeApi {
+                what: what.to_string(),
+                code: status.code,
+                message: status_message(&status),
+            },
+            other => {
+                let chain = error_chain(&other);
+                if is_connection_problem(&other, &chain) {
+                    Error::KubeUnreachable {
+                        context: self.context.clone(),
+                        server: self.server.clone(),
+                        reason: short_reason(&chain),
+                    }
+                } else {
+                    Error::Kube {
+                        what: what.to_string(),
+                        message: chain,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The message of a `Status`, or its reason when the server sent none.
+fn status_message(status: &kube::core::Status) -> String {
+    if !status.message.is_empty() {
+        status.message.clone()
+    } else if !status.reason.is_empty() {
+        status.reason.clone()
+    } else {
+        format!("HTTP {}", status.code)
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Whether the request never got an answer from a server (as opposed to an answer that was
+/// not what was wanted).
+fn is_connection_problem(err: &kube::Error, chain: &str) -> bool {
+    matches!(
+        err,
+        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::RustlsTls(_)
+    ) || ["Connection refused", "connect", "timed out", "os error"]
+        .iter()
+        .any(|s| chain.contains(s))
+}
+
+fn short_reason(chain: &str) -> String {
+    if chain.contains("Connection refused") || chain.contains("os error 111") {
+        "connection refused".into()
+    } else if chain.contains("timed out") || chain.contains("elapsed") {
+        format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())
+    } else if chain.contains("certificate") || chain.contains("UnknownIssuer") {
+        format!("TLS: {chain}")
+    } else {
+        chain.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_connection_reads_as_one_short_reason() {
+        assert_eq!(
+            short_reason(
+                "client error (Connect): tcp connect error: Connection refused (os error 111)"
+            ),
+            "connection refused"
+        );
+    }
+
+    #[test]
+    fn a_status_without_a_message_shows_its_reason() {
+        let status = kube::core::Status {
+            code: 404,
+            reason: "NotFound".into(),
+            ..Default::default()
+        };
+        assert_eq!(status_message(&status), "NotFound");
+    }
+}

@@ -1,0 +1,89 @@
+//! kind clusters and nodes, found the way kind finds them: by the Docker labels on the node
+//! containers. No kind CLI is needed to read them. Creating, deleting and loading images go
+//! through the kind CLI (`cli`), with a config rendered from typed values (`config`).
+//!
+//! - `containerd_registry`: how a node's containerd finds registry hosts.
+//! - `config`: a kind `Cluster` config (kind.x-k8s.io/v1alpha4).
+//! - `cli`: `kind create/delete/get …`, killed with the run.
+
+mod cli;
+mod config;
+mod containerd_registry;
+
+pub use cli::{create, delete, exists, kubeconfig, load_image, version, KindCli};
+pub use config::{build, image_runs_containerd_1, render, ClusterSpec, KindConfig};
+pub use containerd_registry::{containerd_registry, ContainerdRegistry};
+
+use crate::ops::docker;
+use crate::ops::{Error, Result};
+use bollard::Docker;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// The label kind puts on every node container, holding the cluster name.
+pub const CLUSTER_LABEL: &str = "io.x-k8s.kind.cluster";
+/// The label holding a node's role (`control-plane` or `worker`).
+pub const ROLE_LABEL: &str = "io.x-k8s.kind.role";
+
+/// Where containerd looks for per-registry `hosts.toml` files in a node.
+pub const CERTS_DIR: &str = "/etc/containerd/certs.d";
+
+/// One node of a kind cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    pub name: String,
+    pub role: String,
+    pub id: String,
+    pub running: bool,
+}
+
+/// The names of every kind cluster on the engine.
+pub async fn clusters(d: &Docker) -> Result<Vec<String>> {
+    let nodes = docker::list_containers(d, &[CLUSTER_LABEL.to_string()]).await?;
+    let names: BTreeSet<String> = nodes
+        .into_iter()
+        .filter_map(|c| c.labels.get(CLUSTER_LABEL).cloned())
+        .collect();
+    Ok(names.into_iter().collect())
+}
+
+/// The nodes of `cluster`, control plane first.
+pub async fn nodes(d: &Docker, cluster: &str) -> Result<Vec<Node>> {
+    let list = docker::list_containers(d, &[format!("{CLUSTER_LABEL}={cluster}")]).await?;
+    let mut nodes: Vec<Node> = list
+        .into_iter()
+        .map(|c| Node {
+            role: c.labels.get(ROLE_LABEL).cloned().unwrap_or_default(),
+            name: c.name,
+            id: c.id,
+            running: c.running,
+        })
+        .collect();
+    nodes.sort_by(|a, b| {
+        (a.role != "control-plane", &a.name).cmp(&(b.role != "control-plane", &b.name))
+    });
+    Ok(nodes)
+}
+
+/// The containerd version running in a node (`containerd --version`).
+pub async fn containerd_version(d: &Docker, node: &str) -> Result<String> {
+    let out = docker::exec(d, node, &["containerd".into(), "--version".into()]).await?;
+    if out.code != 0 {
+        return Err(Error::ExecFailed {
+            container: node.into(),
+            command: "containerd --version".into(),
+            code: out.code,
+            stderr: out.stderr.trim().into(),
+        });
+    }
+    Ok(out.stdout.trim().to_string())
+}
+
+/// The containerd config of a node (`/etc/containerd/config.toml`).
+pub async fn containerd_config(d: &Docker, node: &str) -> Result<String> {
+    let files = docker::read_dir_files(d, node, "/etc/containerd/config.toml").await?;
+    files
+        .into_values()
+        .next()
+        .ok_or_else(|| Error::Other(format!("{node} has no /etc/containerd/config.toml")))
+}

@@ -1,0 +1,725 @@
+//! Issue 8, the cluster side: the kube client, the KEP-1755 announcement, and the kind
+//! lifecycle, through the real binary and the repository's flows.
+//!
+//! No Kubernetes API server, kind CLI or kindest/node image can run on these machines, so two
+//! stand-ins play them (both named as such): `support::apiserver` (HTTP/JSON, strict about
+//! server-side apply as the real server is, and stoppable mid-test) and `tests/standins/bin/kind`
+//! (which makes kind's Docker-side effects: node containers with kind's labels running real
+//! containerd, a kubeconfig context `kind-<name>`, nodes registered with the API server). The
+//! Docker engine, the registries and containerd in the nodes are real.
+
+use crate::support::apiserver::ApiServer;
+use crate::support::cluster::{
+    container_exists, container_id, free_port, script, wait_for, CacheConfig, Cluster,
+};
+use crate::support::{Brrt, Output, Project, Running, Testbed};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const HOSTING_KEY: &str = "localRegistryHosting.v1";
+
+/// The folder with the `kind` stand-in, put first on PATH for brrt only.
+fn standins_bin() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standins/bin")
+}
+
+/// A test's cluster side: the stand-in API server, a kubeconfig of the test's own, and the
+/// environment that points brrt (and the `kind` stand-in it runs) at both.
+struct ClusterSide {
+    api: ApiServer,
+    kubeconfig: PathBuf,
+    kind_state: PathBuf,
+}
+
+impl ClusterSide {
+    fn new(project: &Project) -> Self {
+        ClusterSide {
+            api: ApiServer::start(),
+            kubeconfig: project.path().join("kubeconfig"),
+            kind_state: project.path().join("kind-state"),
+        }
+    }
+
+    /// A kubeconfig with the context kind writes for `cluster`, as if kind had made it.
+    fn kind_made(project: &Project, cluster: &str) -> Self {
+        let side = ClusterSide::new(project);
+        side.api
+            .write_kubeconfig(&side.kubeconfig, &format!("kind-{cluster}"));
+        side
+    }
+
+    fn env(&self, brrt: Brrt) -> Brrt {
+        let path = format!(
+            "{}:{}",
+            standins_bin().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        brrt.env("PATH", path)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("BRRT_STANDIN_APISERVER", self.api.url())
+            .env("BRRT_STANDIN_KIND_STATE", &self.kind_state)
+    }
+
+    fn run(&self, cluster: &Cluster<'_>, flow: &str, extra: &[&str]) -> Output {
+        self.env(cluster.project.brrt())
+            .arg("run")
+            .arg(script(flow))
+            .args(extra)
+            .run()
+    }
+
+    /// What the cluster announces, parsed, or `None`.
+    fn announcement(&self) -> Option<Value> {
+        let cm = self
+            .api
+            .config_map("kube-public", "local-registry-hosting")?;
+        let yaml = cm["data"][HOSTING_KEY].as_str()?.to_string();
+        Some(yaml_serde::from_str(&yaml).expect("the announcement is YAML"))
+    }
+
+    /// The server-side applies sent so far.
+    fn applies(&self) -> usize {
+        self.api
+            .requests()
+            .iter()
+            .filter(|r| r.starts_with("PATCH "))
+            .count()
+    }
+}
+
+/// The action in dev-up's table for the row `what` whose name contains `name`.
+#[track_caller]
+fn row(out: &Output, what: &str, name: &str) -> String {
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(what) && l.contains(name))
+        .unwrap_or_else(|| panic!("no `{what}` row for {name}:\n{}", out.stdout));
+    line.split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// brrt.toml for `cluster` with `[cluster]` keys added.
+fn config_with(cluster: &Cluster<'_>, cache: &CacheConfig<'_>, cluster_keys: &str) -> String {
+    cluster
+        .config(cache)
+        .replacen("[cluster]\n", &format!("[cluster]\n{cluster_keys}"), 1)
+}
+
+const NO_CACHES: CacheConfig<'static> = CacheConfig {
+    enabled: false,
+    upstreams: &[],
+};
+
+#[test]
+fn dev_up_from_nothing_creates_the_cluster_wires_it_and_announces_the_registry() {
+    let Some(tb) = Testbed::require("clusterup") else {
+        return;
+    };
+    let mut cluster = Cluster::without_nodes(&tb);
+    cluster
+        .add_upstream("docker.io")
+        .push("brrt-testbed/hello:1", "library/hello:1");
+    let worker = tb.container("kind-worker");
+    let side = ClusterSide::new(&cluster.project);
+    let image = tb.containerd().node_image();
+    let docker_hub = CacheConfig {
+        enabled: true,
+        upstreams: &["docker.io"],
+    };
+    cluster.project.write(
+        "brrt.toml",
+        config_with(
+            &cluster,
+            &docker_hub,
+            &format!("create = true\nworkers = 1\nnode_image = {image:?}\n"),
+        ),
+    );
+    assert!(!container_exists(&cluster.control_plane().name));
+
+    let out = side.run(&cluster, "dev-up.rhai", &[]);
+    out.success();
+    assert_eq!(row(&out, "kind cluster", &cluster.name), "created");
+    assert_eq!(
+        row(&out, "announcement", "local-registry-hosting"),
+        "created"
+    );
+    // kind's nodes registered NotReady; dev-up waited for them, and said so.
+    out.stderr_contains("waiting for the nodes")
+        .stderr_contains("nodes ready:")
+        .stderr_lacks("warning");
+
+    // The config kind got: one control plane and one worker, on the node image asked for.
+    let given: Value = yaml_serde::from_str(
+        &std::fs::read_to_string(side.kind_state.join(format!("{}.yaml", cluster.name)))
+            .expect("the kind stand-in kept the config it was given"),
+    )
+    .unwrap();
+    assert_eq!(given["apiVersion"], "kind.x-k8s.io/v1alpha4");
+    assert_eq!(given["nodes"][0]["role"], "control-plane");
+    assert_eq!(given["nodes"][1]["role"], "worker");
+    assert_eq!(given["nodes"][1]["image"], image);
+
+    // Both nodes are wired, and pull through the cache.
+    let control_plane = cluster.control_plane();
+    for node in [&control_plane.name, &worker] {
+        assert_eq!(row(&out, "node mirrors", node), "updated");
+    }
+    control_plane.must_pull("docker.io/library/hello:1");
+
+    // The announcement: all four KEP-1755 fields, written by brrt with server-side apply.
+    let announced = side.announcement().expect("the ConfigMap was applied");
+    assert_eq!(announced["host"], format!("localhost:{}", cluster.port));
+    assert_eq!(
+        announced["hostFromContainerRuntime"],
+        format!("{}:5000", cluster.registry)
+    );
+    assert_eq!(
+        announced["hostFromClusterNetwork"],
+        format!("{}:5000", cluster.registry)
+    );
+    assert!(announced["help"].as_str().unwrap().starts_with("https://"));
+    let cm = side
+        .api
+        .config_map("kube-public", "local-registry-hosting")
+        .unwrap();
+    assert_eq!(cm["metadata"]["managedFields"][0]["manager"], "brrt");
+    assert_eq!(cm["metadata"]["managedFields"][0]["operation"], "Apply");
+
+    // A second run changes nothing, and sends nothing to the API server.
+    let (applies, ids) = (
+        side.applies(),
+        [container_id(&control_plane.name), container_id(&worker)],
+    );
+    let again = side.run(&cluster, "dev-up.rhai", &[]);
+    again
+        .success()
+        .stdout_contains("dev-up: nothing changed")
+        .stderr_lacks("waiting for the nodes");
+    assert_eq!(row(&again, "kind cluster", &cluster.name), "unchanged");
+    assert_eq!(
+        row(&again, "announcement", "local-registry-hosting"),
+        "unchanged"
+    );
+    assert_eq!(side.applies(), applies, "the second run applied something");
+    assert_eq!(
+        [container_id(&control_plane.name), container_id(&worker)],
+        ids,
+        "a node was re-created"
+    );
+
+    side.run(&cluster, "doctor.rhai", &[])
+        .success()
+        .stdout_contains(&format!(
+            "announcement: Tilt pushes to localhost:{} (kube-public/local-registry-hosting)",
+            cluster.port
+        ));
+
+    // A local build goes into the nodes with kind's image loading; twice is a no-op.
+    cluster.project.write(
+        "load.rhai",
+        "print(`first=${kind::load_image(SET.name, \"brrt-testbed/hello:2\")}`);\n\
+         print(`second=${kind::load_image(SET.name, \"brrt-testbed/hello:2\")}`);\n",
+    );
+    let loaded = side
+        .env(cluster.project.brrt())
+        .args(["run", "load.rhai", "--set"])
+        .arg(format!("name={}", cluster.name))
+        .run();
+    loaded.success();
+    assert_eq!(loaded.printed("first"), "updated");
+    assert_eq!(loaded.printed("second"), "unchanged");
+    assert_eq!(
+        control_plane.file_in_image("docker.io/brrt-testbed/hello:2", "hello.txt"),
+        "hello from brrt-testbed hello:2"
+    );
+
+    // dev-down takes the announcement away; with cluster=true the cluster goes too.
+    let down = side.run(&cluster, "dev-down.rhai", &["--set", "cluster=true"]);
+    down.success();
+    assert_eq!(
+        row(&down, "announcement", "local-registry-hosting"),
+        "removed"
+    );
+    assert_eq!(row(&down, "kind cluster", &cluster.name), "removed");
+    assert!(side.announcement().is_none());
+    for node in [&control_plane.name, &worker] {
+        assert!(!container_exists(node), "{node} is still there");
+    }
+    let kubeconfig = std::fs::read_to_string(&side.kubeconfig).unwrap();
+    assert!(
+        !kubeconfig.contains(&format!("kind-{}", cluster.name)),
+        "{kubeconfig}"
+    );
+}
+
+#[test]
+fn a_port_change_under_watch_updates_the_announcement() {
+    let Some(tb) = Testbed::require("announce_watch") else {
+        return;
+    };
+    let mut cluster = Cluster::new(&tb);
+    let side = ClusterSide::kind_made(&cluster.project, &cluster.name);
+    cluster.write_config(&NO_CACHES);
+    let first = cluster.port;
+
+    let mut watch = Running::new(
+        side.env(cluster.project.brrt())
+            .args(["run", "--watch"])
+            .arg(script("dev-up.rhai"))
+            .spawn(),
+    );
+    watch.wait_for_applies(1);
+    let host = |side: &ClusterSide| side.announcement().map(|a| a["host"].clone());
+    assert_eq!(host(&side), Some(format!("localhost:{first}").into()));
+
+    cluster.port = free_port();
+    cluster.write_config(&NO_CACHES);
+    let second = format!("localhost:{}", cluster.port);
+    wait_for(
+        30,
+        "the announcement to follow the new port",
+        || match host(&side) {
+            Some(h) if h == second.as_str() => Ok(()),
+            other => Err(format!("{other:?}\n{}", watch.lines().join("\n"))),
+        },
+    );
+    watch.wait_for_applies(2);
+    let applied = watch.applies();
+    assert!(
+        applied[1].contains("ConfigMap kube-public/local-registry-hosting"),
+        "{applied:?}"
+    );
+    // The node follows too: its mirror for the new port is there.
+    assert!(cluster.control_plane().mirror(&second).is_some());
+    assert_eq!(watch.stop("-TERM"), Some(0));
+}
+
+#[test]
+fn with_the_api_server_stopped_dev_up_warns_once_and_applies_the_rest() {
+    let Some(tb) = Testbed::require("announce_down") else {
+        return;
+    };
+    let mut cluster = Cluster::new(&tb);
+    let mut side = ClusterSide::kind_made(&cluster.project, &cluster.name);
+    cluster.write_config(&NO_CACHES);
+    let out = side.run(&cluster, "dev-up.rhai", &[]);
+    out.success();
+    assert_eq!(
+        row(&out, "announcement", "local-registry-hosting"),
+        "created"
+    );
+
+    // The cluster's API server goes away in the middle of the session; the push registry
+    // moves to another port.
+    let url = side.api.url();
+    side.api.stop();
+    cluster.port = free_port();
+    cluster.write_config(&NO_CACHES);
+    let out = side.run(&cluster, "dev-up.rhai", &[]);
+    out.success();
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr);
+    assert!(
+        warnings[0].contains(&format!(
+            "no Kubernetes API server answers for context `kind-{}` at {url}: connection refused",
+            cluster.name
+        )),
+        "{}",
+        warnings[0]
+    );
+    assert!(warnings[0].contains("the registries and mirrors are applied"));
+    // Everything else was done: the push registry on its new port, and the node's mirror.
+    assert_eq!(
+        row(
+            &out,
+            "push registry",
+            &format!("localhost:{}", cluster.port)
+        ),
+        "recreated"
+    );
+    let node = cluster.control_plane();
+    assert!(node
+        .mirror(&format!("localhost:{}", cluster.port))
+        .is_some());
+    out.stdout_lacks("announcement");
+
+    // doctor says the same, as a warning.
+    side.run(&cluster, "doctor.rhai", &[])
+        .stdout_contains("warn  no Kubernetes API server answers for context");
+}
+
+#[test]
+fn an_announcement_another_tool_wrote_is_taken_over_by_dev_up_and_left_by_dev_down() {
+    let Some(tb) = Testbed::require("announce_foreign") else {
+        return;
+    };
+    let cluster = Cluster::new(&tb);
+    let side = ClusterSide::kind_made(&cluster.project, &cluster.name);
+    cluster.write_config(&NO_CACHES);
+    // What kind's kind-with-registry.sh applies with kubectl.
+    let by_kubectl = serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "data": {HOSTING_KEY: "host: \"localhost:5001\"\nhelp: \"https://kind.sigs.k8s.io/docs/user/local-registry/\"\n"}
+    });
+    side.api.put(
+        "configmaps",
+        "kube-public",
+        "local-registry-hosting",
+        by_kubectl.clone(),
+        "kubectl-client-side-apply",
+    );
+
+    // doctor names the difference and who wrote it.
+    side.run(&cluster, "doctor.rhai", &[])
+        .failure(1)
+        .stdout_contains(
+            "(written by [\"kubectl-client-side-apply\"], not brrt) differs from brrt.toml",
+        )
+        .stdout_contains(&format!(
+            "host is \"localhost:5001\", brrt.toml wants \"localhost:{}\"",
+            cluster.port
+        ));
+
+    // dev-down leaves what brrt did not write.
+    let down = side.run(&cluster, "dev-down.rhai", &[]);
+    down.success()
+        .stderr_contains("was written by [\"kubectl-client-side-apply\"], not brrt: left as it is");
+    assert_eq!(
+        row(&down, "announcement", "local-registry-hosting"),
+        "unchanged"
+    );
+    assert!(side.announcement().is_some());
+
+    // dev-up takes it over (server-side apply with force) and doctor agrees.
+    let up = side.run(&cluster, "dev-up.rhai", &[]);
+    up.success();
+    assert_eq!(
+        row(&up, "announcement", "local-registry-hosting"),
+        "updated"
+    );
+    assert_eq!(
+        side.announcement().unwrap()["host"],
+        format!("localhost:{}", cluster.port)
+    );
+    side.run(&cluster, "doctor.rhai", &[]).success();
+    let down = side.run(&cluster, "dev-down.rhai", &[]);
+    assert_eq!(
+        row(&down, "announcement", "local-registry-hosting"),
+        "removed"
+    );
+}
+
+#[test]
+fn dev_up_with_create_and_no_kind_cli_says_how_to_install_it() {
+    let Some(tb) = Testbed::require("nokindcli") else {
+        return;
+    };
+    let cluster = Cluster::without_nodes(&tb);
+    cluster.project.write(
+        "brrt.toml",
+        config_with(&cluster, &NO_CACHES, "create = true\n"),
+    );
+    cluster
+        .project
+        .brrt()
+        .env("PATH", "/usr/bin:/bin")
+        .arg("run")
+        .arg(script("dev-up.rhai"))
+        .run()
+        .failure(1)
+        .stderr_contains("the kind CLI is not on PATH; install it from https://kind.sigs.k8s.io/docs/user/quick-start/#installation");
+    assert!(
+        !container_exists(&cluster.registry),
+        "dev-up went on without the cluster"
+    );
+}
+
+#[test]
+fn a_config_kind_refuses_is_reported_with_kinds_words() {
+    let Some(tb) = Testbed::require("kindrefuses") else {
+        return;
+    };
+    let cluster = Cluster::without_nodes(&tb);
+    let side = ClusterSide::new(&cluster.project);
+    cluster.project.write(
+        "create.rhai",
+        "kind::create(SET.name, \"kind: Cluster\\napiVersion: kind.x-k8s.io/v1alpha4\\nnodez: []\\n\");",
+    );
+    side.env(cluster.project.brrt())
+        .args(["run", "create.rhai", "--set"])
+        .arg(format!("name={}", cluster.name))
+        .run()
+        .failure(1)
+        .stderr_contains("unknown field \"nodez\"")
+        .stderr_contains(&format!(
+            "`kind create cluster --name {} --config",
+            cluster.name
+        ))
+        .stderr_contains("create.rhai:1:");
+    assert!(!container_exists(&cluster.control_plane().name));
+}
+
+// --- the k8s:: module against the stand-in API server, no Docker needed ---------------------
+
+/// A project with a kubeconfig whose context `dev` is the stand-in.
+fn api_project(api: &ApiServer) -> (Project, PathBuf) {
+    let project = Project::new();
+    let kubeconfig = project.path().join("kubeconfig");
+    api.write_kubeconfig(&kubeconfig, "dev");
+    (project, kubeconfig)
+}
+
+fn run_script(project: &Project, kubeconfig: &Path, text: &str) -> Output {
+    project.write("k.rhai", text);
+    project
+        .brrt()
+        .env("KUBECONFIG", kubeconfig)
+        .args(["run", "k.rhai"])
+        .run()
+}
+
+#[test]
+fn the_announcement_is_applied_over_https_with_the_kubeconfig_ca() {
+    let api = ApiServer::start_https();
+    let (project, kubeconfig) = api_project(&api);
+    let out = run_script(
+        &project,
+        &kubeconfig,
+        r#"
+        let c = k8s::connect("dev");
+        print(`reachable=${c.reachable}`);
+        print(`server=${c.server}`);
+        let spec = #{ host: "localhost:5001", host_from_container_runtime: "kind-registry:5000",
+                      host_from_cluster_network: "kind-registry:5000", help: "https://example.com" };
+        print(`first=${k8s::local_registry_hosting(spec).action}`);
+        print(`second=${k8s::local_registry_hosting(spec).action}`);
+        print(`read=${k8s::read_local_registry_hosting().host}`);
+        "#,
+    );
+    out.success();
+    assert_eq!(out.printed("reachable"), "true");
+    assert_eq!(out.printed("server"), api.url());
+    assert_eq!(out.printed("first"), "created");
+    assert_eq!(out.printed("second"), "unchanged");
+    assert_eq!(out.printed("read"), "localhost:5001");
+    assert!(api.url().starts_with("https://"));
+}
+
+#[test]
+fn a_missing_context_lists_the_contexts_there_are() {
+    let api = ApiServer::start();
+    let (project, kubeconfig) = api_project(&api);
+    let out = run_script(
+        &project,
+        &kubeconfig,
+        "print(`error=${k8s::connect(\"kind-nope\").error}`);\nk8s::get(\"ConfigMap\", \"default\", \"x\");",
+    );
+    let error = out.printed("error");
+    assert_eq!(
+        error,
+        format!(
+            "no context `kind-nope` in the kubeconfig {} (contexts there: dev); create the \
+             cluster, or set [cluster] context in brrt.toml to one of them",
+            kubeconfig.display()
+        )
+    );
+    // After a failed connect, calls fail with the same line, at the call.
+    out.failure(1)
+        .stderr_contains("no context `kind-nope`")
+        .stderr_contains("k.rhai:2:");
+}
+
+#[test]
+fn the_servers_status_message_is_shown_not_a_dump() {
+    let api = ApiServer::start();
+    let (project, kubeconfig) = api_project(&api);
+    let out = run_script(
+        &project,
+        &kubeconfig,
+        r#"
+        k8s::connect("dev");
+        k8s::apply(#{ apiVersion: "v1", kind: "ConfigMap", metadata: #{ name: "bad", namespace: "default" }, data: #{ n: 1 } });
+        "#,
+    );
+    out.failure(1)
+        .stderr_contains("kubernetes: apply ConfigMap default/bad: ConfigMap \"bad\" is invalid: data[n]: Invalid value: must be a string")
+        .stderr_lacks("Status {")
+        .stderr_lacks("ErrorResponse");
+    assert!(api.config_map("default", "bad").is_none());
+}
+
+#[test]
+fn generic_apply_get_and_delete_are_idempotent() {
+    let api = ApiServer::start();
+    let (project, kubeconfig) = api_project(&api);
+    let yaml = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team\ndata:\n  mode: dev\n";
+    project.write("objects.yaml", yaml);
+    let out = run_script(
+        &project,
+        &kubeconfig,
+        r#"
+        k8s::connect("dev");
+        let text = fs::read("objects.yaml");
+        print(`first=${k8s::apply(text).map(|a| a.action)}`);
+        print(`second=${k8s::apply(text).map(|a| a.action)}`);
+        print(`mode=${k8s::get("ConfigMap", "team", "settings").data.mode}`);
+        print(`missing=${k8s::get("configmaps", "team", "nope")}`);
+        print(`deleted=${k8s::delete("ConfigMap", "team", "settings")}`);
+        print(`again=${k8s::delete("ConfigMap", "team", "settings")}`);
+        try { k8s::get("Deployment", "team", "web"); } catch (e) { print(`unknown=${e}`); }
+        "#,
+    );
+    out.success();
+    assert_eq!(out.printed("first"), r#"["created", "created"]"#);
+    assert_eq!(out.printed("second"), r#"["unchanged", "unchanged"]"#);
+    assert_eq!(out.printed("mode"), "dev");
+    assert_eq!(out.printed("missing"), "");
+    assert_eq!(out.printed("deleted"), "removed");
+    assert_eq!(out.printed("again"), "absent");
+    assert!(
+        out.printed("unknown")
+            .contains("no kind `Deployment` in the core API (v1)"),
+        "{out:?}"
+    );
+    // Each apply was a server-side apply by brrt: two, then none.
+    let patches = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PATCH"))
+        .collect::<Vec<_>>();
+    assert_eq!(patches.len(), 2, "{patches:?}");
+    assert!(patches.iter().all(|p| p.contains("fieldManager=brrt")));
+}
+
+#[test]
+fn waiting_for_nodes_names_those_that_are_not_ready() {
+    let api = ApiServer::start();
+    api.add_node("dev-control-plane", true);
+    api.add_node("dev-worker", false);
+    let (project, kubeconfig) = api_project(&api);
+    let out = run_script(
+        &project,
+        &kubeconfig,
+        "k8s::connect(\"dev\");\nk8s::wait_nodes_ready(1);",
+    );
+    out.failure(1)
+        .stderr_contains("waiting for the nodes: 1 of 2 ready; waiting for dev-worker")
+        .stderr_contains("are not ready after 1s: 1 of 2 ready; waiting for dev-worker (KubeletNotReady: container runtime network not ready)");
+}
+
+#[test]
+fn an_api_server_that_is_gone_is_one_line_with_context_and_url() {
+    let mut api = ApiServer::start();
+    let (project, kubeconfig) = api_project(&api);
+    let url = api.url();
+    api.stop();
+    let out = run_script(
+        &project,
+        &kubeconfig,
+        "let c = k8s::connect(\"dev\");\nprint(`error=${c.error}`);\nk8s::read_local_registry_hosting();",
+    );
+    assert_eq!(
+        out.printed("error"),
+        format!("no Kubernetes API server answers for context `dev` at {url}: connection refused")
+    );
+    out.failure(1).stderr_contains(&format!(
+        "no Kubernetes API server answers for context `dev` at {url}: connection refused"
+    ));
+}
+
+#[test]
+fn the_stand_in_refuses_an_apply_the_real_server_would_refuse() {
+    // The stand-in itself, asked as brrt must never ask: a test of the test's strictness.
+    let api = ApiServer::start();
+    let send = |content_type: &str, query: &str, body: &str| -> (u16, Value) {
+        use std::io::{Read, Write};
+        let addr = api.url().trim_start_matches("http://").to_string();
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "PATCH /api/v1/namespaces/kube-public/configmaps/x{query} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        let code = text[9..12].parse().unwrap();
+        let json = text.split("\r\n\r\n").nth(1).unwrap_or("{}");
+        (code, serde_json::from_str(json).unwrap())
+    };
+    let cm = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":"b"}}"#;
+    let (code, status) = send("application/merge-patch+json", "?fieldManager=brrt", cm);
+    assert_eq!((code, status["kind"].as_str()), (415, Some("Status")));
+    let (code, status) = send("application/apply-patch+yaml", "", cm);
+    assert_eq!(code, 400);
+    assert!(status["message"]
+        .as_str()
+        .unwrap()
+        .contains("fieldManager: Required value"));
+    let (code, _) = send(
+        "application/apply-patch+yaml",
+        "?fieldManager=brrt",
+        r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}"#,
+    );
+    assert_eq!(code, 400);
+    let (code, _) = send(
+        "application/apply-patch+yaml",
+        "?fieldManager=brrt",
+        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":1}}"#,
+    );
+    assert_eq!(code, 422);
+    let (code, _) = send("application/apply-patch+yaml", "?fieldManager=brrt", cm);
+    assert_eq!(code, 201);
+    assert_eq!(
+        api.config_map("kube-public", "x").unwrap()["data"]["a"],
+        "b"
+    );
+}
+
+#[test]
+fn dev_up_reports_a_node_whose_legacy_mirrors_block_hosts_toml() {
+    let Some(tb) = Testbed::require("legacymirrors") else {
+        return;
+    };
+    let cluster = Cluster::new(&tb);
+    cluster.write_config(&NO_CACHES);
+    let node = cluster.control_plane();
+    // kind's older local-registry guide patched containerd like this.
+    let config = node
+        .exec(&["cat", "/etc/containerd/config.toml"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let legacy = format!(
+        "{config}\n[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"localhost:{}\"]\n  \
+         endpoint = [\"http://{}:5000\"]\n",
+        cluster.port, cluster.registry
+    );
+    node.exec(&[
+        "sh",
+        "-c",
+        &format!("cat > /etc/containerd/config.toml <<'EOF'\n{legacy}EOF\n"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    cluster
+        .dev_up()
+        .success()
+        .stderr_contains(&format!(
+            "node {}: containerd config sets both config_path and the deprecated \
+             registry.mirrors (localhost:{})",
+            node.name, cluster.port
+        ))
+        .stderr_contains("remove the registry.mirrors tables from /etc/containerd/config.toml");
+    // A no-op run stays quiet: the nodes are checked when their mirrors change.
+    cluster
+        .dev_up()
+        .success()
+        .stdout_contains("dev-up: nothing changed")
+        .stderr_lacks("registry.mirrors");
+}
