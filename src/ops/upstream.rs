@@ -104,6 +104,12 @@ pub fn check_host(host: &str) -> std::result::Result<(), String> {
     if name.is_empty() || name.len() > 253 {
         return bad("it is empty or too long");
     }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+    {
+        return bad("only lowercase letters, digits, `-` and `.` are allowed");
+    }
     for label in name.split('.') {
         if label.is_empty() || label.len() > 63 {
             return bad("an empty or over-long part between dots");
