@@ -89,7 +89,8 @@ pub fn build(ctx: &Arc<ScriptContext>, limits: &Limits) -> ScriptEngine {
         "watch",
         &["path: String"],
         "()",
-        "Adds a file to what `brrt run --watch` watches (scripts, imports and loaded configs are watched already).",
+        "Adds a file to what `brrt run --watch` watches (scripts, imports and loaded configs are \
+         watched already).",
         move |path: &str| {
             c.track(&c.resolve(path));
         },
@@ -99,7 +100,8 @@ pub fn build(ctx: &Arc<ScriptContext>, limits: &Limits) -> ScriptEngine {
         "sleep",
         &["seconds: float"],
         "()",
-        "Waits `seconds` (a poll loop's pause); Ctrl-C and --watch restarts still stop the script at once.",
+        "Waits `seconds` (a poll loop's pause); Ctrl-C and --watch restarts still stop the script \
+         at once.",
         move |seconds: f64| sleep(&c, seconds),
     );
     let c = ctx.clone();

@@ -29,7 +29,8 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "ping",
         &[],
         "bool",
-        "Checks that the Docker engine answers now (a request, not a cached connection); fails with how to start it if not.",
+        "Checks that the Docker engine answers now (a request, not a cached connection); fails \
+         with how to start it if not.",
         move || -> RhaiResult<bool> {
             with_docker(&c, |d| async move { ops::ping(&d).await.map(|()| true) })
         },
@@ -39,7 +40,8 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "version",
         &[],
         "Map",
-        "The engine's version, API version, OS and architecture: #{version, api_version, os, arch}.",
+        "The engine's version, API version, OS and architecture: #{version, api_version, os, \
+         arch}.",
         move || -> RhaiResult<Dynamic> {
             to_dynamic(&with_docker(&c, |d| async move { ops::version(&d).await })?)
         },
@@ -49,11 +51,14 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "ensure",
         &["spec: Map"],
         "Map",
-        "Creates, starts or re-creates a container to match spec (name, image, cmd, env, ports, mounts, network, labels, restart, cap_add, security_opt); returns #{name, action, id}.",
+        "Creates, starts or re-creates a container to match spec (name, image, cmd, env, ports, \
+         mounts, network, labels, restart, cap_add, security_opt); returns #{name, action, id}.",
         move |spec: Map| -> RhaiResult<Dynamic> {
             let spec: ContainerSpec = from_dynamic("docker::ensure", &spec.into())?;
             let mode = c.mode;
-            let out = with_docker(&c, |d| async move { ops::ensure_container(&d, &spec, mode).await })?;
+            let out = with_docker(&c, |d| async move {
+                ops::ensure_container(&d, &spec, mode).await
+            })?;
             c.record(out.action, format!("container {}", out.name));
             to_dynamic(&out)
         },
@@ -74,12 +79,22 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         },
     );
     let c = ctx.clone();
-    m.func("inspect", &["name: String"], "Map", "A container's id, image, running, status, started_at, labels, networks and ports; () if absent.", move |name: &str| -> RhaiResult<Dynamic> {
-        match with_docker(&c, |d| async move { ops::inspect_container(&d, name).await })? {
-            Some(state) => to_dynamic(&state),
-            None => Ok(Dynamic::UNIT),
-        }
-    });
+    m.func(
+        "inspect",
+        &["name: String"],
+        "Map",
+        "A container's id, image, running, status, started_at, labels, networks and ports; () if \
+         absent.",
+        move |name: &str| -> RhaiResult<Dynamic> {
+            match with_docker(
+                &c,
+                |d| async move { ops::inspect_container(&d, name).await },
+            )? {
+                Some(state) => to_dynamic(&state),
+                None => Ok(Dynamic::UNIT),
+            }
+        },
+    );
     let c = ctx.clone();
     m.func(
         "list",
@@ -100,24 +115,36 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "exec",
         &["name: String", "cmd: Array"],
         "Map",
-        "Runs cmd in a running container; returns #{stdout, stderr, code, dry_run}. Under --dry-run it runs nothing and says what it would run.",
+        "Runs cmd in a running container; returns #{stdout, stderr, code, dry_run}. Under \
+         --dry-run it runs nothing and says what it would run.",
         move |name: &str, cmd: Array| -> RhaiResult<Dynamic> {
             let cmd = string_list("docker::exec", &cmd)?;
             if cmd.is_empty() {
                 return Err(runtime_error("docker::exec: the command is empty"));
             }
             let mode = c.mode;
-            let out = with_docker(&c, |d| async move { ops::exec_command(&d, name, &cmd, mode).await })?;
+            let out = with_docker(&c, |d| async move {
+                ops::exec_command(&d, name, &cmd, mode).await
+            })?;
             to_dynamic(&out)
         },
     );
     let c = ctx.clone();
-    m.func("exec", &["name: String", "command: String"], "Map", "Runs a shell command line (sh -c) in a running container; returns #{stdout, stderr, code, dry_run}. Under --dry-run it runs nothing.", move |name: &str, command: &str| -> RhaiResult<Dynamic> {
-        let cmd = vec!["sh".to_string(), "-c".to_string(), command.to_string()];
-        let mode = c.mode;
-        let out = with_docker(&c, |d| async move { ops::exec_command(&d, name, &cmd, mode).await })?;
-        to_dynamic(&out)
-    });
+    m.func(
+        "exec",
+        &["name: String", "command: String"],
+        "Map",
+        "Runs a shell command line (sh -c) in a running container; returns #{stdout, stderr, \
+         code, dry_run}. Under --dry-run it runs nothing.",
+        move |name: &str, command: &str| -> RhaiResult<Dynamic> {
+            let cmd = vec!["sh".to_string(), "-c".to_string(), command.to_string()];
+            let mode = c.mode;
+            let out = with_docker(&c, |d| async move {
+                ops::exec_command(&d, name, &cmd, mode).await
+            })?;
+            to_dynamic(&out)
+        },
+    );
     let c = ctx.clone();
     m.func(
         "logs",
@@ -139,7 +166,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             "String",
             "Creates a bridge network unless it exists; returns \"created\" or \"unchanged\".",
             move |name: &str| -> RhaiResult<String> {
-                change(&c, format!("network {name}"), |d, mode| async move { ops::ensure_network(&d, name, mode).await })
+                change(&c, format!("network {name}"), |d, mode| async move {
+                    ops::ensure_network(&d, name, mode).await
+                })
             },
         );
         let c = ctx.clone();
@@ -149,7 +178,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             "String",
             "Connects a container to a network; \"unchanged\" when it already is.",
             move |network: &str, container: &str| -> RhaiResult<String> {
-                change(&c, format!("{container} on network {network}"), |d, mode| async move { ops::connect_network(&d, network, container, mode).await })
+                change(&c, format!("{container} on network {network}"), |d, mode| async move {
+                    ops::connect_network(&d, network, container, mode).await
+                })
             },
         );
         let c = ctx.clone();
@@ -159,7 +190,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             "String",
             "Disconnects a container from a network; \"absent\" when it was not connected.",
             move |network: &str, container: &str| -> RhaiResult<String> {
-                change(&c, format!("{container} on network {network}"), |d, mode| async move { ops::disconnect_network(&d, network, container, mode).await })
+                change(&c, format!("{container} on network {network}"), |d, mode| async move {
+                    ops::disconnect_network(&d, network, container, mode).await
+                })
             },
         );
         let c = ctx.clone();
@@ -169,7 +202,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             "String",
             "Removes a network; \"absent\" when there was none.",
             move |name: &str| -> RhaiResult<String> {
-                change(&c, format!("network {name}"), |d, mode| async move { ops::remove_network(&d, name, mode).await })
+                change(&c, format!("network {name}"), |d, mode| async move {
+                    ops::remove_network(&d, name, mode).await
+                })
             },
         );
     });

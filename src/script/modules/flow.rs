@@ -15,7 +15,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "run",
         &["name: String", "set: Map"],
         "()",
-        "Runs flow `name` within this run: the project's scripts/<name>.rhai, else the built-in. It sees `set` as SET and no ARGS, and shares this run's --dry-run, config lock and report of changes; its error is this call's.",
+        "Runs flow `name` within this run: the project's scripts/<name>.rhai, else the built-in. \
+         It sees `set` as SET and no ARGS, and shares this run's --dry-run, config lock and report \
+         of changes; its error is this call's.",
         move |call: NativeCallContext, name: &str, set: Map| -> RhaiResult<()> {
             let pos = call.call_position();
             let (shown, text) = match flows::locate(&c.project_dir, name) {

@@ -89,21 +89,32 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         },
     );
     let c = ctx.clone();
-    m.func("write", &["path: String", "text: String"], "bool", "Writes a text file inside the project directory; returns false when the content was already the same.", move |path: &str, text: &str| -> RhaiResult<bool> {
-        let full = inside_project(&c, "fs::write", path)?;
-        if std::fs::read_to_string(&full).is_ok_and(|old| old == text) {
-            return Ok(false);
-        }
-        let shown = c.display_path(&full);
-        if c.mode.announce(crate::ops::Action::Updated, &format!("file {shown}")) {
-            if let Some(parent) = full.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| runtime_error(format!("fs::write: {shown}: {e}")))?;
+    m.func(
+        "write",
+        &["path: String", "text: String"],
+        "bool",
+        "Writes a text file inside the project directory; returns false when the content was \
+         already the same.",
+        move |path: &str, text: &str| -> RhaiResult<bool> {
+            let full = inside_project(&c, "fs::write", path)?;
+            if std::fs::read_to_string(&full).is_ok_and(|old| old == text) {
+                return Ok(false);
             }
-            std::fs::write(&full, text).map_err(|e| runtime_error(format!("fs::write: {shown}: {e}")))?;
-        }
-        c.record(crate::ops::Action::Updated, format!("file {shown}"));
-        Ok(true)
-    });
+            let shown = c.display_path(&full);
+            if c.mode
+                .announce(crate::ops::Action::Updated, &format!("file {shown}"))
+            {
+                if let Some(parent) = full.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| runtime_error(format!("fs::write: {shown}: {e}")))?;
+                }
+                std::fs::write(&full, text)
+                    .map_err(|e| runtime_error(format!("fs::write: {shown}: {e}")))?;
+            }
+            c.record(crate::ops::Action::Updated, format!("file {shown}"));
+            Ok(true)
+        },
+    );
     let c = ctx.clone();
     m.func(
         "exists",

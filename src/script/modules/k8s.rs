@@ -86,10 +86,15 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "connect",
         &["context: String"],
         "Map",
-        "Talks to the cluster of a kubeconfig context (KUBECONFIG, else ~/.kube/config) for the rest of the run, and asks its API server for its version: #{context, server, reachable, version, error}. Never throws: when no API server answers, or the context is missing, reachable is false and error says why in one line.",
+        "Talks to the cluster of a kubeconfig context (KUBECONFIG, else ~/.kube/config) for the \
+         rest of the run, and asks its API server for its version: #{context, server, reachable, \
+         version, error}. Never throws: when no API server answers, or the context is missing, \
+         reachable is false and error says why in one line.",
         move |context: &str| -> RhaiResult<Dynamic> {
             let context = context.to_string();
-            let (probe, cluster) = c.block_on(async { Ok(ops::probe(&context).await) }).map_err(|e| script_error(&c, e))?;
+            let (probe, cluster) = c
+                .block_on(async { Ok(ops::probe(&context).await) })
+                .map_err(|e| script_error(&c, e))?;
             let mut sel = s.lock().unwrap_or_else(PoisonError::into_inner);
             sel.context = Some(context);
             sel.cluster = cluster;
@@ -101,7 +106,11 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "local_registry_hosting",
         &["spec: Map"],
         "Map",
-        "Announces the push registry (KEP-1755): server-side applies (field manager brrt) the ConfigMap local-registry-hosting in kube-public, key localRegistryHosting.v1, from #{host, host_from_container_runtime, host_from_cluster_network, help}. Returns #{action, host}: created, updated, or unchanged when it holds exactly this already (nothing is sent then).",
+        "Announces the push registry (KEP-1755): server-side applies (field manager brrt) the \
+         ConfigMap local-registry-hosting in kube-public, key localRegistryHosting.v1, from \
+         #{host, host_from_container_runtime, host_from_cluster_network, help}. Returns #{action, \
+         host}: created, updated, or unchanged when it holds exactly this already (nothing is sent \
+         then).",
         move |spec: Map| -> RhaiResult<Dynamic> {
             let spec: HostingSpec = from_dynamic("k8s::local_registry_hosting", &spec.into())?;
             let wanted: LocalRegistryHosting = spec.into();
@@ -109,9 +118,19 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             let mode = c.mode;
             let w = wanted.clone();
             let action = c
-                .block_on(async move { ops::apply_local_registry_hosting(&cluster, &w, mode).await })
+                .block_on(
+                    async move { ops::apply_local_registry_hosting(&cluster, &w, mode).await },
+                )
                 .map_err(|e| script_error(&c, e))?;
-            c.record(action, format!("ConfigMap {}/{} ({})", ops::HOSTING_NAMESPACE, ops::HOSTING_NAME, wanted.host));
+            c.record(
+                action,
+                format!(
+                    "ConfigMap {}/{} ({})",
+                    ops::HOSTING_NAMESPACE,
+                    ops::HOSTING_NAME,
+                    wanted.host
+                ),
+            );
             let mut out = Map::new();
             out.insert("action".into(), action.to_string().into());
             out.insert("host".into(), wanted.host.into());
@@ -123,13 +142,18 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "read_local_registry_hosting",
         &[],
         "Map",
-        "The KEP-1755 announcement the cluster has: #{host, host_from_container_runtime, host_from_cluster_network, help, managers, problem, raw}, or () when there is none. `problem` says why the YAML could not be read; `managers` are the field managers that wrote it.",
+        "The KEP-1755 announcement the cluster has: #{host, host_from_container_runtime, \
+         host_from_cluster_network, help, managers, problem, raw}, or () when there is none. \
+         `problem` says why the YAML could not be read; `managers` are the field managers that \
+         wrote it.",
         move || -> RhaiResult<Dynamic> {
             let cluster = cluster(&c, &s)?;
             let found = c
                 .block_on(async move { ops::read_local_registry_hosting(&cluster).await })
                 .map_err(|e| script_error(&c, e))?;
-            let Some(found) = found else { return Ok(Dynamic::UNIT) };
+            let Some(found) = found else {
+                return Ok(Dynamic::UNIT);
+            };
             let h = found.hosting.clone().unwrap_or(LocalRegistryHosting {
                 host: String::new(),
                 host_from_container_runtime: String::new(),
@@ -144,7 +168,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             })?
             .cast::<Map>();
             out.insert("managers".into(), to_dynamic(&found.managers)?);
-            out.insert("problem".into(), found.problem.map_or(Dynamic::UNIT, Into::into));
+            out.insert(
+                "problem".into(),
+                found.problem.map_or(Dynamic::UNIT, Into::into),
+            );
             out.insert("raw".into(), found.raw.into());
             Ok(out.into())
         },
@@ -154,14 +181,19 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "remove_local_registry_hosting",
         &[],
         "Map",
-        "Deletes the KEP-1755 announcement if brrt wrote it: #{action, managers}, action removed or absent; unchanged when another tool wrote it (then it is left, and managers names that tool).",
+        "Deletes the KEP-1755 announcement if brrt wrote it: #{action, managers}, action removed \
+         or absent; unchanged when another tool wrote it (then it is left, and managers names that \
+         tool).",
         move || -> RhaiResult<Dynamic> {
             let cluster = cluster(&c, &s)?;
             let mode = c.mode;
             let (action, managers) = c
                 .block_on(async move { ops::remove_local_registry_hosting(&cluster, mode).await })
                 .map_err(|e| script_error(&c, e))?;
-            c.record(action, format!("ConfigMap {}/{}", ops::HOSTING_NAMESPACE, ops::HOSTING_NAME));
+            c.record(
+                action,
+                format!("ConfigMap {}/{}", ops::HOSTING_NAMESPACE, ops::HOSTING_NAME),
+            );
             let mut out = Map::new();
             out.insert("action".into(), action.to_string().into());
             out.insert("managers".into(), to_dynamic(&managers)?);
@@ -173,7 +205,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "apply",
         &["yaml: String"],
         "Array",
-        "Server-side applies (field manager brrt) every object of a YAML text, multi-document included, each checked before the first is sent: [#{kind, namespace, name, action}]. An object that has every field already is unchanged and not sent.",
+        "Server-side applies (field manager brrt) every object of a YAML text, multi-document \
+         included, each checked before the first is sent: [#{kind, namespace, name, action}]. An \
+         object that has every field already is unchanged and not sent.",
         move |yaml: &str| -> RhaiResult<Dynamic> {
             let docs = ops::documents(yaml).map_err(runtime_error)?;
             ops::check_objects(&docs).map_err(runtime_error)?;
@@ -190,7 +224,8 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "apply",
         &["object: Map"],
         "Array",
-        "Server-side applies one object given as a map (#{apiVersion, kind, metadata: #{name, namespace}, …}): [#{kind, namespace, name, action}].",
+        "Server-side applies one object given as a map (#{apiVersion, kind, metadata: #{name, \
+         namespace}, …}): [#{kind, namespace, name, action}].",
         move |object: Map| -> RhaiResult<Dynamic> {
             let doc: serde_json::Value = from_dynamic("k8s::apply", &object.into())?;
             ops::check_objects(std::slice::from_ref(&doc)).map_err(runtime_error)?;
@@ -207,9 +242,12 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "get",
         &["kind: String", "namespace: String", "name: String"],
         "Map",
-        "An object as the server has it (without managedFields), or () when there is none. `kind` is a core kind (ConfigMap, configmaps) or group/version/Kind (apps/v1/Deployment); the namespace is ignored for cluster-wide kinds, and empty means default.",
+        "An object as the server has it (without managedFields), or () when there is none. `kind` \
+         is a core kind (ConfigMap, configmaps) or group/version/Kind (apps/v1/Deployment); the \
+         namespace is ignored for cluster-wide kinds, and empty means default.",
         move |kind: &str, namespace: &str, name: &str| -> RhaiResult<Dynamic> {
-            let (kind, namespace, name) = (kind.to_string(), namespace.to_string(), name.to_string());
+            let (kind, namespace, name) =
+                (kind.to_string(), namespace.to_string(), name.to_string());
             let cluster = cluster(&c, &s)?;
             let found = c
                 .block_on(async move { ops::get(&cluster, &kind, &namespace, &name).await })
@@ -243,7 +281,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "wait_nodes_ready",
         &["timeout_secs: int"],
         "Map",
-        "Waits until the cluster has nodes and all are Ready, saying on stderr how many are whenever that changes: #{nodes, waited_ms}. After the timeout, the error names each node that is not ready and why.",
+        "Waits until the cluster has nodes and all are Ready, saying on stderr how many are \
+         whenever that changes: #{nodes, waited_ms}. After the timeout, the error names each node \
+         that is not ready and why.",
         move |timeout: i64| -> RhaiResult<Dynamic> {
             let timeout = Duration::from_secs(u64::try_from(timeout.max(0)).unwrap_or(0));
             let cluster = cluster(&c, &s)?;

@@ -70,7 +70,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "containerd_registry",
         &["node: String"],
         "Map",
-        "How a node's containerd finds registry hosts, read in the config layout of the version it runs (1.x or 2.x): #{version, major, config_version, config_path, config_path_table, unread_config_path_table, reads_certs_dir, legacy_mirrors}.",
+        "How a node's containerd finds registry hosts, read in the config layout of the version it \
+         runs (1.x or 2.x): #{version, major, config_version, config_path, config_path_table, \
+         unread_config_path_table, reads_certs_dir, legacy_mirrors}.",
         move |node: &str| -> RhaiResult<Dynamic> {
             let node = node.to_string();
             to_dynamic(&with_docker(&c, |d| async move {
@@ -95,7 +97,14 @@ fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "config",
         &["spec: Map"],
         "String",
-        "Renders a kind cluster config (kind.x-k8s.io/v1alpha4) from #{name, workers, node_image, nodes: [#{role, image, labels, extra_port_mappings, extra_mounts}], extra_port_mappings: [#{container_port, host_port, listen_address, protocol}] (control plane), extra_mounts: [#{host_path, container_path, read_only, propagation}] (every node), networking: #{api_server_address, api_server_port, pod_subnet, service_subnet, disable_default_cni, kube_proxy_mode, ip_family}, containerd_config_patches, kind_version}. Adds the certs.d config_path patch only for node images older than kind v0.27 (containerd 1.x); refuses a patch that sets the deprecated registry.mirrors.",
+        "Renders a kind cluster config (kind.x-k8s.io/v1alpha4) from #{name, workers, node_image, \
+         nodes: [#{role, image, labels, extra_port_mappings, extra_mounts}], extra_port_mappings: \
+         [#{container_port, host_port, listen_address, protocol}] (control plane), extra_mounts: \
+         [#{host_path, container_path, read_only, propagation}] (every node), networking: \
+         #{api_server_address, api_server_port, pod_subnet, service_subnet, disable_default_cni, \
+         kube_proxy_mode, ip_family}, containerd_config_patches, kind_version}. Adds the certs.d \
+         config_path patch only for node images older than kind v0.27 (containerd 1.x); refuses a \
+         patch that sets the deprecated registry.mirrors.",
         |spec: Map| -> RhaiResult<String> {
             let spec: ops::ClusterSpec = from_dynamic("kind::config", &spec.into())?;
             ops::render(&spec).map_err(runtime_error)
@@ -127,17 +136,24 @@ fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     for (params, doc) in [
         (
             &["name: String", "config: String"][..],
-            "Creates a kind cluster with a config (YAML, e.g. from kind::config) unless one of that name exists: \"created\" or \"unchanged\"; an existing cluster is never re-created. kind's progress shows on stderr; Ctrl-C stops it.",
+            "Creates a kind cluster with a config (YAML, e.g. from kind::config) unless one of \
+             that name exists: \"created\" or \"unchanged\"; an existing cluster is never \
+             re-created. kind's progress shows on stderr; Ctrl-C stops it.",
         ),
         (
             &["name: String", "config: String", "network: String"][..],
-            "As kind::create(name, config), with the nodes on a Docker network other than `kind` (KIND_EXPERIMENTAL_DOCKER_NETWORK).",
+            "As kind::create(name, config), with the nodes on a Docker network other than `kind` \
+             (KIND_EXPERIMENTAL_DOCKER_NETWORK).",
         ),
     ] {
         let c = ctx.clone();
         let create = move |name: &str, config: &str, network: &str| -> RhaiResult<String> {
-            let (name, config, network, mode) =
-                (name.to_string(), config.to_string(), network.to_string(), c.mode);
+            let (name, config, network, mode) = (
+                name.to_string(),
+                config.to_string(),
+                network.to_string(),
+                c.mode,
+            );
             let what = format!("kind cluster {name}");
             let action = with_kind(&c, async move {
                 ops::create(&ops::KindCli::default(), &name, &config, &network, mode).await
@@ -146,9 +162,13 @@ fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             Ok(action.to_string())
         };
         if params.len() == 2 {
-            m.func("create", params, "String", doc, move |name: &str, config: &str| {
-                create(name, config, "kind")
-            });
+            m.func(
+                "create",
+                params,
+                "String",
+                doc,
+                move |name: &str, config: &str| create(name, config, "kind"),
+            );
         } else {
             m.func("create", params, "String", doc, create);
         }
@@ -187,7 +207,8 @@ fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "load_image",
         &["name: String", "image: String"],
         "String",
-        "Loads a local Docker image into every node of a kind cluster: \"updated\", or \"unchanged\" when every node has it already.",
+        "Loads a local Docker image into every node of a kind cluster: \"updated\", or \
+         \"unchanged\" when every node has it already.",
         move |name: &str, image: &str| -> RhaiResult<String> {
             let (name, image, mode) = (name.to_string(), image.to_string(), c.mode);
             let what = format!("image {image} in kind cluster {name}");

@@ -16,14 +16,19 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "inspect",
         &["name: String", "remotes: Map"],
         "Map",
-        "The registry container at `name` (or the one a migration put aside as <name>-pre-brrt), or () when there is none: #{name, aside, running, managed, remote, upstream, data: #{kind, volume, source, path}, size, tags: [#{repo, tag, digest}], networks, ports}. `remote` is its REGISTRY_PROXY_REMOTEURL (() when it is no proxy); `upstream` the host that remote stands for, looked up in `remotes` (cache.remotes) first.",
+        "The registry container at `name` (or the one a migration put aside as <name>-pre-brrt), \
+         or () when there is none: #{name, aside, running, managed, remote, upstream, data: \
+         #{kind, volume, source, path}, size, tags: [#{repo, tag, digest}], networks, ports}. \
+         `remote` is its REGISTRY_PROXY_REMOTEURL (() when it is no proxy); `upstream` the host \
+         that remote stands for, looked up in `remotes` (cache.remotes) first.",
         move |name: &str, remotes: Map| -> RhaiResult<Dynamic> {
             let remotes: BTreeMap<String, String> =
                 from_dynamic("registry::legacy::inspect", &remotes.into())?;
             let name = name.to_string();
-            let found = with_docker(&c, |d| async move {
-                ops::inspect(&d, &name, &remotes).await
-            })?;
+            let found = with_docker(
+                &c,
+                |d| async move { ops::inspect(&d, &name, &remotes).await },
+            )?;
             match found {
                 Some(f) => to_dynamic(&f),
                 None => Ok(Dynamic::UNIT),
@@ -35,14 +40,18 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "copy_into",
         &["name: String", "cache: Map"],
         "Map",
-        "Stops the old registry `name` and copies its data into the volume of the cache `cache` (a spec as for registry::ensure_cache), created with brrt's labels if absent. A failed copy starts the old registry again if it ran and throws. Returns #{from, volume, volume_action, bytes, tags, was_running}.",
+        "Stops the old registry `name` and copies its data into the volume of the cache `cache` (a \
+         spec as for registry::ensure_cache), created with brrt's labels if absent. A failed copy \
+         starts the old registry again if it ran and throws. Returns #{from, volume, \
+         volume_action, bytes, tags, was_running}.",
         move |name: &str, spec: Map| -> RhaiResult<Dynamic> {
             let spec: CacheSpec = from_dynamic("registry::legacy::copy_into", &spec.into())?;
             let (name, mode) = (name.to_string(), c.mode);
             let out = with_docker(&c, |d| async move {
                 ops::copy_into_cache(&d, &name, &spec, mode).await
             })?;
-            c.record(out.volume_action, format!("volume {} (copied from {})", out.volume, out.from));
+            let what = format!("volume {} (copied from {})", out.volume, out.from);
+            c.record(out.volume_action, what);
             to_dynamic(&out)
         },
     );
@@ -51,11 +60,15 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "set_aside",
         &["name: String"],
         "Map",
-        "Stops the old registry `name` and renames it <name>-pre-brrt, so that brrt's push registry can take the name: #{name, action}.",
+        "Stops the old registry `name` and renames it <name>-pre-brrt, so that brrt's push \
+         registry can take the name: #{name, action}.",
         move |name: &str| -> RhaiResult<Dynamic> {
             let (name, mode) = (name.to_string(), c.mode);
             let out = with_docker(&c, |d| async move { ops::set_aside(&d, &name, mode).await })?;
-            c.record(out.action, format!("container {} (renamed aside)", out.name));
+            c.record(
+                out.action,
+                format!("container {} (renamed aside)", out.name),
+            );
             to_dynamic(&out)
         },
     );
@@ -64,7 +77,8 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "put_back",
         &["name: String"],
         "String",
-        "Renames the old registry <name>-pre-brrt back to `name` and starts it, after a migration that could not finish; refused while another container holds the name.",
+        "Renames the old registry <name>-pre-brrt back to `name` and starts it, after a migration \
+         that could not finish; refused while another container holds the name.",
         move |name: &str| -> RhaiResult<String> {
             let (owned, mode) = (name.to_string(), c.mode);
             let action = with_docker(&c, |d| async move { ops::put_back(&d, &owned, mode).await })?;
@@ -77,7 +91,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "verify_served",
         &["cache: String", "tags: Array"],
         "Map",
-        "Checks that the cache container `cache` holds each of `tags` (#{repo, tag, digest}, as inspect lists them) in its volume and serves it: the manifest by digest and every blob. Throws at the first that is missing; returns #{images, manifests, blobs}.",
+        "Checks that the cache container `cache` holds each of `tags` (#{repo, tag, digest}, as \
+         inspect lists them) in its volume and serves it: the manifest by digest and every blob. \
+         Throws at the first that is missing; returns #{images, manifests, blobs}.",
         move |cache: &str, tags: Array| -> RhaiResult<Dynamic> {
             let tags: Vec<ops::StoredTag> =
                 from_dynamic("registry::legacy::verify_served", &tags.into())?;
@@ -92,10 +108,14 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "remove_aside",
         &["name: String"],
         "Map",
-        "Removes the old registry put aside as <name>-pre-brrt, keeping its data volume: #{name, action, kept_volume}.",
+        "Removes the old registry put aside as <name>-pre-brrt, keeping its data volume: #{name, \
+         action, kept_volume}.",
         move |name: &str| -> RhaiResult<Dynamic> {
             let (name, mode) = (name.to_string(), c.mode);
-            let out = with_docker(&c, |d| async move { ops::remove_aside(&d, &name, mode).await })?;
+            let out = with_docker(
+                &c,
+                |d| async move { ops::remove_aside(&d, &name, mode).await },
+            )?;
             c.record(out.action, format!("container {}", out.name));
             to_dynamic(&out)
         },

@@ -26,21 +26,45 @@ fn record(c: &ScriptContext, what: &str, out: &ops::RegistryOutcome) {
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
-    m.func("ensure_push", &["spec: Map"], "Map", "Ensures the push registry #{name, port, image, network, host_ip}: registry:2 on host_ip:port (default 127.0.0.1), data in volume <name>-data; returns #{name, action, id, volume, volume_action}.", move |spec: Map| -> RhaiResult<Dynamic> {
-        let spec: PushRegistrySpec = from_dynamic("registry::ensure_push", &spec.into())?;
-        let mode = c.mode;
-        let out = with_docker(&c, |d| async move { ops::ensure_push(&d, &spec, mode).await })?;
-        record(&c, "push registry", &out);
-        to_dynamic(&out)
-    });
+    m.func(
+        "ensure_push",
+        &["spec: Map"],
+        "Map",
+        "Ensures the push registry #{name, port, image, network, host_ip}: registry:2 on \
+         host_ip:port (default 127.0.0.1), data in volume <name>-data; returns #{name, action, id, \
+         volume, volume_action}.",
+        move |spec: Map| -> RhaiResult<Dynamic> {
+            let spec: PushRegistrySpec = from_dynamic("registry::ensure_push", &spec.into())?;
+            let mode = c.mode;
+            let out = with_docker(
+                &c,
+                |d| async move { ops::ensure_push(&d, &spec, mode).await },
+            )?;
+            record(&c, "push registry", &out);
+            to_dynamic(&out)
+        },
+    );
     let c = ctx.clone();
-    m.func("ensure_cache", &["spec: Map"], "Map", "Ensures the pull-through cache #{registry, upstream, remote, image, network, ttl, port, offline} named <registry>-<upstream> and waits until it answers; credentials come from BRRT_<UPSTREAM>_USERNAME/_PASSWORD. Returns #{name, action, id, volume, volume_action, mode}, where mode is proxy, offline, or \"offline (upstream unreachable)\" when the upstream could not be reached and the cache serves what it holds.", move |spec: Map| -> RhaiResult<Dynamic> {
-        let spec: CacheSpec = from_dynamic("registry::ensure_cache", &spec.into())?;
-        let mode = c.mode;
-        let out = with_docker(&c, |d| async move { ops::ensure_cache(&d, &spec, mode).await })?;
-        record(&c, "cache", &out);
-        to_dynamic(&out)
-    });
+    m.func(
+        "ensure_cache",
+        &["spec: Map"],
+        "Map",
+        "Ensures the pull-through cache #{registry, upstream, remote, image, network, ttl, port, \
+         offline} named <registry>-<upstream> and waits until it answers; credentials come from \
+         BRRT_<UPSTREAM>_USERNAME/_PASSWORD. Returns #{name, action, id, volume, volume_action, \
+         mode}, where mode is proxy, offline, or \"offline (upstream unreachable)\" when the \
+         upstream could not be reached and the cache serves what it holds.",
+        move |spec: Map| -> RhaiResult<Dynamic> {
+            let spec: CacheSpec = from_dynamic("registry::ensure_cache", &spec.into())?;
+            let mode = c.mode;
+            let out = with_docker(
+                &c,
+                |d| async move { ops::ensure_cache(&d, &spec, mode).await },
+            )?;
+            record(&c, "cache", &out);
+            to_dynamic(&out)
+        },
+    );
     let c = ctx.clone();
     m.func(
         "remove",
@@ -68,12 +92,16 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "preflight",
         &["push: Map", "caches: Array"],
         "()",
-        "Before a flow changes anything: checks that every registry it will ensure can be made (images here or pullable, the push registry's port free or its own); throws the first problem.",
+        "Before a flow changes anything: checks that every registry it will ensure can be made \
+         (images here or pullable, the push registry's port free or its own); throws the first \
+         problem.",
         move |push: Map, caches: Array| -> RhaiResult<()> {
             let push: PushRegistrySpec = from_dynamic("registry::preflight", &push.into())?;
             let caches: Vec<CacheSpec> = from_dynamic("registry::preflight", &caches.into())?;
             let mode = c.mode;
-            with_docker(&c, |d| async move { ops::preflight(&d, &push, &caches, mode).await })
+            with_docker(&c, |d| async move {
+                ops::preflight(&d, &push, &caches, mode).await
+            })
         },
     );
     let c = ctx.clone();
@@ -81,7 +109,8 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "volumes",
         &["registry: String"],
         "Array",
-        "The volumes brrt made for a push registry and its caches, whether or not their containers exist: #{name, labels} each. Volumes brrt did not make (no brrt label) are never listed.",
+        "The volumes brrt made for a push registry and its caches, whether or not their containers \
+         exist: #{name, labels} each. Volumes brrt did not make (no brrt label) are never listed.",
         move |group: &str| -> RhaiResult<Dynamic> {
             let group = group.to_string();
             to_dynamic(&with_docker(&c, |d| async move { ops::volumes(&d, &group).await })?)
@@ -100,10 +129,18 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             })?)
         },
     );
-    m.func("upstream", &["host: String", "remotes: Map"], "Map", "Resolves an upstream host (with an optional remote override in `remotes`): #{host, remote, server}; unknown hosts without a remote are an error listing the known ones.", |host: &str, remotes: Map| -> RhaiResult<Dynamic> {
-        let remotes: BTreeMap<String, String> = from_dynamic("registry::upstream", &remotes.into())?;
-        to_dynamic(&upstream::resolve(host, &remotes).map_err(runtime_error)?)
-    });
+    m.func(
+        "upstream",
+        &["host: String", "remotes: Map"],
+        "Map",
+        "Resolves an upstream host (with an optional remote override in `remotes`): #{host, \
+         remote, server}; unknown hosts without a remote are an error listing the known ones.",
+        |host: &str, remotes: Map| -> RhaiResult<Dynamic> {
+            let remotes: BTreeMap<String, String> =
+                from_dynamic("registry::upstream", &remotes.into())?;
+            to_dynamic(&upstream::resolve(host, &remotes).map_err(runtime_error)?)
+        },
+    );
     m.func(
         "known_upstreams",
         &[],
@@ -177,10 +214,23 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         },
     );
     let c = ctx.clone();
-    m.func("manifest", &["registry: String", "repo: String", "reference: String"], "Map", "A manifest by tag or digest: #{digest, media_type, kind (image, oci-index, docker-list), size, content_size, children}.", move |target: &str, repo: &str, reference: &str| -> RhaiResult<Dynamic> {
-        let (target, repo, reference) = (target.to_string(), repo.to_string(), reference.to_string());
-        to_dynamic(&with_docker(&c, |d| async move { ops::api_for(&d, &target).await?.manifest(&repo, &reference).await })?)
-    });
+    m.func(
+        "manifest",
+        &["registry: String", "repo: String", "reference: String"],
+        "Map",
+        "A manifest by tag or digest: #{digest, media_type, kind (image, oci-index, docker-list), \
+         size, content_size, children}.",
+        move |target: &str, repo: &str, reference: &str| -> RhaiResult<Dynamic> {
+            let (target, repo, reference) =
+                (target.to_string(), repo.to_string(), reference.to_string());
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::api_for(&d, &target)
+                    .await?
+                    .manifest(&repo, &reference)
+                    .await
+            })?)
+        },
+    );
     let c = ctx.clone();
     m.func(
         "delete",
@@ -204,10 +254,19 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         },
     );
     let c = ctx.clone();
-    m.func("contents", &["registry: String"], "Array", "What a registry container holds locally: #{repo, tag, digest, kind, size} per tag; never asks a cache's upstream.", move |name: &str| -> RhaiResult<Dynamic> {
-        let name = name.to_string();
-        to_dynamic(&with_docker(&c, |d| async move { ops::contents(&d, &name).await })?)
-    });
+    m.func(
+        "contents",
+        &["registry: String"],
+        "Array",
+        "What a registry container holds locally: #{repo, tag, digest, kind, size} per tag; never \
+         asks a cache's upstream.",
+        move |name: &str| -> RhaiResult<Dynamic> {
+            let name = name.to_string();
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::contents(&d, &name).await
+            })?)
+        },
+    );
     let c = ctx.clone();
     m.func(
         "size",
@@ -220,13 +279,23 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         },
     );
     let c = ctx.clone();
-    m.func("clear", &["spec: Map"], "Map", "Empties a cache (same spec as ensure_cache): removes its container and volume and starts it again.", move |spec: Map| -> RhaiResult<Dynamic> {
-        let spec: CacheSpec = from_dynamic("registry::clear", &spec.into())?;
-        let mode = c.mode;
-        let out = with_docker(&c, |d| async move { ops::clear(&d, &spec, mode).await })?;
-        c.record(crate::ops::Action::Removed, format!("cache contents of {}", out.name));
-        to_dynamic(&out)
-    });
+    m.func(
+        "clear",
+        &["spec: Map"],
+        "Map",
+        "Empties a cache (same spec as ensure_cache): removes its container and volume and starts \
+         it again.",
+        move |spec: Map| -> RhaiResult<Dynamic> {
+            let spec: CacheSpec = from_dynamic("registry::clear", &spec.into())?;
+            let mode = c.mode;
+            let out = with_docker(&c, |d| async move { ops::clear(&d, &spec, mode).await })?;
+            c.record(
+                crate::ops::Action::Removed,
+                format!("cache contents of {}", out.name),
+            );
+            to_dynamic(&out)
+        },
+    );
     // The steps of `migrate`, from a proxy registry brrt did not create.
     m.sub("legacy", |m| super::legacy_registry::register(m, ctx));
 }
