@@ -51,8 +51,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "ensure",
         &["spec: Map"],
         "Map",
-        "Creates, starts or re-creates a container to match spec (name, image, cmd, env, ports, \
-         mounts, network, labels, restart, cap_add, security_opt); returns #{name, action, id}.",
+        "Creates, starts or re-creates a container to match spec (name, image, cmd, entrypoint, \
+         env, secret_env, ports, mounts, network, labels, restart, cap_add, security_opt); a \
+         replacement must start before the old one goes. secret_env values never reach a label \
+         or a log. Returns #{name, action, id}.",
         move |spec: Map| -> RhaiResult<Dynamic> {
             let spec: ContainerSpec = from_dynamic("docker::ensure", &spec.into())?;
             let mode = c.mode;
