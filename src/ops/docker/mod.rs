@@ -18,7 +18,10 @@ pub use container::{
     ContainerState, Ready, MANAGED_LABEL, SPEC_HASH_LABEL,
 };
 pub use exec::{exec, exec_command, ExecOutput};
-pub use files::{file_holds, read_dir_files, stamp, write_files_atomically};
+pub use files::{
+    file_holds, put_file, read_dir_files, read_file, stamp, stat_path, write_files_atomically,
+    PathStat,
+};
 pub use network::{connect_network, disconnect_network, ensure_network, remove_network};
 pub use port_holder::port_holder;
 pub use volume::{

@@ -6,10 +6,14 @@
 //! - [`contents`]: what the registries hold, and how big they are
 //! - [`api`]: the registry HTTP API
 
+pub mod activity;
 mod api;
 mod cache;
 mod contents;
+pub mod manifest;
 mod push;
+pub mod stats;
+pub mod storage;
 
 pub use api::{ManifestInfo, RegistryApi};
 pub use cache::{CacheSpec, MODE_LABEL};
