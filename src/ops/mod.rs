@@ -18,6 +18,7 @@ pub mod registry;
 pub mod run_lock;
 pub mod timestamp;
 pub mod upstream;
+pub mod warm;
 
 /// Bytes as people read them: `137 B`, `20.0 MiB`.
 pub fn human_bytes(bytes: u64) -> String {
