@@ -6,6 +6,7 @@
 pub mod cli;
 pub(crate) mod logging;
 pub mod ops;
+pub(crate) mod progress;
 mod run;
 pub mod script;
 mod suggest;

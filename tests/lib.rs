@@ -3,6 +3,7 @@
 mod support;
 
 mod bad_input;
+mod cache_insight;
 mod check;
 mod cli;
 mod config_load;

@@ -319,15 +319,18 @@ impl CacheLink {
             return err.to_string();
         };
         // A tag the cache lacks reads as unknown when the upstream is down, too.
-        if unreachable(message)
-            || (message.starts_with("404") && !self.upstream_reachable(&image.repo).await)
-        {
+        let down = if unreachable(message) {
+            Some(reason(message))
+        } else if message.starts_with("404") {
+            self.unreachable_upstream(&image.repo).await
+        } else {
+            None
+        };
+        if let Some(why) = down {
             return format!(
-                "the upstream {} cannot be reached from {} ({}); images it already holds are \
+                "the upstream {} cannot be reached from {} ({why}); images it already holds are \
                  still served",
-                self.upstream,
-                self.container,
-                reason(message)
+                self.upstream, self.container
             );
         }
         if message.starts_with("404") {
@@ -342,14 +345,15 @@ impl CacheLink {
         format!("{} answered {}", self.container, reason(message))
     }
 
-    /// Whether the cache can reach its upstream, asked the only way it tells: a manifest that
-    /// cannot exist, which the cache must ask the upstream for. Nothing is stored or counted.
-    async fn upstream_reachable(&self, repo: &str) -> bool {
+    /// Why the cache cannot reach its upstream, if it cannot, asked the only way it tells: a
+    /// manifest that cannot exist, which the cache must ask the upstream for. Nothing is
+    /// stored or counted.
+    async fn unreachable_upstream(&self, repo: &str) -> Option<String> {
         const NONE: &str =
             "sha256:0000000000000000000000000000000000000000000000000000000000000000";
         match self.api.manifest_bytes(repo, NONE).await {
-            Err(Error::Registry { message, .. }) => !unreachable(&message),
-            _ => true,
+            Err(Error::Registry { message, .. }) if unreachable(&message) => Some(reason(&message)),
+            _ => None,
         }
     }
 }

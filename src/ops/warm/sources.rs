@@ -33,6 +33,10 @@ pub fn collect(
         read(path);
         if path.is_dir() {
             for file in manifest_files(path)? {
+                // Its folder too, so that a file added beside it is seen (`--watch`).
+                if let Some(dir) = file.parent() {
+                    read(dir);
+                }
                 read(&file);
                 found.extend(from_manifest_file(&file, &shown(&file))?);
             }

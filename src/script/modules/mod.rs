@@ -8,3 +8,4 @@ pub mod fs;
 pub mod kind;
 pub mod log;
 pub mod registry;
+mod registry_insight;

@@ -230,4 +230,5 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         c.record(crate::ops::Action::Removed, format!("cache contents of {}", out.name));
         to_dynamic(&out)
     });
+    super::registry_insight::register(m, ctx);
 }
