@@ -186,12 +186,11 @@ fn warm_lets_a_fresh_node_pull_with_the_upstream_stopped(containerd: Containerd)
         .success()
         .stdout_contains("warm: 3 image(s): 0 warmed (0 B), 3 already cached");
 
+    // Six blobs came from the upstream, each once; none was served to a node yet.
     let stats = stats_json(&cluster);
-    assert!(
-        stats[0]["warmed"]["blobs"].as_u64().unwrap() >= 6,
-        "{stats}"
-    );
+    assert_eq!(stats[0]["warmed"]["blobs"], 6, "{stats}");
     assert_eq!(figure(&stats, "misses", "blobs"), 6, "{stats}");
+    assert_eq!(figure(&stats, "hits", "blobs"), 0, "{stats}");
 
     upstream.stop();
     // Warming what is cached needs no upstream.
@@ -208,6 +207,17 @@ fn warm_lets_a_fresh_node_pull_with_the_upstream_stopped(containerd: Containerd)
         fresh.must_pull(image);
         assert_eq!(fresh.file_in_image(image, "hello.txt"), text, "{image}");
     }
+    // Every blob the node pulled was a hit: four, as multi:1's linux/amd64 image is hello:1,
+    // whose blobs the node already had.
+    let stats = stats_json(&cluster);
+    assert_eq!(
+        (
+            figure(&stats, "hits", "blobs"),
+            figure(&stats, "misses", "blobs")
+        ),
+        (4, 6),
+        "{stats}"
+    );
 }
 
 #[test]

@@ -307,9 +307,11 @@ pub async fn follow(d: &Docker, caches: &[Followed], out: &mut dyn FnMut(String)
             .stderr(true)
             .tail("0")
             .build();
+        // Each log ends with a `None`, to say its container stopped.
         streams.push(
             d.logs(&cache.container, Some(opts))
-                .map(move |item| (i, item))
+                .map(move |item| (i, Some(item)))
+                .chain(futures_util::stream::once(async move { (i, None) }))
                 .boxed(),
         );
     }
@@ -320,6 +322,13 @@ pub async fn follow(d: &Docker, caches: &[Followed], out: &mut dyn FnMut(String)
     let mut pending: Vec<String> = vec![String::new(); caches.len()];
     let mut all = futures_util::stream::select_all(streams);
     while let Some((i, item)) = all.next().await {
+        let Some(item) = item else {
+            out(format!(
+                "{:<width$}  {} stopped (re-created by dev-up?); its log is no longer followed",
+                caches[i].upstream, caches[i].container
+            ));
+            continue;
+        };
         let chunk =
             item.map_err(|e| Error::docker(format!("logs of {}", caches[i].container), e))?;
         pending[i].push_str(&String::from_utf8_lossy(&chunk.into_bytes()));

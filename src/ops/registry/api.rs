@@ -5,6 +5,9 @@ use serde::Serialize;
 
 use super::manifest::ACCEPT as MANIFEST_TYPES;
 
+/// What brrt calls itself in requests to registries.
+pub const USER_AGENT: &str = concat!("brrt/", env!("CARGO_PKG_VERSION"));
+
 /// A registry reachable over HTTP at `base` (e.g. `http://127.0.0.1:5001`).
 #[derive(Debug, Clone)]
 pub struct RegistryApi {
@@ -31,6 +34,8 @@ impl RegistryApi {
     pub fn new(base: impl Into<String>) -> Self {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
+            // Registry logs name the client: `cache warm` finds its own requests by this.
+            .user_agent(USER_AGENT)
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         RegistryApi {

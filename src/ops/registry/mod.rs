@@ -15,7 +15,7 @@ mod push;
 pub mod stats;
 pub mod storage;
 
-pub use api::{ManifestInfo, RegistryApi};
+pub use api::{ManifestInfo, RegistryApi, USER_AGENT};
 pub use cache::{CacheSpec, MODE_LABEL};
 pub use contents::{api_for, caches, contents, size, volumes, RegistryInfo, TagEntry};
 pub use push::{ensure_push, PushRegistrySpec};

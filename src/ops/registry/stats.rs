@@ -15,12 +15,12 @@
 //!   copied twice, once into the storage and once to the client, and each copy adds one to
 //!   `Requests` (and `Hits`) and its size to `BytesPushed`.
 //!
-//! So for blobs brrt also reads the cache's TTL record (`scheduler-state.json` in its volume:
-//! every blob it fetched from its upstream), keeps those stored since the container started,
-//! and takes one storage copy per fetched blob back out of the counters. `cache warm` hangs up
-//! once a blob fetch has started, so its fetches have no client copy; it notes in the cache's
-//! volume how many blobs it fetched ([`WarmRecord`]), and those are taken into account too.
-//! A registry that counts its blob misses itself (a later distribution) is read as it counts.
+//! So for blobs brrt also reads which blobs the cache fetched since the container started
+//! (its TTL record, `scheduler-state.json` in its volume, and its log since that was last
+//! saved), and takes one storage copy per fetched blob back out of the counters. `cache warm`
+//! hangs up once a blob fetch has started, so most of its fetches have no client copy; it notes
+//! in the cache's volume which ones ([`WarmRecord`]), and those are taken into account too. A
+//! registry that counts its blob misses itself (a later distribution) is read as it counts.
 
 use super::activity::{activity, parse_logfmt, Activity};
 use super::api::RegistryApi;
@@ -68,14 +68,23 @@ pub struct Tally {
 pub struct WarmRecord {
     /// The container's start time, as the engine reports it.
     pub started_at: String,
-    /// `repo@digest` of every blob fetched.
+    /// `repo@digest` of every blob `cache warm` fetched.
     pub blobs: Vec<String>,
+    /// Of those, the ones whose fetch the cache did not also stream to `cache warm` (it hung
+    /// up first), so that the counters hold only their storage copy.
+    #[serde(default)]
+    pub no_client_copy: Vec<String>,
 }
 
 impl WarmRecord {
-    /// Adds `blobs` (`repo@digest`) to the cache's note (starting a new one if the container
-    /// restarted since the last).
-    pub async fn add(d: &Docker, container: &str, blobs: &[String]) -> Result<()> {
+    /// Adds what one run fetched (`repo@digest` each) to the cache's note, starting a new note
+    /// if the container restarted since the last.
+    pub async fn add(
+        d: &Docker,
+        container: &str,
+        blobs: &[String],
+        no_client_copy: &[String],
+    ) -> Result<()> {
         if blobs.is_empty() {
             return Ok(());
         }
@@ -85,9 +94,14 @@ impl WarmRecord {
         let storage = Storage::new(d, container);
         let mut record = WarmRecord::read(&storage, &state.started_at).await;
         record.started_at = state.started_at;
-        record.blobs.extend(blobs.iter().cloned());
-        record.blobs.sort();
-        record.blobs.dedup();
+        for (list, new) in [
+            (&mut record.blobs, blobs),
+            (&mut record.no_client_copy, no_client_copy),
+        ] {
+            list.extend(new.iter().cloned());
+            list.sort();
+            list.dedup();
+        }
         let text = serde_json::to_vec(&record).map_err(|e| Error::Other(e.to_string()))?;
         storage.write_own(WARM_RECORD, &text).await
     }
@@ -142,9 +156,10 @@ pub fn manifest_figures(c: &Counters) -> Figures {
 }
 
 /// Blobs. `fetched` is what the cache stored from its upstream since its container started
-/// (from its TTL record) and `warmed` the part of it `cache warm` fetched. Returns the figures
-/// and whether the counters had to be corrected for distribution 2.8's way of counting.
-pub fn blob_figures(c: &Counters, fetched: Tally, warmed: Tally) -> (Figures, bool) {
+/// (from its TTL record), and `uncopied` the part of it `cache warm` fetched without taking the
+/// client copy. Returns the figures and whether the counters had to be corrected for
+/// distribution 2.8's way of counting.
+pub fn blob_figures(c: &Counters, fetched: Tally, uncopied: Tally) -> (Figures, bool) {
     if c.misses > 0 || c.bytes_pulled > 0 || fetched.blobs == 0 {
         let misses = c.misses.min(c.requests);
         return (
@@ -158,16 +173,16 @@ pub fn blob_figures(c: &Counters, fetched: Tally, warmed: Tally) -> (Figures, bo
         );
     }
     // distribution 2.8: each fetched blob added one storage copy to the counters; of the
-    // fetches, those not started by `cache warm` had a client reading along.
-    let warmed = Tally {
-        blobs: warmed.blobs.min(fetched.blobs),
-        bytes: warmed.bytes.min(fetched.bytes),
+    // fetches, all but those `cache warm` hung up on also streamed a client copy.
+    let uncopied = Tally {
+        blobs: uncopied.blobs.min(fetched.blobs),
+        bytes: uncopied.bytes.min(fetched.bytes),
     };
     let client_requests = c.requests.saturating_sub(fetched.blobs);
-    let client_misses = fetched.blobs - warmed.blobs;
+    let client_misses = fetched.blobs - uncopied.blobs;
     let hits = client_requests.saturating_sub(client_misses);
     let to_clients = c.bytes_pushed.saturating_sub(fetched.bytes);
-    let served = to_clients.saturating_sub(fetched.bytes - warmed.bytes);
+    let served = to_clients.saturating_sub(fetched.bytes - uncopied.bytes);
     (
         Figures::new(hits, fetched.blobs, fetched.bytes, served),
         true,
@@ -283,15 +298,15 @@ pub async fn cache_stats(d: &Docker, name: &str, upstream: &str) -> Result<Cache
         .labels
         .get(super::MODE_LABEL)
         .is_none_or(|m| m == super::cache::MODE_PROXY);
-    let (fetched, warmed) = if blobs.misses == 0 && blobs.bytes_pulled == 0 && proxying {
+    let (fetched, warmed, uncopied) = if blobs.misses == 0 && blobs.bytes_pulled == 0 && proxying {
         let storage = Storage::new(d, name);
         let started = crate::ops::timestamp::unix_nanos(&state.started_at).unwrap_or(0);
         let warm = WarmRecord::read(&storage, &state.started_at).await;
-        fetched_since(d, &storage, started, &warm.blobs).await?
+        fetched_since(d, &storage, started, &warm).await?
     } else {
-        (Tally::default(), Tally::default())
+        Default::default()
     };
-    let (blob, corrected) = blob_figures(&blobs, fetched, warmed);
+    let (blob, corrected) = blob_figures(&blobs, fetched, uncopied);
     let manifest = manifest_figures(&manifests);
     let note = if !proxying {
         Some(format!(
@@ -348,17 +363,23 @@ fn loopback_url(addr: &str) -> String {
 /// every 5 seconds, and the log has the fetches since.
 const RECENT_LINES: usize = 2000;
 
-/// The blobs the cache stored from its upstream since `started` (nanoseconds), and their bytes;
-/// and of those, the ones `cache warm` fetched (`warm`, `repo@digest`). Candidates are the
-/// entries of its TTL record, the fetches its log shows since the record was last saved, and
-/// `warm`; each counts when its link in the repository was written since `started`. A fetch
-/// that failed left no link and is not counted.
+/// The blobs the cache stored from its upstream since `started` (nanoseconds), with their
+/// bytes; of those, the ones `cache warm` fetched, and the ones it fetched without a client
+/// copy. Candidates are the entries of the cache's TTL record, the fetches its log shows since
+/// the record was last saved, and `warm`'s; each counts when its link in the repository was
+/// written since `started`. A fetch that failed left no link and is not counted.
 async fn fetched_since(
     d: &Docker,
     storage: &Storage,
     started: i128,
-    warm: &[String],
-) -> Result<(Tally, Tally)> {
+    warm: &WarmRecord,
+) -> Result<(Tally, Tally, Tally)> {
+    let keys_of = |list: &[String]| -> BTreeSet<(String, String)> {
+        list.iter()
+            .filter_map(|k| k.rsplit_once('@'))
+            .map(|(r, d)| (r.to_string(), d.to_string()))
+            .collect()
+    };
     let mut keys: BTreeSet<(String, String)> = storage
         .fetched()
         .await?
@@ -374,11 +395,8 @@ async fn fetched_since(
             keys.insert((repo, digest));
         }
     }
-    let warmed: BTreeSet<(String, String)> = warm
-        .iter()
-        .filter_map(|k| k.rsplit_once('@'))
-        .map(|(r, d)| (r.to_string(), d.to_string()))
-        .collect();
+    let warmed = keys_of(&warm.blobs);
+    let uncopied = keys_of(&warm.no_client_copy);
     keys.extend(warmed.iter().cloned());
     let sizes = futures_util::stream::iter(keys)
         .map(|(repo, digest)| async move {
@@ -394,18 +412,23 @@ async fn fetched_since(
         .buffer_unordered(16)
         .collect::<Vec<_>>()
         .await;
-    let (mut fetched, mut by_warm) = (Tally::default(), Tally::default());
+    let mut tallies = (Tally::default(), Tally::default(), Tally::default());
     for found in sizes {
         if let Some((key, bytes)) = found? {
-            fetched.blobs += 1;
-            fetched.bytes += bytes;
+            let add = |t: &mut Tally| {
+                t.blobs += 1;
+                t.bytes += bytes;
+            };
+            add(&mut tallies.0);
             if warmed.contains(&key) {
-                by_warm.blobs += 1;
-                by_warm.bytes += bytes;
+                add(&mut tallies.1);
+            }
+            if uncopied.contains(&key) {
+                add(&mut tallies.2);
             }
         }
     }
-    Ok((fetched, by_warm))
+    Ok(tallies)
 }
 
 #[cfg(test)]

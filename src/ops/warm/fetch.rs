@@ -8,9 +8,10 @@
 //! says it arrived. The cache's log tells when a fetch into the storage failed.
 
 use super::{ImageRef, Progress};
-use crate::ops::registry::activity::{activity, parse_logfmt, short_digest, Activity};
+use crate::ops::registry::activity::{activity, parse_logfmt, short_digest, Activity, Kind};
 use crate::ops::registry::manifest::{BlobRef, Manifest, Platform};
 use crate::ops::registry::storage::Storage;
+use crate::ops::registry::USER_AGENT;
 use crate::ops::registry::{self, RegistryApi, MODE_LABEL};
 use crate::ops::{docker, human_bytes, Error};
 use bollard::query_parameters::LogsOptionsBuilder;
@@ -22,6 +23,8 @@ use std::time::{Duration, Instant};
 
 /// How often a blob's arrival in the storage is checked.
 const POLL: Duration = Duration::from_millis(250);
+/// How long the end of a run waits for the cache's log to tell how its last requests ended.
+const SETTLE: Duration = Duration::from_secs(3);
 /// The slowest upstream a blob fetch is waited for (plus [`MIN_WAIT`]) before it is given up.
 const SLOWEST: u64 = 64 * 1024;
 const MIN_WAIT: Duration = Duration::from_secs(600);
@@ -51,8 +54,9 @@ pub struct CacheLink {
     /// One fetch per digest at a time: distribution stores a blob that is being fetched for one
     /// repository only there, so a second repository asks again once the first has it.
     fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// Blobs the cache could not store, from its log: digest → its words.
-    failures: Arc<Mutex<HashMap<String, String>>>,
+    /// What the cache's log says: blobs it could not store, and whether it streamed the blobs
+    /// this run asked for to this run.
+    heard: Arc<Mutex<Heard>>,
     /// `repo@digest` of every blob this run fetched.
     warmed: Mutex<Vec<String>>,
     _watch: Option<AbortOnDrop>,
@@ -88,12 +92,12 @@ impl CacheLink {
             )),
             _ => None,
         };
-        let failures = Arc::new(Mutex::new(HashMap::new()));
+        let heard = Arc::new(Mutex::new(Heard::default()));
         let watch = if offline.is_none() {
-            Some(AbortOnDrop(tokio::spawn(watch_failures(
+            Some(AbortOnDrop(tokio::spawn(watch_log(
                 d.clone(),
                 container.to_string(),
-                failures.clone(),
+                heard.clone(),
             ))))
         } else {
             None
@@ -105,7 +109,7 @@ impl CacheLink {
             storage: Storage::new(d, container),
             offline,
             fetching: Mutex::new(HashMap::new()),
-            failures,
+            heard,
             warmed: Mutex::new(Vec::new()),
             _watch: watch,
         })
@@ -115,9 +119,27 @@ impl CacheLink {
         &self.container
     }
 
-    /// The blobs this run fetched into the cache, as `repo@digest`.
-    pub fn warmed(&self) -> Vec<String> {
-        lock(&self.warmed).clone()
+    /// The blobs this run fetched into the cache (`repo@digest`), and of those the ones the
+    /// cache did not also stream to this run (it hung up first). Waits a moment for the cache's
+    /// log to tell the last of them.
+    pub async fn fetched(&self) -> (Vec<String>, Vec<String>) {
+        let warmed = lock(&self.warmed).clone();
+        let digest = |key: &String| key.rsplit_once('@').map_or(key.clone(), |(_, d)| d.into());
+        let deadline = Instant::now() + SETTLE;
+        while Instant::now() < deadline
+            && warmed
+                .iter()
+                .any(|k| !lock(&self.heard).streamed.contains_key(&digest(k)))
+        {
+            tokio::time::sleep(POLL).await;
+        }
+        let heard = lock(&self.heard);
+        let uncopied = warmed
+            .iter()
+            .filter(|k| heard.streamed.get(&digest(k)) != Some(&true))
+            .cloned()
+            .collect();
+        (warmed, uncopied)
     }
 
     /// Warms one image; the error says why it could not be, in a user's words.
@@ -278,7 +300,7 @@ impl CacheLink {
             .await
             .map_err(|_| "stopped".to_string())?;
         let short = short_digest(&blob.digest);
-        lock(&self.failures).remove(&blob.digest);
+        lock(&self.heard).failures.remove(&blob.digest);
         if let Err(e) = self.api.start_blob_fetch(repo, &blob.digest).await {
             return Err(self.explain(image, e).await);
         }
@@ -291,7 +313,7 @@ impl CacheLink {
                 lock(&self.warmed).push(format!("{repo}@{}", blob.digest));
                 return Ok(true);
             }
-            if let Some(why) = lock(&self.failures).get(&blob.digest) {
+            if let Some(why) = lock(&self.heard).failures.get(&blob.digest) {
                 return Err(format!(
                     "{} could not store blob {short} ({}) from {}: {why}",
                     self.container,
@@ -407,12 +429,19 @@ fn reason(message: &str) -> String {
     format!("{status} {code}: {text}")
 }
 
-/// Notes every blob the cache fails to store, from its log, until dropped.
-async fn watch_failures(
-    d: Docker,
-    container: String,
-    failures: Arc<Mutex<HashMap<String, String>>>,
-) {
+/// What a cache's log told a warm run.
+#[derive(Default)]
+struct Heard {
+    /// Blobs the cache could not store: digest → its words.
+    failures: HashMap<String, String>,
+    /// Blobs brrt asked for: digest → whether the cache streamed all of it to brrt (which the
+    /// cache's counters then count as a second request).
+    streamed: HashMap<String, bool>,
+}
+
+/// Follows the cache's log until dropped, noting blobs it fails to store and how brrt's own
+/// blob requests ended.
+async fn watch_log(d: Docker, container: String, heard: Arc<Mutex<Heard>>) {
     let opts = LogsOptionsBuilder::default()
         .follow(true)
         .stdout(true)
@@ -425,11 +454,29 @@ async fn watch_failures(
         pending.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
         while let Some(nl) = pending.find('\n') {
             let line: String = pending.drain(..=nl).collect();
-            if let Some(Activity::StoreFailed {
-                digest, message, ..
-            }) = parse_logfmt(&line).as_ref().and_then(activity)
-            {
-                lock(&failures).insert(digest, message);
+            let Some(fields) = parse_logfmt(&line) else {
+                continue;
+            };
+            let ours = fields
+                .get("http.request.useragent")
+                .is_some_and(|ua| ua == USER_AGENT);
+            match activity(&fields) {
+                Some(Activity::StoreFailed {
+                    digest, message, ..
+                }) => {
+                    lock(&heard).failures.insert(digest, message);
+                }
+                Some(Activity::Served {
+                    kind: Kind::Blob,
+                    reference,
+                    status,
+                    error,
+                    ..
+                }) if ours => {
+                    let whole = error.is_none() && (200..300).contains(&status);
+                    lock(&heard).streamed.insert(reference, whole);
+                }
+                _ => {}
             }
         }
     }

@@ -195,7 +195,8 @@ pub async fn warm(d: &Docker, plan: &WarmPlan, progress: &dyn Progress) -> Resul
         .collect();
     for (host, link) in &links {
         if let Ok(link) = link {
-            if let Err(e) = WarmRecord::add(d, &plan.caches[host], &link.warmed()).await {
+            let (fetched, uncopied) = link.fetched().await;
+            if let Err(e) = WarmRecord::add(d, &plan.caches[host], &fetched, &uncopied).await {
                 tracing::warn!(
                     "could not note what was warmed into {}: {e}",
                     plan.caches[host]
