@@ -439,6 +439,9 @@ fn warm_says_what_is_wrong_with_each_input_and_goes_on() {
     cache_cmd(&cluster, &["warm", "images.txt", "--platform", "linux"])
         .failure(1)
         .stderr_contains("`linux` is not a platform");
+    cache_cmd(&cluster, &["warm", "images.txt", "--jobs", "many"])
+        .failure(1)
+        .stderr_contains("--jobs needs a whole number, not \"many\"");
     cache_cmd(&cluster, &["stats", "--jsn"])
         .failure(1)
         .stderr_contains("unknown option --jsn for stats");
