@@ -588,3 +588,22 @@ fn http(
         .unwrap_or_else(|| panic!("not HTTP: {head}"));
     (status, head.to_string(), rest.to_string())
 }
+
+#[test]
+fn a_cache_serving_offline_has_no_counters_and_says_why() {
+    let Some(tb) = Testbed::require("insightoffline") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    cluster
+        .project
+        .write("brrt.toml", config_with(&cluster, "offline = true", ""));
+    cluster.dev_up().success();
+    let stats = stats_json(&cluster);
+    assert_eq!(stats[0]["counters"], false, "{stats}");
+    assert!(stats[0]["requests"].is_null(), "{stats}");
+    cache_cmd(&cluster, &["stats"])
+        .success()
+        .stdout_contains("no counters:")
+        .stdout_contains("serves offline (a plain registry)");
+}

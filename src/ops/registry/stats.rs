@@ -260,6 +260,21 @@ pub async fn cache_stats(d: &Docker, name: &str, upstream: &str) -> Result<Cache
         ));
     }
     let since = Some(state.started_at.clone());
+    let proxying = state
+        .labels
+        .get(super::MODE_LABEL)
+        .is_none_or(|m| m == super::cache::MODE_PROXY);
+    if !proxying {
+        return Ok(CacheStats::without_counters(
+            upstream,
+            name,
+            since,
+            format!(
+                "{name} serves offline (a plain registry), so it fetches from no upstream and \
+                 counts nothing"
+            ),
+        ));
+    }
     let Some(addr) = state.ports.get(DEBUG_PORT) else {
         return Ok(CacheStats::without_counters(
             upstream,
@@ -294,11 +309,7 @@ pub async fn cache_stats(d: &Docker, name: &str, upstream: &str) -> Result<Cache
             ),
         ));
     };
-    let proxying = state
-        .labels
-        .get(super::MODE_LABEL)
-        .is_none_or(|m| m == super::cache::MODE_PROXY);
-    let (fetched, warmed, uncopied) = if blobs.misses == 0 && blobs.bytes_pulled == 0 && proxying {
+    let (fetched, warmed, uncopied) = if blobs.misses == 0 && blobs.bytes_pulled == 0 {
         let storage = Storage::new(d, name);
         let started = crate::ops::timestamp::unix_nanos(&state.started_at).unwrap_or(0);
         let warm = WarmRecord::read(&storage, &state.started_at).await;
@@ -308,11 +319,7 @@ pub async fn cache_stats(d: &Docker, name: &str, upstream: &str) -> Result<Cache
     };
     let (blob, corrected) = blob_figures(&blobs, fetched, uncopied);
     let manifest = manifest_figures(&manifests);
-    let note = if !proxying {
-        Some(format!(
-            "{name} serves offline (a plain registry), so it fetches and counts nothing"
-        ))
-    } else if corrected {
+    let note = if corrected {
         Some(
             "blob misses read from the cache's TTL record (distribution 2.8 does not count them)"
                 .to_string(),
