@@ -41,6 +41,19 @@ cache-du:
 cache-clear upstream="":
     {{ brrt }} run scripts/cache.rhai --set config={{ config }} -- clear {{ upstream }}
 
+# Hits, misses, hit ratio and bytes saved per cache (`just cache-stats --json | jq`).
+cache-stats *args:
+    {{ brrt }} run scripts/cache.rhai --set config={{ config }} -- stats {{ args }}
+
+# Follow every cache's log, or only UPSTREAM's: each request marked hit or miss. Ctrl-C stops.
+cache-logs upstream="":
+    {{ brrt }} run scripts/cache.rhai --set config={{ config }} -- logs {{ upstream }}
+
+# Pull images into the caches: cache.warm, and those named in manifests, folders and lists
+# (`just cache-warm k8s/ images.txt`; without paths, cache.warm_files from the config).
+cache-warm *paths:
+    {{ brrt }} run scripts/cache.rhai --set config={{ config }} -- warm {{ paths }}
+
 # Diagnose the registries, the caches and the cluster wiring.
 doctor:
     {{ brrt }} run scripts/doctor.rhai --set config={{ config }}
@@ -59,6 +72,7 @@ bench:
     @if [ -f benches/dev_up_noop.sh ]; then BRRT={{ brrt }} bash benches/dev_up_noop.sh; else echo "no benches/dev_up_noop.sh"; fi
     @if [ -f benches/watch_latency.sh ]; then BRRT={{ brrt }} bash benches/watch_latency.sh; else echo "no benches/watch_latency.sh"; fi
     @if [ -f benches/plugin.sh ]; then BRRT={{ brrt }} bash benches/plugin.sh; else echo "no benches/plugin.sh"; fi
+    @if [ -f benches/warm_vs_cold.sh ]; then BRRT={{ brrt }} bash benches/warm_vs_cold.sh; else echo "no benches/warm_vs_cold.sh"; fi
 
 # Needs the wasm target once: `rustup target add wasm32-unknown-unknown`.
 # Build the WASM plugin plugins/examples/NAME into plugins/NAME.wasm, where `import "NAME"` finds it.

@@ -8,6 +8,7 @@ pub mod cli;
 pub(crate) mod logging;
 pub mod ops;
 pub mod plugin;
+pub(crate) mod progress;
 mod run;
 pub mod script;
 mod suggest;

@@ -430,7 +430,7 @@ fn built_in_flows_run_without_scripts_and_a_local_copy_wins() {
         .failure(1)
         .stderr_contains("error: no config at missing.toml: `brrt init` writes one")
         .stderr_contains("--> <built-in>/scripts/lib/topology.rhai:")
-        .stderr_contains("let cfg = config::brrt(set.config ?? \"brrt.toml\");")
+        .stderr_contains("config::brrt(set.config ?? \"brrt.toml\")")
         .stderr_contains("note: in function `load`, called at <built-in>/scripts/dev-up.rhai:");
     // A path to a flow the project does not have says how to run the built-in.
     project

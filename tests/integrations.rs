@@ -813,6 +813,9 @@ fn just_lists_every_recipe() {
         "cache-ls upstream=\"\"",
         "cache-du",
         "cache-clear upstream=\"\"",
+        "cache-stats *args",
+        "cache-logs upstream=\"\"",
+        "cache-warm *paths",
         "doctor",
         "check",
         "test",
@@ -860,6 +863,19 @@ fn each_brrt_recipe_is_one_brrt_call() {
         (
             &["cache-clear", "quay.io"],
             format!("{cache} clear quay.io"),
+        ),
+        (&["cache-stats"], format!("{cache} stats")),
+        (&["cache-stats", "--json"], format!("{cache} stats --json")),
+        (
+            &["cache-stats", "docker.io", "--json"],
+            format!("{cache} stats docker.io --json"),
+        ),
+        (&["cache-logs"], format!("{cache} logs")),
+        (&["cache-logs", "quay.io"], format!("{cache} logs quay.io")),
+        (&["cache-warm"], format!("{cache} warm")),
+        (
+            &["cache-warm", "k8s/", "images.txt"],
+            format!("{cache} warm k8s/ images.txt"),
         ),
         (
             &["doctor"],
@@ -913,7 +929,7 @@ fn just_bench_skips_the_benches_that_do_not_exist() {
         .success()
         .stdout_is(
             "startup with /opt/brrt\nno benches/dev_up_noop.sh\nno benches/watch_latency.sh\n\
-             no benches/plugin.sh\n",
+             no benches/plugin.sh\nno benches/warm_vs_cold.sh\n",
         );
 }
 

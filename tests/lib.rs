@@ -4,6 +4,7 @@ mod support;
 
 mod adoption;
 mod bad_input;
+mod cache_insight;
 mod check;
 mod cli;
 mod cluster_side;

@@ -139,3 +139,44 @@ fn two_dev_ups_started_together_both_succeed() {
     );
     assert!(!all.iter().any(|l| l.contains("409")), "{all:#?}");
 }
+
+/// Issue 9: `dev-up --watch` holds the lock while it applies, not while it waits for the next
+/// save, so `cache stats` or `cache warm` in another terminal go ahead.
+#[test]
+fn an_idle_watch_holds_no_lock_and_a_look_takes_none() {
+    let project = Project::new()
+        .file("brrt.toml", "[cluster]\nname = \"dev\"\n")
+        .file(
+            "apply.rhai",
+            "config::brrt(\"brrt.toml\");\nprint(\"applied\");\n",
+        )
+        .file("hold.rhai", HOLDER)
+        .file(
+            "look.rhai",
+            "config::brrt(\"brrt.toml\", #{ lock: false });\nprint(\"looked\");\n",
+        );
+    let mut watching = Running::new(
+        project
+            .brrt()
+            .args(["run", "--watch", "apply.rhai"])
+            .spawn(),
+    );
+    watching.wait_for_applies(1);
+    project
+        .brrt()
+        .args(["run", "--no-wait", "apply.rhai"])
+        .run()
+        .success()
+        .stdout_is("applied\n");
+    // A flow that only looks takes no lock, even while another run holds it.
+    let holder = holding(&project);
+    project
+        .brrt()
+        .args(["run", "--no-wait", "look.rhai"])
+        .run()
+        .success()
+        .stdout_is("looked\n");
+    project.write("release", "");
+    drop(holder);
+    assert_eq!(watching.stop("-TERM"), Some(0));
+}

@@ -31,6 +31,65 @@ pub fn mirror_hosts(upstream: &str, mirror_url: &str, server: Option<&str>) -> S
     text
 }
 
+/// Renders the `hosts.toml` that sends pulls for `upstream` straight to a team cache at
+/// `endpoint` (`[cache.shared]`), falling back to `server`. An endpoint with a path
+/// (`https://cache.team.example/v2/dockerhub`) is the root of the registry API there, which
+/// containerd is told with `override_path = true` (it would add `/v2` itself otherwise).
+/// `authorization`, when given, is sent with every request (a `Basic …` value).
+pub fn shared_hosts(
+    upstream: &str,
+    endpoint: &str,
+    server: Option<&str>,
+    authorization: Option<&str>,
+) -> String {
+    let endpoint = endpoint.trim_end_matches('/');
+    let mut text = format!(
+        "{MANAGED_MARKER} for {upstream}: the team cache in [cache.shared]; edit brrt.toml, not \
+         this file.\n"
+    );
+    if let Some(server) = server {
+        text.push_str(&format!("server = \"{server}\"\n"));
+    }
+    text.push_str(&format!(
+        "\n[host.\"{endpoint}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+    ));
+    let path = endpoint
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
+    if !path.is_empty() {
+        text.push_str("  override_path = true\n");
+    }
+    if let Some(auth) = authorization {
+        text.push_str(&format!(
+            "\n[host.\"{endpoint}\".header]\n  authorization = \"{auth}\"\n"
+        ));
+    }
+    text
+}
+
+/// `Basic <base64(user:password)>`, as HTTP basic authentication sends it.
+pub fn basic_authorization(user: &str, password: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{user}:{password}");
+    let mut out = String::from("Basic ");
+    for chunk in input.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// What applying mirrors did in one node.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct MirrorReport {
@@ -250,5 +309,40 @@ mod tests {
         let host = &parsed["host"]["http://kind-registry-docker-io:5000"];
         assert_eq!(host["capabilities"].as_array().unwrap().len(), 2);
         assert!(text.starts_with(MANAGED_MARKER));
+    }
+
+    #[test]
+    fn a_team_cache_with_a_path_overrides_it() {
+        let text = shared_hosts(
+            "docker.io",
+            "https://cache.team.example/v2/dockerhub",
+            Some("https://registry-1.docker.io"),
+            None,
+        );
+        let parsed: toml::Value = toml::from_str(&text).unwrap();
+        let host = &parsed["host"]["https://cache.team.example/v2/dockerhub"];
+        assert_eq!(host["override_path"].as_bool(), Some(true));
+        assert_eq!(
+            parsed["server"].as_str(),
+            Some("https://registry-1.docker.io")
+        );
+        let plain = shared_hosts("docker.io", "http://teamcache:5000", None, None);
+        assert!(!plain.contains("override_path"), "{plain}");
+        let auth = shared_hosts("docker.io", "http://t:5000", None, Some("Basic dTpw"));
+        let parsed: toml::Value = toml::from_str(&auth).unwrap();
+        assert_eq!(
+            parsed["host"]["http://t:5000"]["header"]["authorization"].as_str(),
+            Some("Basic dTpw")
+        );
+    }
+
+    #[test]
+    fn basic_authorization_is_base64() {
+        assert_eq!(basic_authorization("u", "p"), "Basic dTpw");
+        assert_eq!(
+            basic_authorization("Aladdin", "open sesame"),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        assert_eq!(basic_authorization("ab", "c"), "Basic YWI6Yw==");
     }
 }

@@ -20,4 +20,22 @@ pub mod k8s;
 pub mod kind;
 pub mod registry;
 pub mod run_lock;
+pub mod timestamp;
 pub mod upstream;
+pub mod warm;
+
+/// Bytes as people read them: `137 B`, `20.0 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut size = bytes as f64;
+    let mut i = 0;
+    while size >= 1024.0 && i < units.len() - 1 {
+        size /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{size:.1} {}", units[i])
+    }
+}

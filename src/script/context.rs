@@ -204,6 +204,13 @@ impl ScriptContext {
         Ok(())
     }
 
+    /// Lets go of the run locks this run took: the run is over. (`--watch` keeps the context
+    /// of the last run while it waits for the next change, and must not keep other flows on
+    /// the same config waiting meanwhile.)
+    pub fn release_locks(&self) {
+        lock(&self.locks).clear();
+    }
+
     /// Notes that the engine could not be reached, at connect or later in the run.
     pub fn note_docker_unavailable(&self, line: String) {
         lock(&self.docker_unavailable).get_or_insert(line);

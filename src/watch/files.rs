@@ -76,13 +76,16 @@ impl FileWatcher {
         })
     }
 
-    /// Watches exactly `files` from now on (their folders, filtered to these names).
+    /// Watches exactly `files` from now on (their folders, filtered to these names). A folder
+    /// among them (one a flow read whole, such as a folder of manifests) is watched too, so a
+    /// file added to it counts as a change.
     pub fn set_files(&mut self, files: &BTreeSet<PathBuf>) {
         self.files = files.iter().map(|f| canonical(f)).collect();
         let dirs: BTreeSet<PathBuf> = self
             .files
             .iter()
             .filter_map(|f| f.parent().map(Path::to_path_buf))
+            .chain(self.files.iter().filter(|f| f.is_dir()).cloned())
             .collect();
         for gone in self.dirs.difference(&dirs) {
             let _ = self.debouncer.unwatch(gone);
@@ -96,7 +99,14 @@ impl FileWatcher {
     }
 
     fn matches(&self, path: &Path) -> bool {
-        self.files.contains(path) || self.files.contains(&canonical(path))
+        let in_watched_folder = |p: &Path| {
+            p.parent()
+                .is_some_and(|dir| self.files.contains(dir) && dir.is_dir())
+        };
+        self.files.contains(path)
+            || self.files.contains(&canonical(path))
+            || in_watched_folder(path)
+            || in_watched_folder(&canonical(path))
     }
 
     /// Keeps the watched files among `paths`.

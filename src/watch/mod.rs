@@ -102,6 +102,8 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
             }
         };
 
+        // The run is over: another flow on the same config may go on while this one waits.
+        ctx.release_locks();
         changed_meanwhile.extend(ctx.changed_since_read());
         // Rebuild the watched set: exactly what a good run used; after a failure, also keep
         // what was watched before, so fixing any of those files retries.

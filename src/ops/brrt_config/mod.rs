@@ -13,6 +13,7 @@ mod raw;
 mod wording;
 
 use crate::ops::upstream;
+use crate::ops::warm::ImageRef;
 use crate::ops::ConfigError;
 use raw::{At, RawConfig};
 use serde::Serialize;
@@ -79,6 +80,16 @@ pub struct CacheConfig {
     pub image: String,
     pub ttl: Option<String>,
     pub remotes: BTreeMap<String, String>,
+    /// Images `cache warm` pulls into the caches, as written.
+    pub warm: Vec<String>,
+    /// Manifests, folders of them and image lists `cache warm` reads, relative to the project
+    /// folder (written relative to the config's folder).
+    pub warm_files: Vec<String>,
+    /// dev-up warms `warm` and `warm_files` once the caches are up.
+    pub warm_on_up: bool,
+    /// `[cache.shared]`: upstreams served by a team cache, host → endpoint. No local cache
+    /// runs for them. (Scripts see it as `team_caches`: `shared` is a word Rhai reserves.)
+    pub team_caches: BTreeMap<String, String>,
 }
 
 /// Every problem found in one config, in the order they appear in the file.
@@ -214,8 +225,9 @@ impl Checker<'_> {
 
         let cache = raw.cache.unwrap_or_default();
         let remotes = self.remotes(cache.remotes.unwrap_or_default());
+        let shared = self.shared(cache.shared.unwrap_or_default(), &remotes);
         let upstreams = match cache.upstreams {
-            Some(list) => self.upstreams(list, &registry.name, &remotes),
+            Some(list) => self.upstreams(list, &registry.name, &remotes, &shared),
             None => DEFAULT_UPSTREAMS.map(String::from).to_vec(),
         };
         let image = self.string(cache.image, "cache.image", &registry.image, image_name);
@@ -225,6 +237,24 @@ impl Checker<'_> {
             }
             t.into_inner()
         });
+        let warm = cache
+            .warm
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| {
+                if let Err(why) = ImageRef::parse(r.get_ref()) {
+                    self.problem(
+                        r.span().start,
+                        format!(
+                            "cache.warm: `{}` is not an image reference: {why}",
+                            r.get_ref()
+                        ),
+                    );
+                }
+                r.into_inner()
+            })
+            .collect();
+        let warm_files = self.warm_files(cache.warm_files.unwrap_or_default());
         let cache = CacheConfig {
             enabled: cache.enabled.unwrap_or(true),
             offline: cache.offline.unwrap_or(false),
@@ -232,6 +262,10 @@ impl Checker<'_> {
             image,
             ttl,
             remotes,
+            warm,
+            warm_files,
+            warm_on_up: cache.warm_on_up.unwrap_or(false),
+            team_caches: shared,
         };
 
         let team = match raw.team {
@@ -372,6 +406,64 @@ impl Checker<'_> {
         remotes
     }
 
+    /// Paths to read images from, written relative to the config's folder: returned relative
+    /// to the project folder, as scripts resolve paths.
+    fn warm_files(&mut self, raw: Vec<At<String>>) -> Vec<String> {
+        let base = std::path::Path::new(self.path)
+            .parent()
+            .unwrap_or(std::path::Path::new(""));
+        raw.into_iter()
+            .filter_map(|f| {
+                if f.get_ref().trim().is_empty() {
+                    self.problem(f.span().start, "cache.warm_files: a path is empty".into());
+                    return None;
+                }
+                let path = std::path::Path::new(f.get_ref());
+                let full = if path.is_absolute() {
+                    path.to_path_buf()
+                } else {
+                    base.join(path)
+                };
+                Some(full.to_string_lossy().into_owned())
+            })
+            .collect()
+    }
+
+    /// Team caches: a registry host each, and the endpoint nodes pull it from.
+    fn shared(
+        &mut self,
+        raw: BTreeMap<At<String>, At<String>>,
+        remotes: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        let mut shared = BTreeMap::new();
+        for (host, url) in raw {
+            if let Err(why) = upstream::check_host(host.get_ref()) {
+                self.problem(host.span().start, format!("cache.shared: {why}"));
+            }
+            if let Err(why) = endpoint(url.get_ref()) {
+                self.problem(
+                    url.span().start,
+                    format!(
+                        "cache.shared: the team cache for `{}` {why}",
+                        host.get_ref()
+                    ),
+                );
+            }
+            if remotes.contains_key(host.get_ref()) {
+                self.warnings.push(format!(
+                    "{}: `{}` is in both [cache.remotes] and [cache.shared]; nodes pull it from                      the team cache, so its remote is not used",
+                    self.path,
+                    host.get_ref()
+                ));
+            }
+            shared.insert(
+                host.into_inner(),
+                url.into_inner().trim_end_matches('/').to_string(),
+            );
+        }
+        shared
+    }
+
     /// Each upstream is a registry host that brrt knows or that has a remote, listed once, and
     /// whose cache container name no other upstream shares.
     fn upstreams(
@@ -379,6 +471,7 @@ impl Checker<'_> {
         list: Vec<At<String>>,
         registry: &str,
         remotes: &BTreeMap<String, String>,
+        shared: &BTreeMap<String, String>,
     ) -> Vec<String> {
         let mut by_cache: BTreeMap<String, String> = BTreeMap::new();
         let mut hosts = Vec::new();
@@ -409,6 +502,11 @@ impl Checker<'_> {
                 None => {}
             }
             by_cache.insert(cache, name.clone());
+            // A team cache serves it: no local cache needs its remote.
+            if shared.contains_key(&name) {
+                hosts.push(name);
+                continue;
+            }
             if let Err(e) = upstream::resolve(&name, remotes) {
                 self.problem(at, format!("cache.upstreams: {e}"));
                 continue;
@@ -476,30 +574,42 @@ fn image_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// A Go duration as distribution reads it: `168h`, `30m`, `1h30m`.
-fn duration(text: &str) -> Result<(), String> {
-    let mut rest = text;
-    let mut parts = 0;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let unit_len = rest[digits..]
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len() - digits);
-        let unit = &rest[digits..digits + unit_len];
-        if digits == 0 || !["ns", "us", "µs", "ms", "s", "m", "h"].contains(&unit) {
-            return Err(format!(
-                "`{text}` is not a duration; write it like \"168h\" or \"1h30m\""
-            ));
-        }
-        rest = &rest[digits + unit_len..];
-        parts += 1;
+/// A team cache's endpoint: an http:// or https:// URL with a host, and optionally the path of
+/// its API (`https://cache.team.example/v2/dockerhub`); no query, fragment or credentials.
+fn endpoint(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("must be an http:// or https:// URL, not `{url}`"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || url.contains(char::is_whitespace) {
+        return Err(format!("must be a URL with a host, not `{url}`"));
     }
-    if parts == 0 {
-        return Err("the duration is empty; write it like \"168h\"".into());
+    if host.contains('@') {
+        return Err(
+            "must not hold credentials; they come from BRRT_<UPSTREAM>_USERNAME and _PASSWORD"
+                .into(),
+        );
+    }
+    if url.contains(['?', '#']) {
+        return Err(format!(
+            "must be a plain URL, without `?` or `#`, not `{url}`"
+        ));
     }
     Ok(())
+}
+
+/// A Go duration as distribution reads it: `168h`, `30m`, `1h30m`.
+fn duration(text: &str) -> Result<(), String> {
+    match crate::ops::timestamp::go_duration_nanos(text) {
+        Some(_) => Ok(()),
+        None if text.trim().is_empty() => {
+            Err("the duration is empty; write it like \"168h\"".into())
+        }
+        None => Err(format!(
+            "`{text}` is not a duration; write it like \"168h\" or \"1h30m\""
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -658,6 +768,56 @@ mod tests {
             "{:?}",
             c.warnings
         );
+    }
+
+    #[test]
+    fn warm_lists_are_image_references() {
+        let c = parse(
+            "ci/brrt.toml",
+            "[cache]\nwarm = [\"postgres:16\", \"ghcr.io/team/app@sha256:ec05c98f076bd19b0d85a2f9d022dde83224a7652750d69a157d388eb501df16\"]\nwarm_files = [\"k8s/\", \"/abs/images.txt\"]\nwarm_on_up = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.cache.warm.len(), 2);
+        assert_eq!(c.cache.warm_files, ["ci/k8s/", "/abs/images.txt"]);
+        assert!(c.cache.warm_on_up);
+        let e = problems("[cache]\nwarm = [\"redis:7\", \"Postgres:16\"]\n");
+        assert!(
+            e.contains("team.toml:2:20: cache.warm: `Postgres:16` is not an image reference: repository names must be lowercase"),
+            "{e}"
+        );
+        let e = problems("[cache]\nwarm_files = [\"\"]\n");
+        assert!(e.contains("cache.warm_files: a path is empty"), "{e}");
+    }
+
+    #[test]
+    fn shared_caches_are_hosts_with_urls() {
+        let c = parse(
+            "b.toml",
+            "[cache.shared]\n\"docker.io\" = \"https://cache.team.example/v2/dockerhub/\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.cache.team_caches["docker.io"],
+            "https://cache.team.example/v2/dockerhub"
+        );
+        let e = problems("[cache.shared]\n\"docker.io\" = \"cache.team.example\"\n");
+        assert!(
+            e.contains("team.toml:2:15: cache.shared: the team cache for `docker.io` must be an http:// or https:// URL"),
+            "{e}"
+        );
+        let e = problems("[cache.shared]\n\"Docker.io\" = \"https://x\"\n");
+        assert!(
+            e.contains("cache.shared: `Docker.io` is not a registry host"),
+            "{e}"
+        );
+        let e = problems("[cache.shared]\n\"docker.io\" = \"https://me:secret@x\"\n");
+        assert!(e.contains("must not hold credentials"), "{e}");
+        let both = parse(
+            "b.toml",
+            "[cache.remotes]\n\"docker.io\" = \"https://m\"\n[cache.shared]\n\"docker.io\" = \"https://x\"\n",
+        )
+        .unwrap();
+        assert!(both.warnings[0].contains("in both [cache.remotes] and [cache.shared]"));
     }
 
     #[test]

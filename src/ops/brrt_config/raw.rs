@@ -47,4 +47,8 @@ pub(super) struct RawCache {
     pub image: Option<At<String>>,
     pub ttl: Option<At<String>>,
     pub remotes: Option<BTreeMap<At<String>, At<String>>>,
+    pub warm: Option<Vec<At<String>>>,
+    pub warm_files: Option<Vec<At<String>>>,
+    pub warm_on_up: Option<bool>,
+    pub shared: Option<BTreeMap<At<String>, At<String>>>,
 }

@@ -15,6 +15,7 @@
 
 use crate::ops::digest::sha256_hex;
 use crate::ops::docker::exec;
+use crate::ops::timestamp::unix_nanos;
 use crate::ops::{Error, Result};
 use bollard::container::PathStatResponse;
 use bollard::query_parameters::{
@@ -246,6 +247,92 @@ pub async fn write_files_atomically(
         });
     }
     Ok(out.stdout)
+}
+
+/// What the engine says about a path in a container, without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathStat {
+    pub size: i64,
+    /// Modification time, nanoseconds since the epoch.
+    pub modified: Option<i128>,
+    pub is_dir: bool,
+}
+
+/// Stats `path` in the container (`HEAD` on the archive API: no process is started and nothing
+/// is read). `None` when it does not exist.
+pub async fn stat_path(docker: &Docker, container: &str, path: &str) -> Result<Option<PathStat>> {
+    let opts = ContainerArchiveInfoOptionsBuilder::default()
+        .path(path)
+        .build();
+    match docker
+        .get_container_archive_info(container, Some(opts))
+        .await
+    {
+        Ok(stat) => Ok(Some(PathStat {
+            size: stat.size,
+            modified: stat.modification_time.as_deref().and_then(unix_nanos),
+            // Go's os.ModeDir.
+            is_dir: stat.file_mode & (1 << 31) != 0,
+        })),
+        Err(e) if super::container::is_not_found(&e) && is_missing_path(&e) => Ok(None),
+        Err(e) => Err(Error::docker(format!("stat {path} in {container}"), e)),
+    }
+}
+
+/// The bytes of one file in the container; `None` when it does not exist.
+pub async fn read_file(docker: &Docker, container: &str, path: &str) -> Result<Option<Vec<u8>>> {
+    let opts = DownloadFromContainerOptionsBuilder::default()
+        .path(path)
+        .build();
+    let mut stream = docker.download_from_container(container, Some(opts));
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(c) => bytes.extend_from_slice(&c),
+            Err(e) if super::container::is_not_found(&e) && is_missing_path(&e) => return Ok(None),
+            Err(e) => return Err(Error::docker(format!("read {path} in {container}"), e)),
+        }
+    }
+    let bad = |e: std::io::Error| Error::Other(format!("read {path} in {container}: {e}"));
+    let mut archive = tar::Archive::new(bytes.as_slice());
+    for entry in archive.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        if entry.header().entry_type().is_file() {
+            let mut content = Vec::new();
+            entry.read_to_end(&mut content).map_err(bad)?;
+            return Ok(Some(content));
+        }
+    }
+    Ok(None)
+}
+
+/// Writes one file into the container through the archive API (no shell needed, so this works in
+/// `FROM scratch` images such as the registry's). The folder must exist.
+pub async fn put_file(docker: &Docker, container: &str, path: &str, content: &[u8]) -> Result<()> {
+    let (dir, name) = path
+        .rsplit_once('/')
+        .ok_or_else(|| Error::InvalidSpec(format!("`{path}` is not an absolute path")))?;
+    let bad = |e: std::io::Error| Error::Other(format!("write {path} in {container}: {e}"));
+    let mut header = tar::Header::new_gnu();
+    header.set_size(u64::try_from(content.len()).unwrap_or(u64::MAX));
+    header.set_mode(0o644);
+    header.set_mtime(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    );
+    let mut builder = tar::Builder::new(Vec::new());
+    builder
+        .append_data(&mut header, name, content)
+        .map_err(bad)?;
+    let tar = builder.into_inner().map_err(bad)?;
+    let opts = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
+        .path(if dir.is_empty() { "/" } else { dir })
+        .build();
+    docker
+        .upload_to_container(container, Some(opts), bollard::body_full(tar.into()))
+        .await
+        .map_err(|e| Error::docker(format!("write {path} in {container}"), e))
 }
 
 #[cfg(test)]

@@ -8,10 +8,10 @@
 use crate::ops::{Error, Result};
 use serde::Serialize;
 
-const MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, \
-application/vnd.docker.distribution.manifest.list.v2+json, \
-application/vnd.oci.image.manifest.v1+json, \
-application/vnd.docker.distribution.manifest.v2+json";
+use super::manifest::ACCEPT as MANIFEST_TYPES;
+
+/// What brrt calls itself in requests to registries.
+pub const USER_AGENT: &str = concat!("brrt/", env!("CARGO_PKG_VERSION"));
 
 /// A registry reachable over HTTP at `base` (e.g. `http://127.0.0.1:5001`).
 #[derive(Debug, Clone)]
@@ -39,6 +39,8 @@ impl RegistryApi {
     pub fn new(base: impl Into<String>) -> Self {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
+            // Registry logs name the client: `cache warm` finds its own requests by this.
+            .user_agent(USER_AGENT)
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         RegistryApi {
@@ -203,6 +205,45 @@ impl RegistryApi {
             .await
             .map_err(|e| self.err(&url, e))?;
         Ok(resp.status().is_success())
+    }
+
+    /// A JSON document at `path` (e.g. a debug server's `/debug/vars`).
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value> {
+        self.get(path, None)
+            .await?
+            .json_value()
+            .await
+            .map_err(|e| self.err(path, e))
+    }
+
+    /// The manifest of `repo` at a tag or digest as the registry serves it: its digest and its
+    /// bytes. Through a cache, this fetches and stores it from the upstream if need be.
+    pub async fn manifest_bytes(&self, repo: &str, reference: &str) -> Result<(String, Vec<u8>)> {
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let resp = self.get(&path, Some(MANIFEST_TYPES)).await?;
+        let digest = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = resp.bytes().await.map_err(|e| self.err(&path, e))?.to_vec();
+        let digest = match digest {
+            Some(d) => d,
+            None => format!("sha256:{}", crate::ops::digest::sha256_hex(&bytes)),
+        };
+        Ok((digest, bytes))
+    }
+
+    /// Asks a cache for a blob and hangs up once it answers, without reading the blob. The
+    /// cache goes on fetching the blob from its upstream into its storage by itself
+    /// (distribution stores a missing blob in a task of its own, beside the copy it streams to
+    /// the client), so the upstream sends the blob once instead of twice. Fails when the cache
+    /// does not answer `200`, with its words.
+    pub async fn start_blob_fetch(&self, repo: &str, digest: &str) -> Result<()> {
+        let path = format!("/v2/{repo}/blobs/{digest}");
+        let resp = self.get(&path, None).await?;
+        drop(resp);
+        Ok(())
     }
 
     /// Deletes a manifest by digest (the registry must allow deletes).

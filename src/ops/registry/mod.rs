@@ -7,13 +7,17 @@
 //! - [`api`]: the registry HTTP API
 //! - [`migrate`]: from a single proxy registry brrt did not create to brrt's caches
 
+pub mod activity;
 mod api;
 mod cache;
 mod contents;
+pub mod manifest;
 pub mod migrate;
 mod push;
+pub mod stats;
+pub mod storage;
 
-pub use api::{ManifestInfo, RegistryApi};
+pub use api::{ManifestInfo, RegistryApi, USER_AGENT};
 pub use cache::{CacheSpec, MODE_LABEL};
 pub use contents::{api_for, caches, contents, size, volumes, RegistryInfo, TagEntry};
 pub use push::{ensure_push, PushRegistrySpec};

@@ -6,6 +6,7 @@ use crate::script::api_doc::ModuleBuilder;
 use crate::script::context::ScriptContext;
 use crate::script::convert::{runtime_error, script_error, to_dynamic, RhaiResult};
 use rhai::Dynamic;
+use rhai::Map;
 use std::sync::Arc;
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
@@ -30,24 +31,23 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "brrt",
         &["path: String"],
         "Map",
-        "Reads a brrt config (brrt.toml) and checks it whole against brrt's schema: an unknown key, a wrong type, a bad name or upstream, or an empty file is an error naming file, line and column. Returns #{path, cluster, registry, cache, team} with defaults filled in; [team] passes through unchecked. Takes the run lock for this config and engine, so two runs never apply it at once.",
-        move |path: &str| -> RhaiResult<Dynamic> {
-            let full = c.resolve(path);
-            c.track(&full);
-            let shown = c.display_path(&full);
-            if !full.is_file() {
-                return Err(runtime_error(format!(
-                    "no config at {shown}: `brrt init` writes one (see the README), or pass --set config=PATH"
-                )));
-            }
-            c.lock_config(&full).map_err(|e| script_error(&c, e))?;
-            let text = config_file::read_settled(&full, c.patience())
-                .map_err(|e| runtime_error(format!("{shown}: cannot read: {e}")))?;
-            let config = brrt_config::parse(&shown, &text).map_err(runtime_error)?;
-            for warning in &config.warnings {
-                tracing::warn!("{warning}");
-            }
-            to_dynamic(&config)
+        "Reads a brrt config (brrt.toml) and checks it whole against brrt's schema: an unknown key, a wrong type, a bad name or upstream, or an empty file is an error naming file, line and column. Returns #{path, cluster, registry, cache, team} with defaults filled in (cache.team_caches is [cache.shared]: `shared` is a word Rhai reserves); [team] passes through unchecked. Takes the run lock for this config and engine, so two runs never apply it at once.",
+        move |path: &str| -> RhaiResult<Dynamic> { brrt_config(&c, path, true) },
+    );
+    let c = ctx.clone();
+    m.func(
+        "brrt",
+        &["path: String", "options: Map"],
+        "Map",
+        "config::brrt(path), where options.lock = false skips the run lock: for flows that only look (cache ls, stats, logs), so they neither wait for a dev-up nor hold one up.",
+        move |path: &str, options: Map| -> RhaiResult<Dynamic> {
+            let take_lock = match options.get("lock") {
+                None => true,
+                Some(v) => v.as_bool().map_err(|_| {
+                    runtime_error("config::brrt: options.lock must be true or false")
+                })?,
+            };
+            brrt_config(&c, path, take_lock)
         },
     );
     let c = ctx.clone();
@@ -62,4 +62,26 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             full.is_file()
         },
     );
+}
+
+/// `config::brrt`: the checked config, after taking the run lock when `take_lock`.
+fn brrt_config(c: &ScriptContext, path: &str, take_lock: bool) -> RhaiResult<Dynamic> {
+    let full = c.resolve(path);
+    c.track(&full);
+    let shown = c.display_path(&full);
+    if !full.is_file() {
+        return Err(runtime_error(format!(
+            "no config at {shown}: `brrt init` writes one (see the README), or pass --set config=PATH"
+        )));
+    }
+    if take_lock {
+        c.lock_config(&full).map_err(|e| script_error(c, e))?;
+    }
+    let text = config_file::read_settled(&full, c.patience())
+        .map_err(|e| runtime_error(format!("{shown}: cannot read: {e}")))?;
+    let config = brrt_config::parse(&shown, &text).map_err(runtime_error)?;
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    to_dynamic(&config)
 }

@@ -23,6 +23,24 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             ops::mirror_hosts(upstream, mirror, (!server.is_empty()).then_some(server))
         },
     );
+    m.func(
+        "team_cache_hosts",
+        &["upstream: String", "endpoint: String"],
+        "String",
+        "Renders the hosts.toml that sends pulls for `upstream` straight to a team cache ([cache.shared]) at `endpoint`, with override_path = true when the endpoint has a path, and falling back to the real registry. BRRT_<UPSTREAM>_USERNAME/_PASSWORD, when set, become its Authorization header.",
+        |upstream: &str, endpoint: &str| -> String {
+            let server = KNOWN_UPSTREAMS
+                .iter()
+                .find(|(h, _)| *h == upstream)
+                .map_or_else(|| format!("https://{upstream}"), |(_, r)| r.to_string());
+            let (user_var, pass_var) = crate::ops::upstream::credential_vars(upstream);
+            let auth = match (std::env::var(user_var), std::env::var(pass_var)) {
+                (Ok(u), Ok(p)) if !u.is_empty() => Some(ops::basic_authorization(&u, &p)),
+                _ => None,
+            };
+            ops::shared_hosts(upstream, endpoint, Some(&server), auth.as_deref())
+        },
+    );
     let c = ctx.clone();
     m.func("apply_mirrors", &["node: String", "mirrors: Map"], "Map", "Makes a node's brrt-managed mirrors exactly `mirrors` (host → hosts.toml text): atomic writes of what differs, removal of what is no longer wanted; returns #{node, action, written, removed, unchanged}.", move |node: &str, mirrors: Map| -> RhaiResult<Dynamic> {
         let mirrors: BTreeMap<String, String> = from_dynamic("containerd::apply_mirrors", &mirrors.into())?;

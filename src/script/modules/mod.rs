@@ -11,3 +11,4 @@ pub mod kind;
 pub mod legacy_registry;
 pub mod log;
 pub mod registry;
+mod registry_insight;

@@ -298,4 +298,5 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     );
     // The steps of `migrate`, from a proxy registry brrt did not create.
     m.sub("legacy", |m| super::legacy_registry::register(m, ctx));
+    super::registry_insight::register(m, ctx);
 }

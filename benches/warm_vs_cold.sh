@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# Bench: the headline of brrt, warm against cold (issue 9), on the testbed.
+#
+# An upstream stand-in (the registry image) is throttled with `tc qdisc … tbf` on its own
+# interface, from the host through its network namespace (nsenter; `netem` does not work on
+# these kernels). It holds five images of random layers (5–40 MB each, built here FROM
+# scratch). Each run times, on a fresh node stand-in each time (real containerd, `ctr pull`
+# through hosts.toml, one image after the other as kubelet pulls by default):
+#   (a) pulling all five with no cache (hosts.toml points at the upstream),
+#   (b) through brrt's cache for docker.io, cold (the cache emptied first),
+#   (c) through the cache after `cache warm` (the cache emptied, then warmed; the warm is timed),
+#   (d) on a second fresh node, warm;
+# and `docker pull` of the same five, one after the other, from the throttled upstream.
+# It prints the median of RUNS runs of each, each ratio against (a), warm-up against the
+# sequential pulls, and the bytes the upstream sent for each (tc's counter). Figures only: a
+# missed target does not fail it. Everything it makes is named brrt-b-<pid>-… and removed at
+# exit.
+#
+# Usage: benches/warm_vs_cold.sh       (RUNS=3 RATE=20mbit SIZES="5 12 20 30 40" by default)
+#   BRRT=path/to/brrt uses that binary; otherwise the release binary is built.
+# Needs: root (nsenter, tc), a running Docker engine, the testbed images.
+set -euo pipefail
+
+RUNS=${RUNS:-3}
+RATE=${RATE:-20mbit}
+SIZES=${SIZES:-"5 12 20 30 40"}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PREFIX=brrt-b-$$
+NETWORK=$PREFIX-net
+CLUSTER=$PREFIX-kind
+UPSTREAM=$PREFIX-upstream
+REGISTRY=$PREFIX-reg
+CACHE=$REGISTRY-docker-io
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/brrt-b.XXXXXX")
+NODE_IMAGE=brrt-testbed/node:latest
+
+log() { printf '[warm_vs_cold] %s\n' "$*" >&2; }
+
+cleanup() {
+  set +e
+  local ids
+  ids=$(docker ps -aq --filter "name=^$PREFIX-")
+  # shellcheck disable=SC2086
+  [ -z "$ids" ] || docker rm -f -v $ids >/dev/null
+  ids=$(docker volume ls -q --filter "name=^$PREFIX-")
+  # shellcheck disable=SC2086
+  [ -z "$ids" ] || docker volume rm $ids >/dev/null
+  docker network rm "$NETWORK" >/dev/null 2>&1
+  local n
+  for n in $(seq 1 10); do
+    docker image rm "$PREFIX/img$n:1" >/dev/null 2>&1
+    [ -z "${UP_PORT:-}" ] || docker image rm "127.0.0.1:$UP_PORT/$PREFIX/img$n:1" >/dev/null 2>&1
+  done
+  rm -rf "$WORK"
+  log "cleaned up $PREFIX-*"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+[ "$(id -u)" = 0 ] || { log "needs root: the throttle is set with nsenter and tc"; exit 1; }
+command -v tc >/dev/null && command -v nsenter >/dev/null || { log "needs tc (iproute2) and nsenter (util-linux)"; exit 1; }
+docker info >/dev/null 2>&1 || { log "no Docker engine: start dockerd first"; exit 1; }
+"$REPO/tests/testbed/build-images.sh" 2>/dev/null
+
+if [ -n "${BRRT:-}" ] && command -v "$BRRT" >/dev/null 2>&1; then
+  BRRT=$(command -v "$BRRT")
+  case "$BRRT" in /*) ;; *) BRRT=$PWD/$BRRT ;; esac
+else
+  log "building the release binary"
+  (cd "$REPO" && cargo build --release --quiet)
+  BRRT=$REPO/target/release/brrt
+fi
+log "brrt: $BRRT"
+
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 12000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  log "no free port"
+  exit 1
+}
+
+# --- the upstream, its images, the throttle ---------------------------------------------
+docker network create "$NETWORK" >/dev/null
+docker run -d --name "$UPSTREAM" --network "$NETWORK" --publish 127.0.0.1::5000 \
+  brrt-testbed/registry:2 >/dev/null
+UP_PORT=$(docker port "$UPSTREAM" 5000/tcp | sed -n 's/^127\.0\.0\.1://p' | head -1)
+until curl -fsS "http://127.0.0.1:$UP_PORT/v2/" >/dev/null 2>&1; do sleep 0.1; done
+
+IMAGES=()
+total_mb=0
+i=0
+for mb in $SIZES; do
+  i=$((i + 1))
+  ctx=$WORK/img$i
+  mkdir -p "$ctx"
+  # Images of 20 MB or more get two layers, as real images have several.
+  if [ "$mb" -ge 20 ]; then
+    head -c "$((mb / 3))M" /dev/urandom >"$ctx/a"
+    head -c "$((mb - mb / 3))M" /dev/urandom >"$ctx/b"
+    printf 'FROM scratch\nCOPY a /a\nCOPY b /b\n' >"$ctx/Dockerfile"
+  else
+    head -c "${mb}M" /dev/urandom >"$ctx/a"
+    printf 'FROM scratch\nCOPY a /a\n' >"$ctx/Dockerfile"
+  fi
+  DOCKER_BUILDKIT=0 docker build -q -t "$PREFIX/img$i:1" "$ctx" >/dev/null 2>&1
+  docker tag "$PREFIX/img$i:1" "127.0.0.1:$UP_PORT/$PREFIX/img$i:1"
+  docker push -q "127.0.0.1:$UP_PORT/$PREFIX/img$i:1" >/dev/null
+  docker image rm "127.0.0.1:$UP_PORT/$PREFIX/img$i:1" "$PREFIX/img$i:1" >/dev/null
+  rm -rf "$ctx"
+  IMAGES+=("docker.io/$PREFIX/img$i:1")
+  total_mb=$((total_mb + mb))
+done
+printf '%s\n' "${IMAGES[@]}" >"$WORK/images.txt"
+
+UP_PID=$(docker inspect -f '{{.State.Pid}}' "$UPSTREAM")
+in_upstream() { nsenter -t "$UP_PID" -n "$@"; }
+in_upstream tc qdisc add dev eth0 root tbf rate "$RATE" burst 64kb latency 200ms
+# Bytes the upstream has sent, by the throttle's own counter.
+sent() { in_upstream tc -s qdisc show dev eth0 | awk '/Sent/ { print $2; exit }'; }
+log "upstream $UPSTREAM throttled to $RATE; ${#IMAGES[@]} images, $total_mb MB"
+
+# --- brrt's project: one cache for docker.io, proxying the upstream ------------------------
+PORT=$(free_port)
+cat >"$WORK/brrt.toml" <<TOML
+[cluster]
+name = "$CLUSTER"
+network = "$NETWORK"
+
+[registry]
+name = "$REGISTRY"
+port = $PORT
+image = "brrt-testbed/registry:2"
+
+[cache]
+upstreams = ["docker.io"]
+
+[cache.remotes]
+"docker.io" = "http://$UPSTREAM:5000"
+TOML
+brrt_run() { (cd "$WORK" && "$BRRT" run -q "$REPO/scripts/$1" "${@:2}"); }
+
+# A fresh node: in the cluster (wired by dev-up), or outside it with hosts.toml pointing
+# straight at the upstream.
+new_node() {
+  local name=$1 cluster=$2
+  docker run -d --name "$name" --network "$NETWORK" \
+    --label "io.x-k8s.kind.cluster=$cluster" --label io.x-k8s.kind.role=control-plane \
+    --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+    "$NODE_IMAGE" >/dev/null
+  until docker exec "$name" ctr version >/dev/null 2>&1; do sleep 0.1; done
+}
+direct_mirror() {
+  docker exec "$1" sh -c "mkdir -p /etc/containerd/certs.d/docker.io && printf '%s\n' \
+    'server = \"http://$UPSTREAM:5000\"' '' '[host.\"http://$UPSTREAM:5000\"]' \
+    '  capabilities = [\"pull\", \"resolve\"]' > /etc/containerd/certs.d/docker.io/hosts.toml"
+}
+
+# Seconds and upstream bytes of a command: sets T and B.
+measure() {
+  local t0 b0
+  b0=$(sent)
+  t0=$EPOCHREALTIME
+  "$@"
+  T=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+  B=$(($(sent) - b0))
+}
+pull_all() {
+  local image
+  for image in "${IMAGES[@]}"; do
+    docker exec "$1" ctr -n k8s.io images pull --hosts-dir /etc/containerd/certs.d "$image" >/dev/null
+  done
+}
+docker_pull_all() {
+  local i
+  for i in $(seq 1 "${#IMAGES[@]}"); do
+    docker pull -q "127.0.0.1:$UP_PORT/$PREFIX/img$i:1" >/dev/null
+  done
+}
+docker_pull_forget() {
+  local i
+  for i in $(seq 1 "${#IMAGES[@]}"); do
+    docker image rm "127.0.0.1:$UP_PORT/$PREFIX/img$i:1" >/dev/null
+  done
+}
+record() { printf '%s %s\n' "$T" "$B" >>"$WORK/$1"; }
+
+# The first dev-up makes the cache; no node is wired yet, which it warns about.
+brrt_run dev-up.rhai >/dev/null 2>&1
+for run in $(seq 1 "$RUNS"); do
+  log "run $run/$RUNS"
+  node=$PREFIX-a$run
+  new_node "$node" "$PREFIX-direct"
+  direct_mirror "$node"
+  measure pull_all "$node"; record a; log "  (a) no cache: $T s, $B bytes from the upstream"
+  docker rm -f "$node" >/dev/null
+
+  brrt_run cache.rhai -- clear docker.io >/dev/null
+  node=$CLUSTER-b$run
+  new_node "$node" "$CLUSTER"
+  brrt_run dev-up.rhai >/dev/null
+  measure pull_all "$node"; record b; log "  (b) cold cache: $T s, $B bytes"
+  docker rm -f "$node" >/dev/null
+
+  brrt_run cache.rhai -- clear docker.io >/dev/null
+  measure brrt_run cache.rhai -- warm "$WORK/images.txt" >/dev/null; record warm
+  log "  cache warm: $T s, $B bytes"
+  node=$CLUSTER-c$run
+  new_node "$node" "$CLUSTER"
+  brrt_run dev-up.rhai >/dev/null
+  measure pull_all "$node"; record c; log "  (c) after cache warm: $T s, $B bytes"
+  docker rm -f "$node" >/dev/null
+  node=$CLUSTER-d$run
+  new_node "$node" "$CLUSTER"
+  brrt_run dev-up.rhai >/dev/null
+  measure pull_all "$node"; record d; log "  (d) second fresh node: $T s, $B bytes"
+  docker rm -f "$node" >/dev/null
+
+  measure docker_pull_all; record seq; log "  sequential docker pull: $T s, $B bytes"
+  docker_pull_forget
+done
+
+# median FILE COLUMN
+median() { awk -v c="$2" '{ print $c }' "$1" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+a=$(median "$WORK/a" 1)
+printf '\nwarm vs cold: %d images of random layers (%s MB; %d MB in all), upstream throttled to %s (tc tbf),\n' \
+  "${#IMAGES[@]}" "$(echo "$SIZES" | tr ' ' ',')" "$total_mb" "$RATE"
+printf 'a fresh node each time, pulls one after the other; median of %d runs\n' "$RUNS"
+printf '%-40s %9s %9s %14s\n' "" "seconds" "vs (a)" "upstream MB"
+for phase in a b c d; do
+  case $phase in
+    a) label="(a) no cache" ;;
+    b) label="(b) through the cache, cold" ;;
+    c) label="(c) through the cache, after cache warm" ;;
+    d) label="(d) second fresh node, warm" ;;
+  esac
+  t=$(median "$WORK/$phase" 1)
+  bytes=$(median "$WORK/$phase" 2)
+  awk -v l="$label" -v t="$t" -v a="$a" -v b="$bytes" \
+    'BEGIN { printf "%-40s %9.2f %8.1fx %14.1f\n", l, t, a / t, b / 1e6 }'
+done
+w=$(median "$WORK/warm" 1)
+s=$(median "$WORK/seq" 1)
+awk -v l="cache warm (wall time)" -v t="$w" -v b="$(median "$WORK/warm" 2)" \
+  'BEGIN { printf "%-40s %9.2f %9s %14.1f\n", l, t, "", b / 1e6 }'
+awk -v l="sequential docker pull of all ${#IMAGES[@]}" -v t="$s" -v b="$(median "$WORK/seq" 2)" \
+  'BEGIN { printf "%-40s %9.2f %9s %14.1f\n", l, t, "", b / 1e6 }'
+awk -v a="$a" -v c="$(median "$WORK/c" 1)" -v d="$(median "$WORK/d" 1)" -v w="$w" -v s="$s" 'BEGIN {
+  printf "(c) %.1fx and (d) %.1fx faster than (a) (target >= 10x: %s)\n", a / c, a / d, (a / c >= 10 && a / d >= 10 ? "met" : "missed")
+  printf "cache warm / sequential docker pull: %.2f (target <= 0.5: %s)\n", w / s, (w / s <= 0.5 ? "met" : "missed")
+}'

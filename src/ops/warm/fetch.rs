@@ -1,0 +1,499 @@
+//! One image into its cache: read the cache's storage to see what it holds, and have it fetch
+//! the rest from its upstream through its registry API.
+//!
+//! A cache that lacks a blob fetches it twice from its upstream when a client reads it: once
+//! into its storage and once to the client (distribution 2.8). Here only the storage copy is
+//! wanted, so each blob is asked for, the answer's headers are read, and the connection is
+//! closed; the cache goes on storing the blob, and the blob's link appearing in the storage
+//! says it arrived. The cache's log tells when a fetch into the storage failed.
+
+use super::{ImageRef, Progress};
+use crate::ops::registry::activity::{activity, parse_logfmt, short_digest, Activity, Kind};
+use crate::ops::registry::manifest::{BlobRef, Manifest, Platform};
+use crate::ops::registry::storage::Storage;
+use crate::ops::registry::USER_AGENT;
+use crate::ops::registry::{self, RegistryApi, MODE_LABEL};
+use crate::ops::{docker, human_bytes, Error};
+use bollard::query_parameters::LogsOptionsBuilder;
+use bollard::Docker;
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How often a blob's arrival in the storage is checked.
+const POLL: Duration = Duration::from_millis(250);
+/// How long the end of a run waits for the cache's log to tell how its last requests ended.
+const SETTLE: Duration = Duration::from_secs(3);
+/// The slowest upstream a blob fetch is waited for (plus [`MIN_WAIT`]) before it is given up.
+const SLOWEST: u64 = 64 * 1024;
+const MIN_WAIT: Duration = Duration::from_secs(600);
+
+/// How an image went into its cache.
+pub enum Fetched {
+    /// It was there already: its bytes.
+    Already(u64),
+    /// Fetched now: bytes and blobs fetched (blobs it already had are not counted).
+    Now { bytes: u64, blobs: usize },
+    /// Not in the cache, and not fetched (`--dry-run`).
+    NotYet,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A running cache, ready to warm images into.
+pub struct CacheLink {
+    upstream: String,
+    container: String,
+    api: RegistryApi,
+    storage: Storage,
+    /// Why the cache cannot fetch anything new, when it serves offline.
+    offline: Option<String>,
+    /// One fetch per digest at a time: distribution stores a blob that is being fetched for one
+    /// repository only there, so a second repository asks again once the first has it.
+    fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// What the cache's log says: blobs it could not store, and whether it streamed the blobs
+    /// this run asked for to this run.
+    heard: Arc<Mutex<Heard>>,
+    /// `repo@digest` of every blob this run fetched.
+    warmed: Mutex<Vec<String>>,
+    _watch: Option<AbortOnDrop>,
+}
+
+/// Stops the log watch when the warm ends, or is stopped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl CacheLink {
+    /// The cache `container` of `upstream`, or why images cannot be warmed into it.
+    pub async fn open(d: &Docker, upstream: &str, container: &str) -> Result<CacheLink, String> {
+        let state = docker::inspect_container(d, container)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the cache {container} does not exist; run dev-up"))?;
+        let api = registry::api_for(d, container)
+            .await
+            .map_err(|e| e.to_string())?;
+        let offline = match state.labels.get(MODE_LABEL).map(String::as_str) {
+            Some("offline") => Some(format!(
+                "the cache {container} serves offline (cache.offline = true), so it fetches \
+                 nothing new; only images it already holds count as warm"
+            )),
+            Some("offline-auto") => Some(format!(
+                "the upstream {upstream} was unreachable when {container} started, so it serves \
+                 what it holds and fetches nothing new; run dev-up once {upstream} is back"
+            )),
+            _ => None,
+        };
+        let heard = Arc::new(Mutex::new(Heard::default()));
+        let watch = if offline.is_none() {
+            Some(AbortOnDrop(tokio::spawn(watch_log(
+                d.clone(),
+                container.to_string(),
+                heard.clone(),
+            ))))
+        } else {
+            None
+        };
+        Ok(CacheLink {
+            upstream: upstream.to_string(),
+            container: container.to_string(),
+            api,
+            storage: Storage::new(d, container),
+            offline,
+            fetching: Mutex::new(HashMap::new()),
+            heard,
+            warmed: Mutex::new(Vec::new()),
+            _watch: watch,
+        })
+    }
+
+    pub fn container(&self) -> &str {
+        &self.container
+    }
+
+    /// The blobs this run fetched into the cache (`repo@digest`), and of those the ones the
+    /// cache did not also stream to this run (it hung up first). Waits a moment for the cache's
+    /// log to tell the last of them.
+    pub async fn fetched(&self) -> (Vec<String>, Vec<String>) {
+        let warmed = lock(&self.warmed).clone();
+        let digest = |key: &String| key.rsplit_once('@').map_or(key.clone(), |(_, d)| d.into());
+        let deadline = Instant::now() + SETTLE;
+        while Instant::now() < deadline
+            && warmed
+                .iter()
+                .any(|k| !lock(&self.heard).streamed.contains_key(&digest(k)))
+        {
+            tokio::time::sleep(POLL).await;
+        }
+        let heard = lock(&self.heard);
+        let uncopied = warmed
+            .iter()
+            .filter(|k| heard.streamed.get(&digest(k)) != Some(&true))
+            .cloned()
+            .collect();
+        (warmed, uncopied)
+    }
+
+    /// Warms one image; the error says why it could not be, in a user's words.
+    pub async fn warm_image(
+        &self,
+        image: &ImageRef,
+        platform: &Platform,
+        dry_run: bool,
+        id: usize,
+        progress: &dyn Progress,
+        blob_slots: &tokio::sync::Semaphore,
+    ) -> Result<Fetched, String> {
+        if let Some(bytes) = self
+            .held(image, platform)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            progress.sized(id, bytes, bytes);
+            return Ok(Fetched::Already(bytes));
+        }
+        if let Some(why) = &self.offline {
+            return Err(why.clone());
+        }
+        if dry_run {
+            return Ok(Fetched::NotYet);
+        }
+        let repo = &image.repo;
+        let bytes = self.api.manifest_bytes(repo, image.reference()).await;
+        let (_, bytes) = match bytes {
+            Ok(found) => found,
+            Err(e) => return Err(self.explain(image, e).await),
+        };
+        let mut manifest = Manifest::parse(&bytes).map_err(|e| e.to_string())?;
+        if let Manifest::Index(_) = manifest {
+            let entry = manifest.for_platform(platform).ok_or_else(|| {
+                format!(
+                    "the image has no {platform} variant (it has: {}); pass --platform to warm \
+                     another",
+                    manifest.platforms().join(", ")
+                )
+            })?;
+            let (_, child) = match self.api.manifest_bytes(repo, &entry.digest).await {
+                Ok(found) => found,
+                Err(e) => return Err(self.explain(image, e).await),
+            };
+            manifest = Manifest::parse(&child).map_err(|e| e.to_string())?;
+            if let Manifest::Index(_) = manifest {
+                return Err("the index's image for the platform is an index again".into());
+            }
+        }
+        let blobs = manifest.blobs();
+        let mut missing = Vec::new();
+        let mut present = 0;
+        for blob in &blobs {
+            if self.has(repo, blob).await? {
+                present += size(blob);
+            } else {
+                missing.push(blob.clone());
+            }
+        }
+        let total = blobs.iter().map(size).sum();
+        progress.sized(id, total, present);
+        let fetches = missing.iter().map(|blob| async move {
+            let fetched = self.fetch_blob(image, blob, blob_slots).await?;
+            progress.advance(id, size(blob));
+            Ok::<_, String>(if fetched { size(blob) } else { 0 })
+        });
+        let mut bytes = 0;
+        let mut first_error = None;
+        for outcome in futures_util::future::join_all(fetches).await {
+            match outcome {
+                Ok(b) => bytes += b,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        Ok(Fetched::Now {
+            bytes,
+            blobs: missing.len(),
+        })
+    }
+
+    async fn has(&self, repo: &str, blob: &BlobRef) -> Result<bool, String> {
+        Ok(self
+            .storage
+            .layer_link(repo, &blob.digest)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some())
+    }
+
+    /// The bytes of the image when the cache holds all of it for `platform`: its manifest (and
+    /// the platform's manifest, for an index) and every blob. Read from the storage only.
+    async fn held(&self, image: &ImageRef, platform: &Platform) -> crate::ops::Result<Option<u64>> {
+        let repo = &image.repo;
+        let digest = match &image.digest {
+            Some(d) => d.clone(),
+            None => match self
+                .storage
+                .tag_digest(repo, image.tag.as_deref().unwrap_or("latest"))
+                .await?
+            {
+                Some(d) => d,
+                None => return Ok(None),
+            },
+        };
+        let Some(bytes) = self.storage.manifest(repo, &digest).await? else {
+            return Ok(None);
+        };
+        let Ok(mut manifest) = Manifest::parse(&bytes) else {
+            return Ok(None);
+        };
+        if let Manifest::Index(_) = manifest {
+            let Some(entry) = manifest.for_platform(platform) else {
+                return Ok(None);
+            };
+            let Some(child) = self.storage.manifest(repo, &entry.digest).await? else {
+                return Ok(None);
+            };
+            match Manifest::parse(&child) {
+                Ok(m @ Manifest::Image { .. }) => manifest = m,
+                _ => return Ok(None),
+            }
+        }
+        let mut total = 0;
+        for blob in manifest.blobs() {
+            if self.storage.layer_link(repo, &blob.digest).await?.is_none() {
+                return Ok(None);
+            }
+            total += size(&blob);
+        }
+        Ok(Some(total))
+    }
+
+    /// Has the cache fetch one blob into its storage and waits until it is there. Returns
+    /// whether this run fetched it (another fetch may have brought it meanwhile).
+    async fn fetch_blob(
+        &self,
+        image: &ImageRef,
+        blob: &BlobRef,
+        blob_slots: &tokio::sync::Semaphore,
+    ) -> Result<bool, String> {
+        let repo = &image.repo;
+        let one_at_a_time = lock(&self.fetching)
+            .entry(blob.digest.clone())
+            .or_default()
+            .clone();
+        let _fetching = one_at_a_time.lock().await;
+        if self.has(repo, blob).await? {
+            return Ok(false);
+        }
+        let _slot = blob_slots
+            .acquire()
+            .await
+            .map_err(|_| "stopped".to_string())?;
+        let short = short_digest(&blob.digest);
+        lock(&self.heard).failures.remove(&blob.digest);
+        if let Err(e) = self.api.start_blob_fetch(repo, &blob.digest).await {
+            return Err(self.explain(image, e).await);
+        }
+        let started = Instant::now();
+        let patience =
+            MIN_WAIT + Duration::from_secs(u64::try_from(blob.size.max(0)).unwrap_or(0) / SLOWEST);
+        loop {
+            tokio::time::sleep(POLL).await;
+            if self.has(repo, blob).await? {
+                lock(&self.warmed).push(format!("{repo}@{}", blob.digest));
+                return Ok(true);
+            }
+            if let Some(why) = lock(&self.heard).failures.get(&blob.digest) {
+                return Err(format!(
+                    "{} could not store blob {short} ({}) from {}: {why}",
+                    self.container,
+                    human_bytes(size(blob)),
+                    self.upstream
+                ));
+            }
+            if started.elapsed() > patience {
+                return Err(format!(
+                    "{} did not store blob {short} ({}) within {} s; see `docker logs {}`",
+                    self.container,
+                    human_bytes(size(blob)),
+                    patience.as_secs(),
+                    self.container
+                ));
+            }
+        }
+    }
+
+    /// A failed request to the cache, in a user's words: an upstream the cache cannot reach is
+    /// named as such (the cache is asked for a manifest that cannot exist, which only the
+    /// upstream can answer), so is an image the upstream does not have.
+    async fn explain(&self, image: &ImageRef, err: Error) -> String {
+        let Error::Registry { message, .. } = &err else {
+            return err.to_string();
+        };
+        // A tag the cache lacks reads as unknown when the upstream is down, too.
+        let down = if unreachable(message) {
+            Some(reason(message))
+        } else if message.starts_with("404") {
+            self.unreachable_upstream(&image.repo).await
+        } else {
+            None
+        };
+        if let Some(why) = down {
+            return format!(
+                "the upstream {} cannot be reached from {} ({why}); images it already holds are \
+                 still served",
+                self.upstream, self.container
+            );
+        }
+        if message.starts_with("404") {
+            return format!(
+                "{} has no {}:{} ({})",
+                self.upstream,
+                image.repo,
+                image.reference(),
+                reason(message)
+            );
+        }
+        format!("{} answered {}", self.container, reason(message))
+    }
+
+    /// Why the cache cannot reach its upstream, if it cannot, asked the only way it tells: a
+    /// manifest that cannot exist, which the cache must ask the upstream for. Nothing is
+    /// stored or counted.
+    async fn unreachable_upstream(&self, repo: &str) -> Option<String> {
+        const NONE: &str =
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+        match self.api.manifest_bytes(repo, NONE).await {
+            Err(Error::Registry { message, .. }) if unreachable(&message) => Some(reason(&message)),
+            _ => None,
+        }
+    }
+}
+
+fn size(blob: &BlobRef) -> u64 {
+    u64::try_from(blob.size).unwrap_or(0)
+}
+
+/// Whether a registry error carries a failure to connect to the upstream.
+fn unreachable(message: &str) -> bool {
+    [
+        "\"Op\":\"dial\"",
+        "no such host",
+        "connection refused",
+        "i/o timeout",
+        "network is unreachable",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
+/// The gist of a registry error: its code and message, or what the connection said.
+fn reason(message: &str) -> String {
+    let status = message.split([':', ' ']).next().unwrap_or("").trim();
+    let body = message.split_once(": ").map_or("", |(_, b)| b);
+    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let first = parsed
+        .as_ref()
+        .and_then(|v| v.get("errors"))
+        .and_then(|e| e.get(0));
+    let Some(first) = first else {
+        return message.to_string();
+    };
+    let detail = first.get("detail");
+    // A connection failure's innermost error: {"Err":{"Err":"no such host",...}}.
+    let mut inner = detail;
+    while let Some(next) = inner.and_then(|d| d.get("Err")) {
+        inner = Some(next);
+    }
+    if let Some(text) = inner.and_then(|v| v.as_str()) {
+        let host = detail
+            .and_then(|d| d.get("URL"))
+            .and_then(|u| u.as_str())
+            .unwrap_or("");
+        return format!("{host}: {text}")
+            .trim_start_matches(": ")
+            .to_string();
+    }
+    let code = first.get("code").and_then(|c| c.as_str()).unwrap_or(status);
+    let text = first.get("message").and_then(|c| c.as_str()).unwrap_or("");
+    format!("{status} {code}: {text}")
+}
+
+/// What a cache's log told a warm run.
+#[derive(Default)]
+struct Heard {
+    /// Blobs the cache could not store: digest → its words.
+    failures: HashMap<String, String>,
+    /// Blobs brrt asked for: digest → whether the cache streamed all of it to brrt (which the
+    /// cache's counters then count as a second request).
+    streamed: HashMap<String, bool>,
+}
+
+/// Follows the cache's log until dropped, noting blobs it fails to store and how brrt's own
+/// blob requests ended.
+async fn watch_log(d: Docker, container: String, heard: Arc<Mutex<Heard>>) {
+    let opts = LogsOptionsBuilder::default()
+        .follow(true)
+        .stdout(true)
+        .stderr(true)
+        .tail("0")
+        .build();
+    let mut logs = d.logs(&container, Some(opts));
+    let mut pending = String::new();
+    while let Some(Ok(chunk)) = logs.next().await {
+        pending.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        while let Some(nl) = pending.find('\n') {
+            let line: String = pending.drain(..=nl).collect();
+            let Some(fields) = parse_logfmt(&line) else {
+                continue;
+            };
+            let ours = fields
+                .get("http.request.useragent")
+                .is_some_and(|ua| ua == USER_AGENT);
+            match activity(&fields) {
+                Some(Activity::StoreFailed {
+                    digest, message, ..
+                }) => {
+                    lock(&heard).failures.insert(digest, message);
+                }
+                Some(Activity::Served {
+                    kind: Kind::Blob,
+                    reference,
+                    status,
+                    error,
+                    ..
+                }) if ours => {
+                    let whole = error.is_none() && (200..300).contains(&status);
+                    lock(&heard).streamed.insert(reference, whole);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_errors_are_told_in_a_sentence() {
+        let down = r#"500 Internal Server Error: {"errors":[{"code":"UNKNOWN","message":"unknown error","detail":{"Op":"Get","URL":"http://up:5000/v2/","Err":{"Op":"dial","Net":"tcp","Err":{"Err":"no such host","Name":"up"}}}}]}"#;
+        assert!(unreachable(down));
+        assert_eq!(reason(down), "http://up:5000/v2/: no such host");
+        let missing = r#"404 Not Found: {"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"1"}}]}"#;
+        assert!(!unreachable(missing));
+        assert_eq!(reason(missing), "404 MANIFEST_UNKNOWN: manifest unknown");
+        assert_eq!(reason("connection refused"), "connection refused");
+    }
+}
