@@ -15,7 +15,8 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "load",
         &["path: String"],
         "Map",
-        "Reads a .toml, .yaml/.yml or .json file into a map; a syntax error names the file, line and column. It may be anywhere on disk.",
+        "Reads a .toml, .yaml/.yml or .json file into a map; a syntax error names the file, line \
+         and column. It may be anywhere on disk.",
         move |path: &str| -> RhaiResult<Dynamic> {
             let full = c.resolve(path);
             c.track(&full);
@@ -31,7 +32,12 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "brrt",
         &["path: String"],
         "Map",
-        "Reads a brrt config (brrt.toml) and checks it whole against brrt's schema: an unknown key, a wrong type, a bad name or upstream, or an empty file is an error naming file, line and column. Returns #{path, cluster, registry, cache, team} with defaults filled in (cache.team_caches is [cache.shared]: `shared` is a word Rhai reserves); [team] passes through unchecked. Takes the run lock for this config and engine, so two runs never apply it at once.",
+        "Reads a brrt config (brrt.toml) and checks it whole against brrt's schema: an unknown \
+         key, a wrong type, a bad name or upstream, or an empty file is an error naming file, line \
+         and column. Returns #{path, cluster, registry, cache, team} with defaults filled in \
+         (cache.team_caches is [cache.shared]: `shared` is a word Rhai reserves); [team] passes \
+         through unchecked. Takes the run lock for this config and engine, so two runs never apply \
+         it at once.",
         move |path: &str| -> RhaiResult<Dynamic> { brrt_config(&c, path, true) },
     );
     let c = ctx.clone();
@@ -39,7 +45,8 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "brrt",
         &["path: String", "options: Map"],
         "Map",
-        "config::brrt(path), where options.lock = false skips the run lock: for flows that only look (cache ls, stats, logs), so they neither wait for a dev-up nor hold one up.",
+        "config::brrt(path), where options.lock = false skips the run lock: for flows that only \
+         look (cache ls, stats, logs), so they neither wait for a dev-up nor hold one up.",
         move |path: &str, options: Map| -> RhaiResult<Dynamic> {
             let take_lock = match options.get("lock") {
                 None => true,

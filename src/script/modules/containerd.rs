@@ -10,10 +10,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
-    m.func("mirror_hosts", &["upstream: String", "mirror_url: String"], "String", "Renders the hosts.toml that sends pulls for `upstream` to `mirror_url`, falling back to the real registry for known upstreams.", |upstream: &str, mirror: &str| -> String {
-        let server = KNOWN_UPSTREAMS.iter().find(|(h, _)| *h == upstream).map(|(_, r)| *r);
-        ops::mirror_hosts(upstream, mirror, server)
-    });
+    m.func(
+        "mirror_hosts",
+        &["upstream: String", "mirror_url: String"],
+        "String",
+        "Renders the hosts.toml that sends pulls for `upstream` to `mirror_url`, falling back to \
+         the real registry for known upstreams.",
+        |upstream: &str, mirror: &str| -> String {
+            let server = KNOWN_UPSTREAMS
+                .iter()
+                .find(|(h, _)| *h == upstream)
+                .map(|(_, r)| *r);
+            ops::mirror_hosts(upstream, mirror, server)
+        },
+    );
     m.func(
         "mirror_hosts",
         &["upstream: String", "mirror_url: String", "server: String"],
@@ -27,7 +37,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "team_cache_hosts",
         &["upstream: String", "endpoint: String"],
         "String",
-        "Renders the hosts.toml that sends pulls for `upstream` straight to a team cache ([cache.shared]) at `endpoint`, with override_path = true when the endpoint has a path, and falling back to the real registry. BRRT_<UPSTREAM>_USERNAME/_PASSWORD, when set, become its Authorization header.",
+        "Renders the hosts.toml that sends pulls for `upstream` straight to a team cache \
+         ([cache.shared]) at `endpoint`, with override_path = true when the endpoint has a path, \
+         and falling back to the real registry. BRRT_<UPSTREAM>_USERNAME/_PASSWORD, when set, \
+         become its Authorization header.",
         |upstream: &str, endpoint: &str| -> String {
             let server = KNOWN_UPSTREAMS
                 .iter()
@@ -42,16 +55,27 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         },
     );
     let c = ctx.clone();
-    m.func("apply_mirrors", &["node: String", "mirrors: Map"], "Map", "Makes a node's brrt-managed mirrors exactly `mirrors` (host → hosts.toml text): atomic writes of what differs, removal of what is no longer wanted; returns #{node, action, written, removed, unchanged}.", move |node: &str, mirrors: Map| -> RhaiResult<Dynamic> {
-        let mirrors: BTreeMap<String, String> = from_dynamic("containerd::apply_mirrors", &mirrors.into())?;
-        let (node, mode) = (node.to_string(), c.mode);
-        let report = with_docker(&c, |d| async move { ops::apply_mirrors(&d, &node, &mirrors, mode).await })?;
-        let action = report.action();
-        c.record(action, format!("mirrors in node {}", report.node));
-        let mut map = to_dynamic(&report)?.cast::<Map>();
-        map.insert("action".into(), action.to_string().into());
-        Ok(map.into())
-    });
+    m.func(
+        "apply_mirrors",
+        &["node: String", "mirrors: Map"],
+        "Map",
+        "Makes a node's brrt-managed mirrors exactly `mirrors` (host → hosts.toml text): atomic \
+         writes of what differs, removal of what is no longer wanted; returns #{node, action, \
+         written, removed, unchanged}.",
+        move |node: &str, mirrors: Map| -> RhaiResult<Dynamic> {
+            let mirrors: BTreeMap<String, String> =
+                from_dynamic("containerd::apply_mirrors", &mirrors.into())?;
+            let (node, mode) = (node.to_string(), c.mode);
+            let report = with_docker(&c, |d| async move {
+                ops::apply_mirrors(&d, &node, &mirrors, mode).await
+            })?;
+            let action = report.action();
+            c.record(action, format!("mirrors in node {}", report.node));
+            let mut map = to_dynamic(&report)?.cast::<Map>();
+            map.insert("action".into(), action.to_string().into());
+            Ok(map.into())
+        },
+    );
     let c = ctx.clone();
     m.func(
         "mirrors",
@@ -66,9 +90,18 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         },
     );
     let c = ctx.clone();
-    m.func("verify_pull", &["node: String", "image: String"], "Map", "Pulls an image inside a node through its mirrors (ctr --hosts-dir); returns #{node, image, ok, output, dry_run}. Under --dry-run it pulls nothing.", move |node: &str, image: &str| -> RhaiResult<Dynamic> {
-        let (node, image) = (node.to_string(), image.to_string());
-        let mode = c.mode;
-        to_dynamic(&with_docker(&c, |d| async move { ops::verify_pull(&d, &node, &image, mode).await })?)
-    });
+    m.func(
+        "verify_pull",
+        &["node: String", "image: String"],
+        "Map",
+        "Pulls an image inside a node through its mirrors (ctr --hosts-dir); returns #{node, \
+         image, ok, output, dry_run}. Under --dry-run it pulls nothing.",
+        move |node: &str, image: &str| -> RhaiResult<Dynamic> {
+            let (node, image) = (node.to_string(), image.to_string());
+            let mode = c.mode;
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::verify_pull(&d, &node, &image, mode).await
+            })?)
+        },
+    );
 }

@@ -53,8 +53,8 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "Map",
         "Creates, starts or re-creates a container to match spec (name, image, cmd, entrypoint, \
          env, secret_env, ports, mounts, network, labels, restart, cap_add, security_opt); a \
-         replacement must start before the old one goes. secret_env values never reach a label \
-         or a log. Returns #{name, action, id}.",
+         replacement must start before the old one goes. secret_env values never reach a label or \
+         a log. Returns #{name, action, id}.",
         move |spec: Map| -> RhaiResult<Dynamic> {
             let spec: ContainerSpec = from_dynamic("docker::ensure", &spec.into())?;
             let mode = c.mode;
@@ -136,8 +136,8 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "exec",
         &["name: String", "command: String"],
         "Map",
-        "Runs a shell command line (sh -c) in a running container; returns #{stdout, stderr, \
-         code, dry_run}. Under --dry-run it runs nothing.",
+        "Runs a shell command line (sh -c) in a running container; returns #{stdout, stderr, code, \
+         dry_run}. Under --dry-run it runs nothing.",
         move |name: &str, command: &str| -> RhaiResult<Dynamic> {
             let cmd = vec!["sh".to_string(), "-c".to_string(), command.to_string()];
             let mode = c.mode;

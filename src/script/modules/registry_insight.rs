@@ -62,7 +62,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "stats",
         &["cache: String", "upstream: String"],
         "Map",
-        "A cache's figures from distribution's proxy counters: #{upstream, cache, counters, requests, hits, misses, hit_ratio (each #{blobs, manifests}), bytes_from_upstream, bytes_served, since, warmed, note}. The counters restart with the container (since = its start). A cache without counters gets counters: false, figures () and a note saying why.",
+        "A cache's figures from distribution's proxy counters: #{upstream, cache, counters, \
+         requests, hits, misses, hit_ratio (each #{blobs, manifests}), bytes_from_upstream, \
+         bytes_served, since, warmed, note}. The counters restart with the container (since = its \
+         start). A cache without counters gets counters: false, figures () and a note saying why.",
         move |cache: &str, upstream: &str| -> RhaiResult<Dynamic> {
             let (cache, upstream) = (cache.to_string(), upstream.to_string());
             to_dynamic(&with_docker(&c, |d| async move {
@@ -75,7 +78,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "follow_logs",
         &["caches: Array"],
         "()",
-        "Follows the log of each cache (#{upstream, name}, as registry::caches lists them) from now on and prints one line per request served, prefixed with the upstream and marked hit (from the cache's storage) or miss (from its upstream), plus blobs stored and errors. Runs until Ctrl-C, or until every cache stops.",
+        "Follows the log of each cache (#{upstream, name}, as registry::caches lists them) from \
+         now on and prints one line per request served, prefixed with the upstream and marked hit \
+         (from the cache's storage) or miss (from its upstream), plus blobs stored and errors. \
+         Runs until Ctrl-C, or until every cache stops.",
         move |caches: Array| -> RhaiResult<()> {
             let followed = caches
                 .iter()
@@ -111,7 +117,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "image_ref",
         &["reference: String"],
         "String",
-        "Normalises an image reference as containerd does (postgres:16 → docker.io/library/postgres:16; a digest is kept); throws, naming the reference, when it is not one.",
+        "Normalises an image reference as containerd does (postgres:16 → \
+         docker.io/library/postgres:16; a digest is kept); throws, naming the reference, when it \
+         is not one.",
         |text: &str| -> RhaiResult<String> {
             ImageRef::parse(text)
                 .map(|r| r.to_string())
@@ -123,12 +131,18 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "image_refs",
         &["paths: Array"],
         "Array",
-        "The image references in Kubernetes manifests (.yaml/.yml/.json, several documents each: containers and initContainers of Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs, List items), folders of them, and plain lists (other files, one reference per line, # comments). Returns #{text, source} per reference, as written. A missing path, or YAML that does not parse (file, line and column), throws. Every file read is watched under --watch.",
+        "The image references in Kubernetes manifests (.yaml/.yml/.json, several documents each: \
+         containers and initContainers of Pods, Deployments, StatefulSets, DaemonSets, \
+         ReplicaSets, Jobs, CronJobs, List items), folders of them, and plain lists (other files, \
+         one reference per line, # comments). Returns #{text, source} per reference, as written. A \
+         missing path, or YAML that does not parse (file, line and column), throws. Every file \
+         read is watched under --watch.",
         move |paths: Array| -> RhaiResult<Array> {
-            let paths: Vec<PathBuf> = crate::script::convert::string_list("registry::image_refs", &paths)?
-                .iter()
-                .map(|p| c.resolve(p))
-                .collect();
+            let paths: Vec<PathBuf> =
+                crate::script::convert::string_list("registry::image_refs", &paths)?
+                    .iter()
+                    .map(|p| c.resolve(p))
+                    .collect();
             let shown = |p: &std::path::Path| c.display_path(p);
             let mut read = |p: &std::path::Path| c.track(p);
             let found = warm::collect(&paths, &shown, &mut read).map_err(runtime_error)?;
@@ -148,7 +162,15 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "warm",
         &["images: Array", "caches: Map", "options: Map"],
         "Map",
-        "Pulls images (strings, or #{text, source} from image_refs) into the caches: caches maps an upstream host to its running cache container; options #{team_caches (host → team cache URL, [cache.shared]), platform (os/arch, default the engine's), jobs (images at once, default 4), blob_jobs (blob fetches at once, default 6)}. An image already in its cache is seen from the cache's storage and skipped; others are fetched through the cache (an index resolved for the platform), with progress on stderr. Returns #{images, warmed, planned, cached, skipped, failed, bytes, seconds, results: [#{image, source, upstream, status, bytes, detail}]}; one image's failure never stops the others. Under --dry-run nothing is fetched (status planned).",
+        "Pulls images (strings, or #{text, source} from image_refs) into the caches: caches maps \
+         an upstream host to its running cache container; options #{team_caches (host → team cache \
+         URL, [cache.shared]), platform (os/arch, default the engine's), jobs (images at once, \
+         default 4), blob_jobs (blob fetches at once, default 6)}. An image already in its cache \
+         is seen from the cache's storage and skipped; others are fetched through the cache (an \
+         index resolved for the platform), with progress on stderr. Returns #{images, warmed, \
+         planned, cached, skipped, failed, bytes, seconds, results: [#{image, source, upstream, \
+         status, bytes, detail}]}; one image's failure never stops the others. Under --dry-run \
+         nothing is fetched (status planned).",
         move |images: Array, caches: Map, options: Map| -> RhaiResult<Dynamic> {
             let refs = found_refs(&images)?;
             let caches: BTreeMap<String, String> = from_dynamic("registry::warm", &caches.into())?;
@@ -168,7 +190,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
                 })?,
             };
             let bound = |v: Option<i64>, default: usize| {
-                v.map_or(default, |n| usize::try_from(n.clamp(1, 64)).unwrap_or(default))
+                v.map_or(default, |n| {
+                    usize::try_from(n.clamp(1, 64)).unwrap_or(default)
+                })
             };
             let plan = WarmPlan {
                 refs,
@@ -186,7 +210,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
                 .map_err(|e| script_error(&c, e))?;
             for r in &summary.results {
                 if r.status == warm::Status::Warmed {
-                    c.record(crate::ops::Action::Updated, format!("cache of {} by warming {}", r.upstream, r.image));
+                    c.record(
+                        crate::ops::Action::Updated,
+                        format!("cache of {} by warming {}", r.upstream, r.image),
+                    );
                 }
             }
             to_dynamic(&summary)
