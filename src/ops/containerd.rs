@@ -17,18 +17,50 @@ const OLD_MANIFEST: &str = ".brrt-managed";
 /// First line of every file brrt writes; files without it are the user's and are left alone.
 pub const MANAGED_MARKER: &str = "# Managed by brrt";
 
+/// A `hosts.toml` as containerd reads it: the upstream's own server, and the hosts to try first.
+#[derive(Serialize)]
+struct HostsToml<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<&'a str>,
+    /// containerd ignores a file with no `[host]` table, so there is always one.
+    host: BTreeMap<&'a str, HostEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct HostEntry<'a> {
+    capabilities: [&'static str; 2],
+    /// The URL's path is the root of the registry API there (containerd adds `/v2` otherwise).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    override_path: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    header: BTreeMap<&'static str, &'a str>,
+}
+
+/// The file's text: brrt's marker line, then the TOML that serde and the toml crate write, so
+/// quoting is always right.
+fn render(comment: &str, server: Option<&str>, host: &str, entry: HostEntry<'_>) -> String {
+    let file = HostsToml {
+        server,
+        host: BTreeMap::from([(host, entry)]),
+    };
+    let toml = toml::to_string(&file).expect("hosts.toml is plain strings and tables");
+    format!("{MANAGED_MARKER} {comment}\n{toml}")
+}
+
 /// Renders the `hosts.toml` that sends pulls for `upstream` to `mirror_url` first. `server` is
 /// where containerd falls back when the mirror cannot serve (the real registry), if any.
 pub fn mirror_hosts(upstream: &str, mirror_url: &str, server: Option<&str>) -> String {
-    let mut text = format!("{MANAGED_MARKER} for {upstream}: edit brrt.toml, not this file.\n");
-    if let Some(server) = server {
-        text.push_str(&format!("server = \"{server}\"\n"));
-    }
-    // containerd ignores a file with no [host] table, so there is always one.
-    text.push_str(&format!(
-        "\n[host.\"{mirror_url}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
-    ));
-    text
+    let entry = HostEntry {
+        capabilities: ["pull", "resolve"],
+        override_path: false,
+        header: BTreeMap::new(),
+    };
+    render(
+        &format!("for {upstream}: edit brrt.toml, not this file."),
+        server,
+        mirror_url,
+        entry,
+    )
 }
 
 /// Renders the `hosts.toml` that sends pulls for `upstream` straight to a team cache at
@@ -43,51 +75,31 @@ pub fn shared_hosts(
     authorization: Option<&str>,
 ) -> String {
     let endpoint = endpoint.trim_end_matches('/');
-    let mut text = format!(
-        "{MANAGED_MARKER} for {upstream}: the team cache in [cache.shared]; edit brrt.toml, not \
-         this file.\n"
-    );
-    if let Some(server) = server {
-        text.push_str(&format!("server = \"{server}\"\n"));
-    }
-    text.push_str(&format!(
-        "\n[host.\"{endpoint}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
-    ));
     let path = endpoint
         .split_once("://")
         .map_or("", |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
-    if !path.is_empty() {
-        text.push_str("  override_path = true\n");
-    }
-    if let Some(auth) = authorization {
-        text.push_str(&format!(
-            "\n[host.\"{endpoint}\".header]\n  authorization = \"{auth}\"\n"
-        ));
-    }
-    text
+    let entry = HostEntry {
+        capabilities: ["pull", "resolve"],
+        override_path: !path.is_empty(),
+        header: authorization
+            .map(|auth| BTreeMap::from([("authorization", auth)]))
+            .unwrap_or_default(),
+    };
+    render(
+        &format!(
+            "for {upstream}: the team cache in [cache.shared]; edit brrt.toml, not this file."
+        ),
+        server,
+        endpoint,
+        entry,
+    )
 }
 
 /// `Basic <base64(user:password)>`, as HTTP basic authentication sends it.
 pub fn basic_authorization(user: &str, password: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let input = format!("{user}:{password}");
-    let mut out = String::from("Basic ");
-    for chunk in input.as_bytes().chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
 }
 
 /// What applying mirrors did in one node.
