@@ -116,3 +116,30 @@ fn missing_script_is_an_error_naming_it() {
         .stderr_contains("error: cannot read script")
         .stderr_contains("nope.rhai");
 }
+
+/// Issue 11: flows join and tabulate with host functions instead of `reduce` and hand padding.
+#[test]
+fn scripts_join_and_tabulate_with_host_functions() {
+    let project = Project::new().file(
+        "t.rhai",
+        "print(join([\"a\", 1, true], \", \"));\n\
+         print(table([[\"what\", \"action\"], [\"push registry\", \"created\"], [\"cache\", \"unchanged\"]]));\n\
+         print(human_size(1536));\n",
+    );
+    project
+        .brrt()
+        .args(["run", "t.rhai"])
+        .run()
+        .success()
+        .stdout_is(
+            "a, 1, true\n\
+             what           action\n\
+             push registry  created\n\
+             cache          unchanged\n\
+             1.5 KiB\n",
+        );
+    let api = Brrt::new().arg("api").run();
+    api.success()
+        .stdout_contains("join(items: Array, separator: String) -> String")
+        .stdout_contains("table(rows: Array) -> String");
+}

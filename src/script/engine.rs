@@ -84,6 +84,7 @@ pub fn build(ctx: &Arc<ScriptContext>, limits: &Limits) -> ScriptEngine {
     }
 
     let mut globals = ModuleBuilder::new("", &mut docs);
+    modules::text::register(&mut globals);
     let c = ctx.clone();
     globals.func(
         "watch",

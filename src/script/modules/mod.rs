@@ -12,3 +12,4 @@ pub mod legacy_registry;
 pub mod log;
 pub mod registry;
 mod registry_insight;
+pub mod text;
