@@ -7,15 +7,13 @@
 use crate::integrations::{just_here, run, Declared, Tilt};
 use crate::support::cluster::{
     container_exists, container_id, http_status, volume_exists, wait_for, CacheConfig, Cluster,
-    REGISTRY_IMAGE,
+    HELLO_1, REGISTRY_IMAGE,
 };
 use crate::support::{docker, try_docker, Output, Project, Running, Testbed, BRRT};
 use serde_json::json;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-
-const HELLO_1: &str = "hello from brrt-testbed hello:1";
 
 /// `PATH` with the directory of the `brrt` under test first, as `cargo install` puts brrt on a
 /// user's PATH: the recipes and Tilt resources that `init` adds call plain `brrt`.

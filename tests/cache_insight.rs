@@ -5,30 +5,13 @@
 //! test's own network that the tests push into and stop.
 
 use crate::support::cluster::{
-    container_exists, volume_exists, wait_for, CacheConfig, Cluster, REGISTRY_IMAGE,
+    container_exists, docker_hub_cluster, volume_exists, wait_for, Cluster, DOCKER_HUB, HELLO_1,
+    HELLO_2, REGISTRY_IMAGE,
 };
 use crate::support::{docker, Containerd, Output, Project, Running, Testbed};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-
-const HELLO_1: &str = "hello from brrt-testbed hello:1";
-const HELLO_2: &str = "hello from brrt-testbed hello:2";
-
-const DOCKER_HUB: CacheConfig<'static> = CacheConfig {
-    enabled: true,
-    upstreams: &["docker.io"],
-};
-
-/// A cluster with one node and a Docker Hub stand-in holding `library/hello:1`.
-fn docker_hub_cluster(tb: &Testbed) -> Cluster<'_> {
-    let mut cluster = Cluster::new(tb);
-    cluster
-        .add_upstream("docker.io")
-        .push("brrt-testbed/hello:1", "library/hello:1");
-    cluster.write_config(&DOCKER_HUB);
-    cluster
-}
 
 /// The cluster's brrt.toml with `lines` added to its `[cache]` table and `tables` at the end.
 fn config_with(cluster: &Cluster<'_>, lines: &str, tables: &str) -> String {

@@ -8,8 +8,8 @@
 //! with containerd 2.3, the one kind's current node image runs.
 
 use crate::support::cluster::{
-    container_exists, container_id, free_port, network_exists, push, script, volume_exists,
-    wait_for, CacheConfig, Cluster, REGISTRY_IMAGE,
+    container_exists, container_id, docker_hub_cluster, free_port, network_exists, push, script,
+    volume_exists, wait_for, CacheConfig, Cluster, DOCKER_HUB, HELLO_1, HELLO_2, REGISTRY_IMAGE,
 };
 use crate::support::{docker, set, try_docker, Containerd, Project, Testbed};
 use std::net::TcpListener;
@@ -43,25 +43,6 @@ on_each_containerd!(
     second_dev_up_changes_nothing,
     doctor_reads_the_node_config_in_the_layout_of_its_containerd,
 );
-
-const HELLO_1: &str = "hello from brrt-testbed hello:1";
-const HELLO_2: &str = "hello from brrt-testbed hello:2";
-
-const DOCKER_HUB: CacheConfig<'static> = CacheConfig {
-    enabled: true,
-    upstreams: &["docker.io"],
-};
-
-/// A cluster with one node, a Docker Hub stand-in holding `library/hello:1`, and a brrt.toml
-/// with a cache for docker.io that proxies the stand-in. Nothing brrt makes exists yet.
-fn docker_hub_cluster(tb: &Testbed) -> Cluster<'_> {
-    let mut cluster = Cluster::new(tb);
-    cluster
-        .add_upstream("docker.io")
-        .push("brrt-testbed/hello:1", "library/hello:1");
-    cluster.write_config(&DOCKER_HUB);
-    cluster
-}
 
 fn dev_up_from_nothing_lets_a_node_pull_docker_io_through_the_cache(containerd: Containerd) {
     let Some(tb) = Testbed::require_on("flowpull", containerd) else {

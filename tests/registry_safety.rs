@@ -3,30 +3,17 @@
 //! changes nothing. Real engine, real registry, real containerd.
 
 use crate::support::cluster::{
-    container_id, http_status, script, volume_exists, wait_for, CacheConfig, Cluster,
+    container_id, docker_hub_cluster, http_status, script, volume_exists, wait_for, CacheConfig,
+    Cluster, DOCKER_HUB,
 };
 use crate::support::{docker, try_docker, Running, Testbed};
 use std::net::TcpListener;
 use std::time::Duration;
 
-const DOCKER_HUB: CacheConfig<'static> = CacheConfig {
-    enabled: true,
-    upstreams: &["docker.io"],
-};
 const NO_CACHE: CacheConfig<'static> = CacheConfig {
     enabled: false,
     upstreams: &["docker.io"],
 };
-
-/// A cluster with a Docker Hub stand-in holding `library/hello:1` and a cache for it.
-fn docker_hub_cluster(tb: &Testbed) -> Cluster<'_> {
-    let mut cluster = Cluster::new(tb);
-    cluster
-        .add_upstream("docker.io")
-        .push("brrt-testbed/hello:1", "library/hello:1");
-    cluster.write_config(&DOCKER_HUB);
-    cluster
-}
 
 /// The loopback port a registry container publishes for its API.
 fn api_port(container: &str) -> u16 {

@@ -521,3 +521,24 @@ fn slug(host: &str) -> String {
         })
         .collect()
 }
+
+/// What `brrt-testbed/hello:1` and `:2` hold in `hello.txt`.
+pub const HELLO_1: &str = "hello from brrt-testbed hello:1";
+pub const HELLO_2: &str = "hello from brrt-testbed hello:2";
+
+/// A cache for docker.io only.
+pub const DOCKER_HUB: CacheConfig<'static> = CacheConfig {
+    enabled: true,
+    upstreams: &["docker.io"],
+};
+
+/// A cluster with one node, a Docker Hub stand-in holding `library/hello:1`, and a brrt.toml
+/// with a cache for docker.io that proxies the stand-in. Nothing brrt makes exists yet.
+pub fn docker_hub_cluster(tb: &Testbed) -> Cluster<'_> {
+    let mut cluster = Cluster::new(tb);
+    cluster
+        .add_upstream("docker.io")
+        .push("brrt-testbed/hello:1", "library/hello:1");
+    cluster.write_config(&DOCKER_HUB);
+    cluster
+}

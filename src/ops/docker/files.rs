@@ -17,7 +17,6 @@ use crate::ops::digest::sha256_hex;
 use crate::ops::docker::exec;
 use crate::ops::timestamp::unix_nanos;
 use crate::ops::{Error, Result};
-use bollard::container::PathStatResponse;
 use bollard::query_parameters::{
     ContainerArchiveInfoOptionsBuilder, DownloadFromContainerOptionsBuilder,
 };
@@ -33,20 +32,9 @@ pub async fn read_dir_files(
     container: &str,
     dir: &str,
 ) -> Result<BTreeMap<String, String>> {
-    let opts = DownloadFromContainerOptionsBuilder::default()
-        .path(dir)
-        .build();
-    let mut stream = docker.download_from_container(container, Some(opts));
-    let mut bytes = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(c) => bytes.extend_from_slice(&c),
-            Err(e) if super::container::is_not_found(&e) && is_missing_path(&e) => {
-                return Ok(BTreeMap::new())
-            }
-            Err(e) => return Err(Error::docker(format!("read {dir} in {container}"), e)),
-        }
-    }
+    let Some(bytes) = download(docker, container, dir).await? else {
+        return Ok(BTreeMap::new());
+    };
     let mut files = BTreeMap::new();
     let mut archive = tar::Archive::new(bytes.as_slice());
     let entries = archive
@@ -78,6 +66,23 @@ pub async fn read_dir_files(
         }
     }
     Ok(files)
+}
+
+/// The tar archive of `path` in the container (the archive API); `None` when it does not exist.
+async fn download(docker: &Docker, container: &str, path: &str) -> Result<Option<Vec<u8>>> {
+    let opts = DownloadFromContainerOptionsBuilder::default()
+        .path(path)
+        .build();
+    let mut stream = docker.download_from_container(container, Some(opts));
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(c) => bytes.extend_from_slice(&c),
+            Err(e) if super::container::is_not_found(&e) && is_missing_path(&e) => return Ok(None),
+            Err(e) => return Err(Error::docker(format!("read {path} in {container}"), e)),
+        }
+    }
+    Ok(Some(bytes))
 }
 
 fn is_missing_path(err: &bollard::errors::Error) -> bool {
@@ -141,23 +146,9 @@ fn content_hash(content: &str) -> String {
 
 /// Reads the stamp symlink at `stamp_path` (one stat); an absent one is an empty stamp.
 pub async fn read_stamp(docker: &Docker, container: &str, stamp_path: &str) -> Result<Stamp> {
-    match stat(docker, container, stamp_path).await? {
+    match stat_path(docker, container, stamp_path).await? {
         Some(s) => Ok(Stamp::parse(&s.link_target)),
         None => Ok(Stamp::default()),
-    }
-}
-
-async fn stat(docker: &Docker, container: &str, path: &str) -> Result<Option<PathStatResponse>> {
-    let opts = ContainerArchiveInfoOptionsBuilder::default()
-        .path(path)
-        .build();
-    match docker
-        .get_container_archive_info(container, Some(opts))
-        .await
-    {
-        Ok(stat) => Ok(Some(stat)),
-        Err(e) if super::container::is_not_found(&e) && is_missing_path(&e) => Ok(None),
-        Err(e) => Err(Error::docker(format!("stat {path} in {container}"), e)),
     }
 }
 
@@ -176,24 +167,20 @@ pub async fn file_holds(
     if *hash != content_hash(content) {
         return Ok(false);
     }
-    let Some(now) = stat(docker, container, path).await? else {
+    let Some(now) = stat_path(docker, container, path).await? else {
         return Ok(false);
     };
-    let same_time = match (
-        now.modification_time.as_deref(),
-        parse_stat_time(written_at),
-    ) {
-        (Some(now), Some(then)) => now.parse::<jiff::Timestamp>().ok() == Some(then),
-        _ => false,
-    };
+    let same_time = now.modified.is_some() && now.modified == parse_stat_time(written_at);
     Ok(same_time && usize::try_from(now.size).ok() == Some(content.len()))
 }
 
-/// A time as `stat -c %y` prints it (`2026-11-29 20:05:24.368998864 +0000`, GNU and busybox).
-fn parse_stat_time(text: &str) -> Option<jiff::Timestamp> {
+/// A time as `stat -c %y` prints it (`2026-11-29 20:05:24.368998864 +0000`, GNU and busybox),
+/// in nanoseconds since the epoch.
+fn parse_stat_time(text: &str) -> Option<i128> {
     jiff::fmt::strtime::parse("%Y-%m-%d %H:%M:%S%.f %z", text)
         .and_then(|t| t.to_timestamp())
         .ok()
+        .map(|t| t.as_nanosecond())
 }
 
 /// Writes `files` (absolute path → content) atomically, then records them, with the entries of
@@ -250,12 +237,14 @@ pub async fn write_files_atomically(
 }
 
 /// What the engine says about a path in a container, without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathStat {
     pub size: i64,
     /// Modification time, nanoseconds since the epoch.
     pub modified: Option<i128>,
     pub is_dir: bool,
+    /// A symlink's target, as the engine reports it (not followed); empty for anything else.
+    pub link_target: String,
 }
 
 /// Stats `path` in the container (`HEAD` on the archive API: no process is started and nothing
@@ -273,6 +262,7 @@ pub async fn stat_path(docker: &Docker, container: &str, path: &str) -> Result<O
             modified: stat.modification_time.as_deref().and_then(unix_nanos),
             // Go's os.ModeDir.
             is_dir: stat.file_mode & (1 << 31) != 0,
+            link_target: stat.link_target,
         })),
         Err(e) if super::container::is_not_found(&e) && is_missing_path(&e) => Ok(None),
         Err(e) => Err(Error::docker(format!("stat {path} in {container}"), e)),
@@ -281,18 +271,9 @@ pub async fn stat_path(docker: &Docker, container: &str, path: &str) -> Result<O
 
 /// The bytes of one file in the container; `None` when it does not exist.
 pub async fn read_file(docker: &Docker, container: &str, path: &str) -> Result<Option<Vec<u8>>> {
-    let opts = DownloadFromContainerOptionsBuilder::default()
-        .path(path)
-        .build();
-    let mut stream = docker.download_from_container(container, Some(opts));
-    let mut bytes = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(c) => bytes.extend_from_slice(&c),
-            Err(e) if super::container::is_not_found(&e) && is_missing_path(&e) => return Ok(None),
-            Err(e) => return Err(Error::docker(format!("read {path} in {container}"), e)),
-        }
-    }
+    let Some(bytes) = download(docker, container, path).await? else {
+        return Ok(None);
+    };
     let bad = |e: std::io::Error| Error::Other(format!("read {path} in {container}: {e}"));
     let mut archive = tar::Archive::new(bytes.as_slice());
     for entry in archive.entries().map_err(bad)? {
@@ -350,9 +331,7 @@ mod tests {
         let (_, mtime) = &stamp.entries["/a/hosts.toml"];
         assert_eq!(
             parse_stat_time(mtime),
-            "2026-11-29T20:05:24.368998864Z"
-                .parse::<jiff::Timestamp>()
-                .ok()
+            crate::ops::timestamp::unix_nanos("2026-11-29T20:05:24.368998864Z")
         );
         assert_eq!(Stamp::parse("something else"), Stamp::default());
         assert_eq!(

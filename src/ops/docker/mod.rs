@@ -14,10 +14,10 @@ mod volume;
 pub use client::{connect, docker_host, ping, version, Engine, EngineVersion};
 pub(crate) use container::is_not_found;
 pub use container::{
-    current_container, ensure_container, ensure_container_ready, ensure_image, image_exists,
-    inspect_container, list_containers, logs, remove_container, rename_container, start_container,
-    stop_container, ContainerOutcome, ContainerSpec, ContainerState, Ready, MANAGED_LABEL,
-    SPEC_HASH_LABEL,
+    current_container, ensure_container, ensure_container_ready, ensure_image, follow,
+    image_exists, inspect_container, list_containers, logs, remove_container, rename_container,
+    start_container, stop_container, ContainerOutcome, ContainerSpec, ContainerState, Ready,
+    MANAGED_LABEL, SPEC_HASH_LABEL,
 };
 pub use exec::{exec, exec_command, ExecOutput};
 pub use files::{

@@ -13,7 +13,6 @@ use crate::ops::docker;
 use crate::ops::human_bytes;
 use crate::ops::timestamp::{go_duration_nanos, unix_nanos};
 use crate::ops::{Error, Result};
-use bollard::query_parameters::LogsOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
@@ -301,15 +300,9 @@ pub async fn follow(d: &Docker, caches: &[Followed], out: &mut dyn FnMut(String)
                 cache.container, state.status
             )));
         }
-        let opts = LogsOptionsBuilder::default()
-            .follow(true)
-            .stdout(true)
-            .stderr(true)
-            .tail("0")
-            .build();
         // Each log ends with a `None`, to say its container stopped.
         streams.push(
-            d.logs(&cache.container, Some(opts))
+            docker::follow(d, &cache.container)
                 .map(move |item| (i, Some(item)))
                 .chain(futures_util::stream::once(async move { (i, None) }))
                 .boxed(),

@@ -14,7 +14,6 @@ use crate::ops::registry::storage::Storage;
 use crate::ops::registry::USER_AGENT;
 use crate::ops::registry::{self, RegistryApi, MODE_LABEL};
 use crate::ops::{docker, human_bytes, Error};
-use bollard::query_parameters::LogsOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -442,13 +441,7 @@ struct Heard {
 /// Follows the cache's log until dropped, noting blobs it fails to store and how brrt's own
 /// blob requests ended.
 async fn watch_log(d: Docker, container: String, heard: Arc<Mutex<Heard>>) {
-    let opts = LogsOptionsBuilder::default()
-        .follow(true)
-        .stdout(true)
-        .stderr(true)
-        .tail("0")
-        .build();
-    let mut logs = d.logs(&container, Some(opts));
+    let mut logs = crate::ops::docker::follow(&d, &container);
     let mut pending = String::new();
     while let Some(Ok(chunk)) = logs.next().await {
         pending.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));

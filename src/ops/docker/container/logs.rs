@@ -20,3 +20,20 @@ pub async fn logs(docker: &Docker, name: &str, tail: usize) -> Result<String> {
     }
     Ok(out)
 }
+
+/// A container's output from now on (stdout and stderr), until it stops or the stream is
+/// dropped: what `docker logs -f --tail 0` shows.
+pub fn follow(
+    docker: &Docker,
+    name: &str,
+) -> impl futures_util::Stream<
+    Item = std::result::Result<bollard::container::LogOutput, bollard::errors::Error>,
+> + use<> {
+    let opts = LogsOptionsBuilder::default()
+        .follow(true)
+        .stdout(true)
+        .stderr(true)
+        .tail("0")
+        .build();
+    docker.logs(name, Some(opts))
+}

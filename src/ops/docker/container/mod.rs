@@ -22,7 +22,7 @@ pub use ensure::{
 pub use image::{ensure_image, image_exists};
 pub(crate) use inspect::is_not_found;
 pub use inspect::{inspect_container, list_containers, ContainerState};
-pub use logs::logs;
+pub use logs::{follow, logs};
 pub use remove::{remove_container, stop as stop_container};
 pub use spec::ContainerSpec;
 
