@@ -37,8 +37,8 @@ cache_of() { echo "$REGISTRY-${1//./-}"; }
 # wanted_hosts_toml HOST MIRROR_URL SERVER: the file the recipe would write.
 wanted_hosts_toml() {
   printf '# Managed by brrt for %s: edit brrt.toml, not this file.\n' "$1"
-  if [ -n "$3" ]; then printf 'server = "%s"\n' "$3"; fi
-  printf '\n[host."%s"]\n  capabilities = ["pull", "resolve"]\n' "$2"
+  if [ -n "$3" ]; then printf 'server = "%s"\n\n' "$3"; fi
+  printf '[host."%s"]\ncapabilities = ["pull", "resolve"]\n' "$2"
 }
 
 docker network inspect "$NETWORK" >/dev/null 2>&1 || differ "network $NETWORK"
