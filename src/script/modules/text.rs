@@ -60,21 +60,7 @@ pub fn table(rows: &[Vec<String>]) -> String {
 
 /// `1536` → `1.5 KiB`; a negative count (unknown) is `?`.
 pub fn human_size(bytes: i64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    if bytes < 0 {
-        return "?".to_string();
-    }
-    let mut size = bytes as f64;
-    let mut unit = 0;
-    while size >= 1024.0 && unit < UNITS.len() - 1 {
-        size /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{size:.1} {}", UNITS[unit])
-    }
+    u64::try_from(bytes).map_or_else(|_| "?".to_string(), crate::ops::human_bytes)
 }
 
 pub fn register(m: &mut ModuleBuilder<'_>) {
