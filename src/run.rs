@@ -236,7 +236,9 @@ fn run_script(args: RunArgs) -> ExitCode {
         };
         return rt.block_on(async move {
             cancel_on_signals(cancel.clone());
-            watch::watch(req, cancel).await
+            let code = watch::watch(req, cancel).await;
+            ops::docker::switches_settled().await;
+            code
         });
     }
     rt.block_on(async move {
@@ -246,6 +248,8 @@ fn run_script(args: RunArgs) -> ExitCode {
         let result = tokio::task::spawn_blocking(move || runner::run(&ctx2, &request))
             .await
             .unwrap_or(Err(Failure::Interrupted));
+        // A container switch an interrupt cut off goes on in its own task: let it end.
+        ops::docker::switches_settled().await;
         if mode.dry_run && result.is_ok() {
             let n = ctx.changes().len();
             tracing::info!("dry run: {n} change(s) would be made; none was");

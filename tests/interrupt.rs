@@ -1,6 +1,7 @@
-//! Ctrl-C (SIGINT) and SIGTERM stop a run at its next operation with exit code 130.
+//! Ctrl-C (SIGINT) and SIGTERM stop a run at its next operation with exit code 130, and a
+//! container switch they cut into still ends with a container serving under its name.
 
-use crate::support::{Project, Testbed};
+use crate::support::{docker, set, try_docker, Project, Testbed};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command};
 use std::sync::mpsc;
@@ -13,7 +14,21 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 /// and everything it printed on stderr.
 fn run_and_signal(script: &str, signal: &str) -> (Option<i32>, String) {
     let project = Project::new().file("spin.rhai", script);
-    let mut child = project.brrt().args(["run", "spin.rhai"]).spawn();
+    run_and_signal_after(&project, &[], Duration::ZERO, signal)
+}
+
+/// [`run_and_signal`] for `spin.rhai` in `project` with `extra` arguments, `delay` after `ready`.
+fn run_and_signal_after(
+    project: &Project,
+    extra: &[String],
+    delay: Duration,
+    signal: &str,
+) -> (Option<i32>, String) {
+    let mut child = project
+        .brrt()
+        .args(["run", "spin.rhai"])
+        .args(extra)
+        .spawn();
     let stderr = child.stderr.take().expect("stderr is piped");
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -38,6 +53,7 @@ fn run_and_signal(script: &str, signal: &str) -> (Option<i32>, String) {
             reader.join().unwrap_or_default()
         );
     }
+    std::thread::sleep(delay);
     let status = Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()
@@ -84,4 +100,62 @@ fn sigterm_stops_a_busy_loop_with_130() {
     assert_eq!(code, Some(130), "stderr:\n{stderr}");
     assert!(stderr.contains("interrupted"), "stderr:\n{stderr}");
     assert!(!stderr.contains("panicked"), "stderr:\n{stderr}");
+}
+
+/// A container that takes its whole stop timeout to go (`sleep` as PID 1 ignores SIGTERM), whose
+/// env comes from `--set mode=…`.
+const SLOW_TO_STOP: &str = r#"
+log::info("ready");
+docker::ensure(#{
+    name: SET.name,
+    image: "brrt-testbed/node:latest",
+    entrypoint: ["sleep", "1000"],
+    env: #{ BRRT_TEST_MODE: SET.mode },
+});
+"#;
+
+/// Issue 7: "never lose a working cache". A SIGTERM while brrt switched a container for a
+/// changed one used to cut the switch off wherever it was: mid-stop, after the old one was
+/// renamed aside (nothing under its name), or before the old one was removed (left behind).
+/// The switch now runs to its end before brrt exits.
+#[test]
+fn sigterm_during_a_container_switch_leaves_a_running_container() {
+    let Some(tb) = Testbed::require("switch_interrupted") else {
+        return;
+    };
+    let name = tb.container("slow");
+    let project = Project::new().file("spin.rhai", SLOW_TO_STOP);
+    let mode = |m: &str| [set("name", &name), set("mode", m)].concat();
+
+    project
+        .brrt()
+        .args(["run", "spin.rhai"])
+        .args(mode("a"))
+        .run()
+        .success();
+    // The old container needs its 5 s stop timeout; the signal lands a second into it.
+    let (code, stderr) =
+        run_and_signal_after(&project, &mode("b"), Duration::from_secs(1), "-TERM");
+    assert_eq!(code, Some(130), "stderr:\n{stderr}");
+
+    let state = docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{.State.Running}} {{json .Config.Env}}",
+        &name,
+    ]);
+    assert!(
+        state.starts_with("true "),
+        "{name} is not running: {state}\n{stderr}"
+    );
+    assert!(
+        state.contains("BRRT_TEST_MODE=b"),
+        "the switch did not finish: {state}\n{stderr}"
+    );
+    let aside = format!("{name}-brrt-old");
+    assert!(
+        try_docker(&["container", "inspect", &aside]).is_none(),
+        "{aside} was left behind\n{stderr}"
+    );
 }

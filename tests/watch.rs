@@ -453,6 +453,12 @@ fn in_place_saves_never_apply_a_half_read_config() {
         "a run read a half-saved config:\n{lines:#?}"
     );
     assert_eq!(watching.stop("-TERM"), Some(0));
+    // Runs cut off by the next save must not leave a switched-out registry behind.
+    let aside = format!("{}-brrt-old", cluster.registry);
+    assert!(
+        crate::support::try_docker(&["container", "inspect", &aside]).is_none(),
+        "{aside} was left behind"
+    );
 }
 
 /// A number below `n`, different on every call.

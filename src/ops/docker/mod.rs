@@ -16,8 +16,8 @@ pub(crate) use container::is_not_found;
 pub use container::{
     current_container, ensure_container, ensure_container_ready, ensure_image, follow,
     image_exists, inspect_container, list_containers, logs, remove_container, rename_container,
-    start_container, stop_container, ContainerOutcome, ContainerSpec, ContainerState, Ready,
-    MANAGED_LABEL, SPEC_HASH_LABEL,
+    start_container, stop_container, switches_settled, ContainerOutcome, ContainerSpec,
+    ContainerState, Ready, MANAGED_LABEL, SPEC_HASH_LABEL,
 };
 pub use exec::{exec, exec_command, ExecOutput};
 pub use files::{

@@ -6,6 +6,10 @@
 //! removed; if the new one does not start, it goes and the old one is renamed back and
 //! started again. A new container that does not start is removed, so no crash-looping leftover
 //! looks "unchanged" to the next run.
+//!
+//! A switch runs to its end even when the run that started it is stopped (a new save under
+//! `--watch`, Ctrl-C): it is a task of its own, and brrt waits for [`switches_settled`] before
+//! it exits.
 
 use super::image::ensure_image;
 use super::ports::check_ports_free;
@@ -43,6 +47,15 @@ pub enum Ready {
 
 /// The suffix of a container renamed aside while its replacement starts.
 const ASIDE: &str = "-brrt-old";
+
+/// Held for the whole of a switch, and while a container left aside is put back.
+static SWITCHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Waits until no switch is under way. Whoever stops the runtime calls this first, so that an
+/// interrupted run never leaves the old container aside and nothing serving under its name.
+pub async fn switches_settled() {
+    drop(SWITCHING.lock().await);
+}
 
 /// Makes the container match `spec`: create it if absent, start it if stopped, re-create it if
 /// its spec changed, and otherwise leave it alone. A started container must run.
@@ -153,9 +166,25 @@ pub async fn current_container(
     Ok(current.then_some(state))
 }
 
-/// Starts the new container in the old one's place; the old one stays, renamed aside and
-/// stopped, until the new one is ready. Returns the new container's id.
+/// Starts the new container in the old one's place, in a task that outlives a cancelled caller.
 async fn replace(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    old: &ContainerState,
+    ready: &Ready,
+) -> Result<String> {
+    let (docker, spec, old, ready) = (docker.clone(), spec.clone(), old.clone(), ready.clone());
+    let task = tokio::spawn(async move {
+        let _switching = SWITCHING.lock().await;
+        switch(&docker, &spec, &old, &ready).await
+    });
+    task.await
+        .map_err(|e| Error::Other(format!("replacing a container failed: {e}")))?
+}
+
+/// The switch itself: the old container stays, renamed aside and stopped, until the new one is
+/// ready. Returns the new container's id.
+async fn switch(
     docker: &Docker,
     spec: &ContainerSpec,
     old: &ContainerState,
@@ -197,6 +226,8 @@ async fn replace(
 /// Puts back a container left aside by a run that was stopped mid-switch, when nothing took
 /// its name.
 async fn recover_aside(docker: &Docker, name: &str) -> Result<()> {
+    // A switch an interrupted run started may still be going: it finishes first.
+    let _switching = SWITCHING.lock().await;
     let aside = format!("{name}{ASIDE}");
     let Some(left) = inspect_container(docker, &aside).await? else {
         return Ok(());

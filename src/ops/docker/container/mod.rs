@@ -17,7 +17,7 @@ mod spec;
 
 pub use ensure::{
     current_container, ensure_container, ensure_container_ready, rename as rename_container,
-    start as start_container, ContainerOutcome, Ready,
+    start as start_container, switches_settled, ContainerOutcome, Ready,
 };
 pub use image::{ensure_image, image_exists};
 pub(crate) use inspect::is_not_found;
