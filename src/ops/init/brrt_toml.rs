@@ -113,11 +113,22 @@ fn named_where(host: &str, refs: &[ImageRef]) -> String {
     format!("{host} ({} in {}{more})", first.reference, first.file)
 }
 
-/// The text of brrt.toml.
+/// A TOML string, quoted by the toml serializer (a name found on the machine may hold anything).
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// Text for a `#` comment: one line, whatever a file name or a note holds.
+fn comment(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}
+
+/// The text of brrt.toml. Comments make it a document rather than a serialized struct, so the
+/// values in it go through [`toml_string`].
 pub fn render(f: &Findings) -> String {
     let (cluster, how) = pick_cluster(f);
     let (upstreams, other) = upstreams(&f.refs);
-    let quoted: Vec<String> = upstreams.iter().map(|u| format!("{u:?}")).collect();
+    let quoted: Vec<String> = upstreams.iter().map(|u| toml_string(u)).collect();
     let mut t = String::new();
     t.push_str(
         "# brrt.toml: the local registries of this repository's kind dev loop. Written by\n\
@@ -129,20 +140,20 @@ pub fn render(f: &Findings) -> String {
          # The kind cluster whose nodes pull through the caches (its nodes are the containers\n\
          # labelled io.x-k8s.kind.cluster=<name>).\n",
     );
-    let _ = writeln!(t, "# Found: {how}.");
-    let _ = writeln!(t, "name = {cluster:?}");
+    let _ = writeln!(t, "# Found: {}.", comment(&how));
+    let _ = writeln!(t, "name = {}", toml_string(&cluster));
     t.push_str("network = \"kind\"             # the Docker network the nodes are on\n\n");
     t.push_str(
         "[registry]\n\
          # The push registry for your own builds: docker push localhost:<port>/my-service:dev\n",
     );
     if let Some(note) = &f.registry_note {
-        let _ = writeln!(t, "# {note}.");
+        let _ = writeln!(t, "# {}.", comment(note));
     }
-    let _ = writeln!(t, "name = {:?}", f.registry);
+    let _ = writeln!(t, "name = {}", toml_string(&f.registry));
     match &f.port_note {
         Some(note) => {
-            let _ = writeln!(t, "# {note}");
+            let _ = writeln!(t, "# {}", comment(note));
             let _ = writeln!(t, "port = {}", f.port);
         }
         None => {
@@ -171,7 +182,7 @@ pub fn render(f: &Findings) -> String {
         } else {
             t.push_str("# The registries this repository's manifests and Tiltfile pull from:\n");
             for n in named {
-                let _ = writeln!(t, "#   {n}");
+                let _ = writeln!(t, "#   {}", comment(&n));
             }
         }
     }
@@ -180,8 +191,10 @@ pub fn render(f: &Findings) -> String {
         let _ = writeln!(
             t,
             "# Also named: {}. To cache it, add it to upstreams and give its remote under\n\
-             # [cache.remotes], e.g. \"{host}\" = \"https://{host}\".",
-            named_where(host, &f.refs)
+             # [cache.remotes], e.g. {} = {}.",
+            comment(&named_where(host, &f.refs)),
+            toml_string(host),
+            toml_string(&format!("https://{host}"))
         );
     }
     t.push_str(
@@ -241,6 +254,11 @@ mod tests {
                     Some(&["a", "b"]),
                     &[("registry.example.com/x:1", "k8s/x.yaml")],
                 )
+            },
+            // Found on the machine, so anything: a quote and a line break in a file name.
+            Findings {
+                registry_note: Some("kept \"kind-registry\"\nas it was".into()),
+                ..findings(None, &[("postgres:16", "k8s/\"odd\"\nname.yaml")])
             },
         ];
         for f in cases {
