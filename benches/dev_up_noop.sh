@@ -26,16 +26,12 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/brrt-bench.XXXXXX")
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
+# shellcheck source=benches/lib.sh
+. "$REPO/benches/lib.sh"
+
 cleanup() {
   set +e
-  local ids
-  ids=$(docker ps -aq --filter "name=^$PREFIX-")
-  # shellcheck disable=SC2086
-  [ -z "$ids" ] || docker rm -f -v $ids >/dev/null
-  ids=$(docker volume ls -q --filter "name=^$PREFIX-")
-  # shellcheck disable=SC2086
-  [ -z "$ids" ] || docker volume rm $ids >/dev/null
-  docker network rm "$NETWORK" >/dev/null 2>&1
+  remove_prefixed "$PREFIX" "$NETWORK"
   rm -rf "$WORK"
   log "cleaned up $PREFIX-*"
 }

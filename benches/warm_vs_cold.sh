@@ -36,16 +36,12 @@ NODE_IMAGE=brrt-testbed/node:latest
 
 log() { printf '[warm_vs_cold] %s\n' "$*" >&2; }
 
+# shellcheck source=benches/lib.sh
+. "$REPO/benches/lib.sh"
+
 cleanup() {
   set +e
-  local ids
-  ids=$(docker ps -aq --filter "name=^$PREFIX-")
-  # shellcheck disable=SC2086
-  [ -z "$ids" ] || docker rm -f -v $ids >/dev/null
-  ids=$(docker volume ls -q --filter "name=^$PREFIX-")
-  # shellcheck disable=SC2086
-  [ -z "$ids" ] || docker volume rm $ids >/dev/null
-  docker network rm "$NETWORK" >/dev/null 2>&1
+  remove_prefixed "$PREFIX" "$NETWORK"
   local n
   for n in $(seq 1 10); do
     docker image rm "$PREFIX/img$n:1" >/dev/null 2>&1

@@ -13,11 +13,12 @@ BRRT="$PWD/target/release/brrt"
 p="brrt-bench-watch-$$"
 work="$(mktemp -d)"
 pid=
+# shellcheck source=benches/lib.sh
+. benches/lib.sh
+
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  docker rm -f -v "$p-control-plane" "$p-upstream" "$p-reg" "$p-reg-docker-io" "$p-reg-quay-io" >/dev/null 2>&1 || true
-  docker volume rm -f "$p-reg-data" "$p-reg-docker-io-data" "$p-reg-quay-io-data" >/dev/null 2>&1 || true
-  docker network rm "$p-kind" >/dev/null 2>&1 || true
+  remove_prefixed "$p" "$p-kind"
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -7,7 +7,7 @@
 use crate::integrations::{just_here, run, Declared, Tilt};
 use crate::support::cluster::{
     container_exists, container_id, http_status, volume_exists, wait_for, CacheConfig, Cluster,
-    HELLO_1, REGISTRY_IMAGE,
+    Node, HELLO_1, REGISTRY_IMAGE,
 };
 use crate::support::{docker, try_docker, Output, Project, Running, Testbed, BRRT};
 use serde_json::json;
@@ -753,6 +753,50 @@ fn init_picks_the_current_kubectl_context_among_several_kind_clusters() {
 
 // --- brrt run migrate ---------------------------------------------------------------------
 
+/// The old setup with hello:1 cached, as a team comes to `migrate`: a proxy registry made by
+/// hand at `registry.name`, the node's mirror pointing at it, hello:1 pulled through it, and a
+/// brrt.toml that asks for a docker.io cache.
+struct OldSetup<'t> {
+    cluster: Cluster<'t>,
+    node: Node,
+    /// The old registry's (anonymous) data volume.
+    old_volume: String,
+    old_id: String,
+    /// brrt's docker.io cache, to be.
+    cache: String,
+    /// Where migrate renames the old registry while the new one starts.
+    aside: String,
+}
+
+impl<'t> OldSetup<'t> {
+    fn new(tb: &'t Testbed) -> Self {
+        let mut cluster = Cluster::new(tb);
+        cluster
+            .add_upstream("docker.io")
+            .push("brrt-testbed/hello:1", "library/hello:1");
+        let old_volume = old_proxy_registry(tb, &cluster);
+        old_mirror(&cluster);
+        let node = cluster.control_plane();
+        node.must_pull("docker.io/library/hello:1");
+        // The manifest, the config and the one layer of hello:1.
+        wait_until_held(&cluster.registry, "library/hello", "1", 3);
+        let old_id = container_id(&cluster.registry);
+        cluster.write_config(&CacheConfig {
+            enabled: true,
+            upstreams: &["docker.io"],
+        });
+        let cache = cluster.cache("docker.io");
+        OldSetup {
+            node,
+            old_volume,
+            old_id,
+            cache,
+            aside: tb.container("reg-pre-brrt"),
+            cluster,
+        }
+    }
+}
+
 /// The single registry of the old setup, made by hand as teams do: `registry:2` in proxy mode
 /// at the config's registry name and port, on the cluster network, its data in the container's
 /// anonymous volume. Returns that volume's name.
@@ -863,23 +907,14 @@ fn migrate_carries_the_old_proxys_cache_over_and_the_node_pulls_it_with_the_upst
     let Some(tb) = Testbed::require("migrate") else {
         return;
     };
-    let mut cluster = Cluster::new(&tb);
-    cluster
-        .add_upstream("docker.io")
-        .push("brrt-testbed/hello:1", "library/hello:1");
-    let old_volume = old_proxy_registry(&tb, &cluster);
-    old_mirror(&cluster);
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
-    // The manifest, the config and the one layer of hello:1.
-    wait_until_held(&cluster.registry, "library/hello", "1", 3);
-    let old_id = container_id(&cluster.registry);
-    cluster.write_config(&CacheConfig {
-        enabled: true,
-        upstreams: &["docker.io"],
-    });
-    let cache = cluster.cache("docker.io");
-    let aside = tb.container("reg-pre-brrt");
+    let OldSetup {
+        cluster,
+        node,
+        old_volume,
+        old_id,
+        cache,
+        aside,
+    } = OldSetup::new(&tb);
     tb.container("reg-docker-io-migrate-copy");
 
     // The plan, and nothing else.
@@ -975,23 +1010,14 @@ fn a_failed_copy_leaves_the_old_registry_serving_as_it_was() {
     let Some(tb) = Testbed::require("migrate_copy_fails") else {
         return;
     };
-    let mut cluster = Cluster::new(&tb);
-    cluster
-        .add_upstream("docker.io")
-        .push("brrt-testbed/hello:1", "library/hello:1");
-    old_proxy_registry(&tb, &cluster);
-    old_mirror(&cluster);
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
-    // The manifest, the config and the one layer of hello:1.
-    wait_until_held(&cluster.registry, "library/hello", "1", 3);
-    let old_id = container_id(&cluster.registry);
-    cluster.write_config(&CacheConfig {
-        enabled: true,
-        upstreams: &["docker.io"],
-    });
-    let cache = cluster.cache("docker.io");
-    let aside = tb.container("reg-pre-brrt");
+    let OldSetup {
+        cluster,
+        node,
+        old_volume: _,
+        old_id,
+        cache,
+        aside,
+    } = OldSetup::new(&tb);
     let receiver = tb.container("reg-docker-io-migrate-copy");
     // The cache's volume is a 4 KiB tmpfs: the copy runs out of space part-way, as it would on
     // a full disk.
@@ -1125,22 +1151,14 @@ fn a_dev_up_that_fails_during_migrate_puts_the_old_registry_back() {
     let Some(tb) = Testbed::require("migrate_devup_fails") else {
         return;
     };
-    let mut cluster = Cluster::new(&tb);
-    cluster
-        .add_upstream("docker.io")
-        .push("brrt-testbed/hello:1", "library/hello:1");
-    old_proxy_registry(&tb, &cluster);
-    old_mirror(&cluster);
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
-    wait_until_held(&cluster.registry, "library/hello", "1", 3);
-    let old_id = container_id(&cluster.registry);
-    cluster.write_config(&CacheConfig {
-        enabled: true,
-        upstreams: &["docker.io"],
-    });
-    let cache = cluster.cache("docker.io");
-    let aside = tb.container("reg-pre-brrt");
+    let OldSetup {
+        cluster,
+        node,
+        old_volume: _,
+        old_id,
+        cache,
+        aside,
+    } = OldSetup::new(&tb);
     // The team's own dev-up, which fails before it changes anything.
     cluster.project.write(
         "scripts/dev-up.rhai",
