@@ -47,20 +47,6 @@ docker info >/dev/null 2>&1 || {
 log "building the release binary"
 (cd "$REPO" && cargo build --release --quiet)
 BRRT=$REPO/target/release/brrt
-
-# A loopback port nobody listens on, below the range Docker hands out.
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 12000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-  log "no free port"
-  exit 1
-}
 PORT=$(free_port)
 
 docker network create "$NETWORK" >/dev/null

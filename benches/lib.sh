@@ -13,3 +13,17 @@ remove_prefixed() {
   docker network rm "$network" >/dev/null 2>&1
   return 0
 }
+
+# A loopback port nobody listens on, below the range Docker hands out.
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 12000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  echo "no free loopback port between 20000 and 32000" >&2
+  exit 1
+}

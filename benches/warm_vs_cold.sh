@@ -69,19 +69,6 @@ else
 fi
 log "brrt: $BRRT"
 
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 12000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-  log "no free port"
-  exit 1
-}
-
 # --- the upstream, its images, the throttle ---------------------------------------------
 docker network create "$NETWORK" >/dev/null
 docker run -d --name "$UPSTREAM" --network "$NETWORK" --publish 127.0.0.1::5000 \
