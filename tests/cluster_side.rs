@@ -1,51 +1,60 @@
-//! Issue 8, the cluster side: the kube client, the KEP-1755 announcement, and the kind
+//! Issue 8 and 17, the cluster side: the kube client, the KEP-1755 announcement, and the kind
 //! lifecycle, through the real binary and the repository's flows.
 //!
-//! No Kubernetes API server, kind CLI or kindest/node image can run on these machines, so two
-//! stand-ins play them (both named as such): `support::apiserver` (HTTP/JSON, strict about
-//! server-side apply as the real server is, and stoppable mid-test) and `tests/standins/bin/kind`
-//! (which makes kind's Docker-side effects: node containers with kind's labels running real
-//! containerd, a kubeconfig context `kind-<name>`, nodes registered with the API server). The
-//! Docker engine, the registries and containerd in the nodes are real.
+//! The API server is the real one (`support::kube_apiserver`: kube-apiserver v1.36.2 and etcd,
+//! one per test), so server-side apply, managedFields and validation are the server's own. No
+//! kind CLI or kindest/node image can run on these machines: `tests/standins/bin/kind` (named as
+//! a stand-in) makes kind's Docker-side effects (node containers with kind's labels running real
+//! containerd, a kubeconfig context `kind-<name>`, nodes registered with the real API server). The
+//! stand-in API server (`support::apiserver`) is used only where the real one cannot be made to
+//! misbehave: a server that accepts a connection and never answers. The Docker engine, the
+//! registries and containerd in the nodes are real.
 
 use crate::support::apiserver::ApiServer;
 use crate::support::cluster::{
     container_exists, container_id, free_port, script, wait_for, CacheConfig, Cluster,
 };
+use crate::support::kube_apiserver::KubeApiServer;
 use crate::support::{Brrt, Output, Project, Running, Testbed};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 const HOSTING_KEY: &str = "localRegistryHosting.v1";
+const HOSTING_PATH: &str = "/api/v1/namespaces/kube-public/configmaps/local-registry-hosting";
 
 /// The folder with the `kind` stand-in, put first on PATH for brrt only.
 fn standins_bin() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standins/bin")
 }
 
-/// A test's cluster side: the stand-in API server, a kubeconfig of the test's own, and the
+/// A test's cluster side: a real API server of its own, the kubeconfig brrt reads, and the
 /// environment that points brrt (and the `kind` stand-in it runs) at both.
 struct ClusterSide {
-    api: ApiServer,
+    api: KubeApiServer,
     kubeconfig: PathBuf,
     kind_state: PathBuf,
 }
 
 impl ClusterSide {
-    fn new(project: &Project) -> Self {
-        ClusterSide {
-            api: ApiServer::start(),
+    /// A real API server, and a kubeconfig that does not exist yet: the `kind` stand-in writes
+    /// the cluster's context into it when it creates the cluster.
+    fn new(test: &str, project: &Project) -> Option<Self> {
+        Some(ClusterSide {
+            api: KubeApiServer::require(test, "brrt-tests-admin")?,
             kubeconfig: project.path().join("kubeconfig"),
             kind_state: project.path().join("kind-state"),
-        }
+        })
     }
 
-    /// A kubeconfig with the context kind writes for `cluster`, as if kind had made it.
-    fn kind_made(project: &Project, cluster: &str) -> Self {
-        let side = ClusterSide::new(project);
-        side.api
-            .write_kubeconfig(&side.kubeconfig, &format!("kind-{cluster}"));
-        side
+    /// A real API server whose kubeconfig has the context kind writes for `cluster`, as if
+    /// kind had made the cluster.
+    fn kind_made(test: &str, project: &Project, cluster: &str) -> Option<Self> {
+        let api = KubeApiServer::require(test, &format!("kind-{cluster}"))?;
+        Some(ClusterSide {
+            kubeconfig: api.kubeconfig().to_path_buf(),
+            api,
+            kind_state: project.path().join("kind-state"),
+        })
     }
 
     fn env(&self, brrt: Brrt) -> Brrt {
@@ -57,6 +66,8 @@ impl ClusterSide {
         brrt.env("PATH", path)
             .env("KUBECONFIG", &self.kubeconfig)
             .env("BRRT_STANDIN_APISERVER", self.api.url())
+            .env("BRRT_STANDIN_APISERVER_CA", self.api.ca())
+            .env("BRRT_STANDIN_APISERVER_TOKEN", self.api.token())
             .env("BRRT_STANDIN_KIND_STATE", &self.kind_state)
     }
 
@@ -68,23 +79,54 @@ impl ClusterSide {
             .run()
     }
 
+    /// The announcement's ConfigMap as the server holds it.
+    fn hosting(&self) -> Option<Value> {
+        self.api.get(HOSTING_PATH)
+    }
+
     /// What the cluster announces, parsed, or `None`.
     fn announcement(&self) -> Option<Value> {
-        let cm = self
-            .api
-            .config_map("kube-public", "local-registry-hosting")?;
+        let cm = self.hosting()?;
         let yaml = cm["data"][HOSTING_KEY].as_str()?.to_string();
         Some(yaml_serde::from_str(&yaml).expect("the announcement is YAML"))
     }
+}
 
-    /// The server-side applies sent so far.
-    fn applies(&self) -> usize {
-        self.api
-            .requests()
-            .iter()
-            .filter(|r| r.starts_with("PATCH "))
-            .count()
-    }
+/// The field managers of an object, and how each wrote it: `["brrt Apply", …]`.
+fn managers(object: &Value) -> Vec<String> {
+    object["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            format!(
+                "{} {}",
+                m["manager"].as_str().unwrap_or_default(),
+                m["operation"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// What kind's `kind-with-registry.sh` applies with `kubectl apply -f -` (client-side apply:
+/// field manager `kubectl-client-side-apply`, and kubectl's last-applied annotation).
+const KIND_SCRIPT_YAML: &str =
+    "host: \"localhost:5001\"\nhelp: \"https://kind.sigs.k8s.io/docs/user/local-registry/\"\n";
+
+fn kind_script_announces(api: &KubeApiServer) -> Value {
+    let mut object = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "local-registry-hosting", "namespace": "kube-public"},
+        "data": {HOSTING_KEY: KIND_SCRIPT_YAML}
+    });
+    let last_applied = object.to_string();
+    object["metadata"]["annotations"] =
+        json!({"kubectl.kubernetes.io/last-applied-configuration": last_applied});
+    api.create(
+        "/api/v1/namespaces/kube-public/configmaps",
+        &object,
+        "kubectl-client-side-apply",
+    )
 }
 
 /// The action in dev-up's table for the row `what` whose name contains `name`.
@@ -123,7 +165,12 @@ fn dev_up_from_nothing_creates_the_cluster_wires_it_and_announces_the_registry()
         .add_upstream("docker.io")
         .push("brrt-testbed/hello:1", "library/hello:1");
     let worker = tb.container("kind-worker");
-    let side = ClusterSide::new(&cluster.project);
+    let Some(side) = ClusterSide::new(
+        "dev_up_from_nothing_creates_the_cluster_wires_it_and_announces_the_registry",
+        &cluster.project,
+    ) else {
+        return;
+    };
     let image = tb.containerd().node_image();
     let docker_hub = CacheConfig {
         enabled: true,
@@ -146,7 +193,8 @@ fn dev_up_from_nothing_creates_the_cluster_wires_it_and_announces_the_registry()
         row(&out, "announcement", "local-registry-hosting"),
         "created"
     );
-    // kind's nodes registered NotReady; dev-up waited for them, and said so.
+    // kind's nodes registered NotReady with the API server; dev-up waited for them, and said
+    // so.
     out.stderr_contains("waiting for the nodes")
         .stderr_contains("nodes ready:")
         .stderr_lacks("warning");
@@ -169,7 +217,8 @@ fn dev_up_from_nothing_creates_the_cluster_wires_it_and_announces_the_registry()
     }
     control_plane.must_pull("docker.io/library/hello:1");
 
-    // The announcement: all four KEP-1755 fields, written by brrt with server-side apply.
+    // The announcement: all four KEP-1755 fields, written by brrt with server-side apply, as
+    // the real API server records it.
     let announced = side.announcement().expect("the ConfigMap was applied");
     assert_eq!(announced["host"], format!("localhost:{}", cluster.port));
     assert_eq!(
@@ -181,18 +230,11 @@ fn dev_up_from_nothing_creates_the_cluster_wires_it_and_announces_the_registry()
         format!("{}:5000", cluster.registry)
     );
     assert!(announced["help"].as_str().unwrap().starts_with("https://"));
-    let cm = side
-        .api
-        .config_map("kube-public", "local-registry-hosting")
-        .unwrap();
-    assert_eq!(cm["metadata"]["managedFields"][0]["manager"], "brrt");
-    assert_eq!(cm["metadata"]["managedFields"][0]["operation"], "Apply");
+    let cm = side.hosting().unwrap();
+    assert_eq!(managers(&cm), ["brrt Apply"]);
 
-    // A second run changes nothing, and sends nothing to the API server.
-    let (applies, ids) = (
-        side.applies(),
-        [container_id(&control_plane.name), container_id(&worker)],
-    );
+    // A second run changes nothing: the server's object is the same version.
+    let ids = [container_id(&control_plane.name), container_id(&worker)];
     let again = side.run(&cluster, "dev-up.rhai", &[]);
     again
         .success()
@@ -203,7 +245,11 @@ fn dev_up_from_nothing_creates_the_cluster_wires_it_and_announces_the_registry()
         row(&again, "announcement", "local-registry-hosting"),
         "unchanged"
     );
-    assert_eq!(side.applies(), applies, "the second run applied something");
+    assert_eq!(
+        side.hosting().unwrap()["metadata"],
+        cm["metadata"],
+        "the second run wrote the announcement"
+    );
     assert_eq!(
         [container_id(&control_plane.name), container_id(&worker)],
         ids,
@@ -261,7 +307,13 @@ fn a_port_change_under_watch_updates_the_announcement() {
         return;
     };
     let mut cluster = Cluster::new(&tb);
-    let side = ClusterSide::kind_made(&cluster.project, &cluster.name);
+    let Some(side) = ClusterSide::kind_made(
+        "a_port_change_under_watch_updates_the_announcement",
+        &cluster.project,
+        &cluster.name,
+    ) else {
+        return;
+    };
     cluster.write_config(&NO_CACHES);
     let first = cluster.port;
 
@@ -303,7 +355,13 @@ fn with_the_api_server_stopped_dev_up_warns_once_and_applies_the_rest() {
         return;
     };
     let mut cluster = Cluster::new(&tb);
-    let mut side = ClusterSide::kind_made(&cluster.project, &cluster.name);
+    let Some(mut side) = ClusterSide::kind_made(
+        "with_the_api_server_stopped_dev_up_warns_once_and_applies_the_rest",
+        &cluster.project,
+        &cluster.name,
+    ) else {
+        return;
+    };
     cluster.write_config(&NO_CACHES);
     let out = side.run(&cluster, "dev-up.rhai", &[]);
     out.success();
@@ -314,7 +372,7 @@ fn with_the_api_server_stopped_dev_up_warns_once_and_applies_the_rest() {
 
     // The cluster's API server goes away in the middle of the session; the push registry
     // moves to another port.
-    let url = side.api.url();
+    let url = side.api.url().to_string();
     side.api.stop();
     cluster.port = free_port();
     cluster.write_config(&NO_CACHES);
@@ -361,20 +419,15 @@ fn an_announcement_another_tool_wrote_is_taken_over_by_dev_up_and_left_by_dev_do
         return;
     };
     let cluster = Cluster::new(&tb);
-    let side = ClusterSide::kind_made(&cluster.project, &cluster.name);
+    let Some(side) = ClusterSide::kind_made(
+        "an_announcement_another_tool_wrote_is_taken_over_by_dev_up_and_left_by_dev_down",
+        &cluster.project,
+        &cluster.name,
+    ) else {
+        return;
+    };
     cluster.write_config(&NO_CACHES);
-    // What kind's kind-with-registry.sh applies with kubectl.
-    let by_kubectl = serde_json::json!({
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "data": {HOSTING_KEY: "host: \"localhost:5001\"\nhelp: \"https://kind.sigs.k8s.io/docs/user/local-registry/\"\n"}
-    });
-    side.api.put(
-        "configmaps",
-        "kube-public",
-        "local-registry-hosting",
-        by_kubectl.clone(),
-        "kubectl-client-side-apply",
-    );
+    kind_script_announces(&side.api);
 
     // doctor names the difference and who wrote it.
     side.run(&cluster, "doctor.rhai", &[])
@@ -447,12 +500,22 @@ fn a_config_kind_refuses_is_reported_with_kinds_words() {
         return;
     };
     let cluster = Cluster::without_nodes(&tb);
-    let side = ClusterSide::new(&cluster.project);
     cluster.project.write(
         "create.rhai",
         "kind::create(SET.name, \"kind: Cluster\\napiVersion: kind.x-k8s.io/v1alpha4\\nnodez: []\\n\");",
     );
-    side.env(cluster.project.brrt())
+    // kind refuses the config before it would talk to an API server: none is needed.
+    let path = format!(
+        "{}:{}",
+        standins_bin().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cluster
+        .project
+        .brrt()
+        .env("PATH", path)
+        .env("BRRT_STANDIN_APISERVER", "https://127.0.0.1:1")
+        .env("KUBECONFIG", cluster.project.path().join("kubeconfig"))
         .args(["run", "create.rhai", "--set"])
         .arg(format!("name={}", cluster.name))
         .run()
@@ -466,14 +529,11 @@ fn a_config_kind_refuses_is_reported_with_kinds_words() {
     assert!(!container_exists(&cluster.control_plane().name));
 }
 
-// --- the k8s:: module against the stand-in API server, no Docker needed ---------------------
+// --- the k8s:: module against the real API server, no Docker needed ------------------------
 
-/// A project with a kubeconfig whose context `dev` is the stand-in.
-fn api_project(api: &ApiServer) -> (Project, PathBuf) {
-    let project = Project::new();
-    let kubeconfig = project.path().join("kubeconfig");
-    api.write_kubeconfig(&kubeconfig, "dev");
-    (project, kubeconfig)
+/// A project, and a real API server whose kubeconfig has one context, `dev`.
+fn api_project(test: &str) -> Option<(Project, KubeApiServer)> {
+    Some((Project::new(), KubeApiServer::require(test, "dev")?))
 }
 
 fn run_script(project: &Project, kubeconfig: &Path, text: &str) -> Output {
@@ -487,16 +547,20 @@ fn run_script(project: &Project, kubeconfig: &Path, text: &str) -> Output {
 
 #[test]
 fn the_announcement_is_applied_over_https_with_the_kubeconfig_ca() {
-    let api = ApiServer::start_https();
-    let (project, kubeconfig) = api_project(&api);
+    let Some((project, api)) =
+        api_project("the_announcement_is_applied_over_https_with_the_kubeconfig_ca")
+    else {
+        return;
+    };
     let out = run_script(
         &project,
-        &kubeconfig,
+        api.kubeconfig(),
         r#"
         let c = k8s::connect("dev");
         print(`reachable=${c.reachable}`);
         print(`server=${c.server}`);
-        let spec = #{ host: "localhost:5001", host_from_container_runtime: "kind-registry:5000",
+        print(`version=${c.version}`);
+        let spec = #{ host: "localhost:5001", host_from_container_runtime: "localhost:5001",
                       host_from_cluster_network: "kind-registry:5000", help: "https://example.com" };
         print(`first=${k8s::local_registry_hosting(spec).action}`);
         print(`second=${k8s::local_registry_hosting(spec).action}`);
@@ -506,16 +570,22 @@ fn the_announcement_is_applied_over_https_with_the_kubeconfig_ca() {
     out.success();
     assert_eq!(out.printed("reachable"), "true");
     assert_eq!(out.printed("server"), api.url());
+    assert!(api.url().starts_with("https://"));
+    assert!(out.printed("version").starts_with("v1.36."), "{out:?}");
     assert_eq!(out.printed("first"), "created");
     assert_eq!(out.printed("second"), "unchanged");
     assert_eq!(out.printed("read"), "localhost:5001");
-    assert!(api.url().starts_with("https://"));
 }
 
 #[test]
 fn a_missing_context_lists_the_contexts_there_are() {
-    let api = ApiServer::start();
-    let (project, kubeconfig) = api_project(&api);
+    // Only the kubeconfig is read: no server is asked anything.
+    let project = Project::new();
+    let kubeconfig = project.path().join("kubeconfig");
+    project.write(
+        "kubeconfig",
+        "apiVersion: v1\nkind: Config\ncurrent-context: dev\nclusters:\n- name: dev\n  cluster:\n    server: https://127.0.0.1:1\ncontexts:\n- name: dev\n  context:\n    cluster: dev\n    user: dev\n- name: kind-other\n  context:\n    cluster: dev\n    user: dev\nusers:\n- name: dev\n  user:\n    token: t\n",
+    );
     let out = run_script(
         &project,
         &kubeconfig,
@@ -525,8 +595,8 @@ fn a_missing_context_lists_the_contexts_there_are() {
     assert_eq!(
         error,
         format!(
-            "no context `kind-nope` in the kubeconfig {} (contexts there: dev); create the \
-             cluster, or set [cluster] context in brrt.toml to one of them",
+            "no context `kind-nope` in the kubeconfig {} (contexts there: dev, kind-other); \
+             create the cluster, or set [cluster] context in brrt.toml to one of them",
             kubeconfig.display()
         )
     );
@@ -538,27 +608,39 @@ fn a_missing_context_lists_the_contexts_there_are() {
 
 #[test]
 fn the_servers_status_message_is_shown_not_a_dump() {
-    let api = ApiServer::start();
-    let (project, kubeconfig) = api_project(&api);
+    let Some((project, api)) = api_project("the_servers_status_message_is_shown_not_a_dump") else {
+        return;
+    };
     let out = run_script(
         &project,
-        &kubeconfig,
+        api.kubeconfig(),
         r#"
         k8s::connect("dev");
         k8s::apply(#{ apiVersion: "v1", kind: "ConfigMap", metadata: #{ name: "bad", namespace: "default" }, data: #{ n: 1 } });
         "#,
     );
+    // The real server's own words, after what brrt was doing.
     out.failure(1)
-        .stderr_contains("kubernetes: apply ConfigMap default/bad: ConfigMap \"bad\" is invalid: data[n]: Invalid value: must be a string")
+        .stderr_contains("kubernetes: apply ConfigMap default/bad: ")
+        .stderr_contains(".data.n: expected string")
+        .stderr_contains("k.rhai:3:")
         .stderr_lacks("Status {")
         .stderr_lacks("ErrorResponse");
     assert!(api.config_map("default", "bad").is_none());
 }
 
+/// A project with a kubeconfig whose context `dev` is the stand-in.
+fn stand_in_project(api: &ApiServer) -> (Project, PathBuf) {
+    let project = Project::new();
+    let kubeconfig = project.path().join("kubeconfig");
+    api.write_kubeconfig(&kubeconfig, "dev");
+    (project, kubeconfig)
+}
+
 #[test]
 fn generic_apply_get_and_delete_are_idempotent() {
     let api = ApiServer::start();
-    let (project, kubeconfig) = api_project(&api);
+    let (project, kubeconfig) = stand_in_project(&api);
     let yaml = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team\ndata:\n  mode: dev\n";
     project.write("objects.yaml", yaml);
     let out = run_script(
@@ -600,13 +682,32 @@ fn generic_apply_get_and_delete_are_idempotent() {
 
 #[test]
 fn waiting_for_nodes_names_those_that_are_not_ready() {
-    let api = ApiServer::start();
-    api.add_node("dev-control-plane", true);
-    api.add_node("dev-worker", false);
-    let (project, kubeconfig) = api_project(&api);
+    let Some((project, api)) = api_project("waiting_for_nodes_names_those_that_are_not_ready")
+    else {
+        return;
+    };
+    // Nodes as kubelet registers them: created, then their Ready condition reported.
+    for (name, ready) in [("dev-control-plane", true), ("dev-worker", false)] {
+        api.create(
+            "/api/v1/nodes",
+            &json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}),
+            "kubelet",
+        );
+        let condition = if ready {
+            json!({"type": "Ready", "status": "True", "reason": "KubeletReady",
+                   "message": "kubelet is posting ready status"})
+        } else {
+            json!({"type": "Ready", "status": "False", "reason": "KubeletNotReady",
+                   "message": "container runtime network not ready"})
+        };
+        api.patch_status(
+            &format!("/api/v1/nodes/{name}"),
+            &json!({"conditions": [condition]}),
+        );
+    }
     let out = run_script(
         &project,
-        &kubeconfig,
+        api.kubeconfig(),
         "k8s::connect(\"dev\");\nk8s::wait_nodes_ready(1);",
     );
     out.failure(1)
@@ -616,13 +717,16 @@ fn waiting_for_nodes_names_those_that_are_not_ready() {
 
 #[test]
 fn an_api_server_that_is_gone_is_one_line_with_context_and_url() {
-    let mut api = ApiServer::start();
-    let (project, kubeconfig) = api_project(&api);
-    let url = api.url();
+    let Some((project, mut api)) =
+        api_project("an_api_server_that_is_gone_is_one_line_with_context_and_url")
+    else {
+        return;
+    };
+    let url = api.url().to_string();
     api.stop();
     let out = run_script(
         &project,
-        &kubeconfig,
+        api.kubeconfig(),
         "let c = k8s::connect(\"dev\");\nprint(`error=${c.error}`);\nk8s::read_local_registry_hosting();",
     );
     assert_eq!(

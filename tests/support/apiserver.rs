@@ -51,38 +51,6 @@ impl ApiServer {
         ApiServer::serve(None)
     }
 
-    /// Serves HTTPS with a server certificate for 127.0.0.1 signed by a CA made here.
-    pub fn start_https() -> ApiServer {
-        let ca_key = rcgen::KeyPair::generate().expect("a CA key");
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "brrt stand-in CA");
-        let ca_cert = ca_params.self_signed(&ca_key).expect("a CA certificate");
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let key = rcgen::KeyPair::generate().expect("a server key");
-        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()])
-            .expect("server params");
-        let cert = params
-            .signed_by(&key, &issuer)
-            .expect("a server certificate");
-        let key_der = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der())
-            .expect("a private key in DER");
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.der().clone()], key_der)
-        .expect("a TLS server config");
-        ApiServer::serve(Some(Tls {
-            config: Arc::new(config),
-            ca_pem: ca_cert.pem(),
-        }))
-    }
-
     fn serve(tls: Option<Tls>) -> ApiServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         listener
@@ -175,33 +143,6 @@ impl ApiServer {
             .cloned()
     }
 
-    /// Stores an object as another tool would have written it (e.g. kubectl).
-    pub fn put(&self, resource: &str, namespace: &str, name: &str, object: Value, manager: &str) {
-        let kind = object["kind"].as_str().unwrap_or_default().to_string();
-        let body = strip_identity(&object);
-        let mut s = self.state.lock().unwrap();
-        s.objects.insert(
-            (resource.into(), namespace.into(), name.into()),
-            stored(&kind, namespace, name, body, Some(manager)),
-        );
-    }
-
-    /// A node as kubelet registers it, ready or not.
-    pub fn add_node(&self, name: &str, ready: bool) {
-        let status = node_status(
-            ready,
-            "KubeletNotReady",
-            "container runtime network not ready",
-        );
-        self.put(
-            "nodes",
-            "",
-            name,
-            json!({"kind": "Node", "status": status}),
-            "kubelet",
-        );
-    }
-
     /// Every request so far, as `METHOD path?query`.
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().requests.clone()
@@ -212,15 +153,6 @@ impl Drop for ApiServer {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn node_status(ready: bool, reason: &str, message: &str) -> Value {
-    json!({"conditions": [{
-        "type": "Ready",
-        "status": if ready { "True" } else { "False" },
-        "reason": if ready { "KubeletReady" } else { reason },
-        "message": if ready { "kubelet is posting ready status" } else { message },
-    }]})
 }
 
 static RESOURCE_VERSION: AtomicU64 = AtomicU64::new(1000);
@@ -493,7 +425,9 @@ fn handle(state: &mut State, req: &Request) -> Answer {
         (_, ["api", "v1", resource, name]) if *resource == "namespaces" || *resource == "nodes" => {
             object(state, req, resource, "", name)
         }
-        ("PUT", ["api", "v1", "nodes", name, "status"]) => node_status_update(state, req, name),
+        ("PUT" | "PATCH", ["api", "v1", "nodes", name, "status"]) => {
+            node_status_update(state, req, name)
+        }
         ("GET", ["api", "v1", "nodes"]) => {
             let items: Vec<Value> = state
                 .objects
@@ -725,7 +659,7 @@ fn node_create(state: &mut State, req: &Request) -> Answer {
     (201, object)
 }
 
-/// `PUT /api/v1/nodes/NAME/status`: kubelet reporting the node's conditions.
+/// `PUT` or `PATCH /api/v1/nodes/NAME/status`: kubelet reporting the node's conditions.
 fn node_status_update(state: &mut State, req: &Request, name: &str) -> Answer {
     let body: Value = match serde_json::from_slice(&req.body) {
         Ok(v) => v,

@@ -1,10 +1,12 @@
 //! What every integration test shares: running the real `brrt` binary the way a user would, a
-//! throwaway project directory, and (in `testbed`) a real Docker engine with cleanup.
+//! throwaway project directory, (in `testbed`) a real Docker engine with cleanup, and (in
+//! `kube_apiserver`) the real Kubernetes API server.
 
 pub mod apiserver;
 mod ci;
 pub mod cluster;
 mod engine_door;
+pub mod kube_apiserver;
 mod running;
 mod testbed;
 
