@@ -14,7 +14,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -113,24 +112,6 @@ impl ApiServer {
         }
     }
 
-    /// Writes a kubeconfig with one context, `context`, whose cluster is this server, and makes
-    /// it the current context. For HTTPS the CA is written beside it.
-    pub fn write_kubeconfig(&self, path: &Path, context: &str) {
-        let ca = match &self.ca_pem {
-            Some(pem) => {
-                let ca_path = path.with_extension("ca.pem");
-                std::fs::write(&ca_path, pem).expect("write the CA");
-                format!("    certificate-authority: {}\n", ca_path.display())
-            }
-            None => String::new(),
-        };
-        let text = format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: {context}\nclusters:\n- name: {context}\n  cluster:\n    server: {}\n{ca}contexts:\n- name: {context}\n  context:\n    cluster: {context}\n    user: {context}\nusers:\n- name: {context}\n  user:\n    token: stand-in-token\n",
-            self.url()
-        );
-        std::fs::write(path, text).expect("write the kubeconfig");
-    }
-
     /// A ConfigMap as the server holds it.
     pub fn config_map(&self, namespace: &str, name: &str) -> Option<Value> {
         self.object("configmaps", namespace, name)
@@ -141,11 +122,6 @@ impl ApiServer {
         s.objects
             .get(&(resource.into(), namespace.into(), name.into()))
             .cloned()
-    }
-
-    /// Every request so far, as `METHOD path?query`.
-    pub fn requests(&self) -> Vec<String> {
-        self.state.lock().unwrap().requests.clone()
     }
 }
 

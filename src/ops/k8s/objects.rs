@@ -162,9 +162,12 @@ fn shown(kind: &str, namespace: &str, name: &str) -> String {
     }
 }
 
-/// Server-side applies each document (field manager `brrt`), in order. A document whose every
-/// field the object already has, with brrt among its managers, is `unchanged` and is not sent.
-/// Fields a document no longer sets are left as they are.
+/// Server-side applies each document (field manager `brrt`), in order, as `kubectl apply
+/// --server-side` does: the server merges it, and a field brrt set before that the document no
+/// longer sets is removed (unless another manager owns it too). The action is what the server
+/// did: `created`, `updated`, or `unchanged` when the object the server answers with is the
+/// object it had. Under `--dry-run` the server applies it as a dry run (so it validates it too)
+/// and stores nothing.
 pub async fn apply(cluster: &Cluster, docs: &[Value], mode: Mode) -> Result<Vec<Applied>> {
     let mut targets = Vec::new();
     // Every document is checked before the first is sent.
@@ -172,6 +175,8 @@ pub async fn apply(cluster: &Cluster, docs: &[Value], mode: Mode) -> Result<Vec<
         let (gvk, name) = identity(doc, i + 1)?;
         targets.push((gvk, name, doc));
     }
+    let mut params = PatchParams::apply(FIELD_MANAGER);
+    params.dry_run = mode.dry_run;
     let mut report = Vec::new();
     for (gvk, name, doc) in targets {
         let found = resource(cluster, &gvk).await?;
@@ -181,43 +186,25 @@ pub async fn apply(cluster: &Cluster, docs: &[Value], mode: Mode) -> Result<Vec<
             .unwrap_or_default();
         let (api, namespace) = dynamic_api(cluster, &found, namespace);
         let what = shown(&gvk.kind, &namespace, &name);
-        let existing = api
+        let before = api
             .get_opt(&name)
             .await
             .map_err(|e| cluster.error(&format!("read {what}"), e))?;
-        let action = match existing {
-            None => Action::Created,
-            Some(obj) => {
-                let brrt_manages = obj
-                    .metadata
-                    .managed_fields
-                    .iter()
-                    .flatten()
-                    .any(|f| f.manager.as_deref() == Some(FIELD_MANAGER));
-                let have = serde_json::to_value(&obj).map_err(|e| Error::Other(e.to_string()))?;
-                let mut want = doc.clone();
-                if !namespace.is_empty() {
-                    want["metadata"]["namespace"] = namespace.clone().into();
-                }
-                if brrt_manages && is_subset(&want, &have) {
-                    Action::Unchanged
-                } else {
-                    Action::Updated
-                }
-            }
-        };
-        if action.is_change() && mode.announce(action, &what) {
-            let mut body = doc.clone();
-            if !namespace.is_empty() {
-                body["metadata"]["namespace"] = namespace.clone().into();
-            }
-            api.patch(
-                &name,
-                &PatchParams::apply(FIELD_MANAGER),
-                &Patch::Apply(&body),
-            )
+        let mut body = doc.clone();
+        if !namespace.is_empty() {
+            body["metadata"]["namespace"] = namespace.clone().into();
+        }
+        let after = api
+            .patch(&name, &params, &Patch::Apply(&body))
             .await
             .map_err(|e| cluster.error(&format!("apply {what}"), e))?;
+        let action = match &before {
+            None => Action::Created,
+            Some(before) if same_object(before, &after) => Action::Unchanged,
+            Some(_) => Action::Updated,
+        };
+        if action.is_change() {
+            mode.announce(action, &what);
         }
         report.push(Applied {
             kind: gvk.kind.clone(),
@@ -229,15 +216,18 @@ pub async fn apply(cluster: &Cluster, docs: &[Value], mode: Mode) -> Result<Vec<
     Ok(report)
 }
 
-/// Whether `have` holds every field of `want` with the same value (maps are compared key by
-/// key, everything else whole).
-fn is_subset(want: &Value, have: &Value) -> bool {
-    match (want, have) {
-        (Value::Object(w), Value::Object(h)) => w
-            .iter()
-            .all(|(k, v)| h.get(k).is_some_and(|hv| is_subset(v, hv))),
-        _ => want == have,
-    }
+/// Whether an apply left the object as it was, apart from the server's bookkeeping (its
+/// resourceVersion and managedFields: the second apply of an object that had no managedFields
+/// records its existing fields under `before-first-apply`, a write that changes nothing a user
+/// sees). A dry run's answer is compared the same way.
+fn same_object(before: &DynamicObject, after: &DynamicObject) -> bool {
+    let content = |o: &DynamicObject| {
+        let mut o = o.clone();
+        o.metadata.managed_fields = None;
+        o.metadata.resource_version = None;
+        serde_json::to_value(o).ok()
+    };
+    content(before) == content(after)
 }
 
 /// An object as the server has it (without its `managedFields`), or `None`.
@@ -327,13 +317,5 @@ mod tests {
             (gvk.group.as_str(), gvk.version.as_str(), name.as_str()),
             ("apps", "v1", "web")
         );
-    }
-
-    #[test]
-    fn subset_compares_maps_by_key_and_lists_whole() {
-        let have = json!({"a": {"b": 1, "c": [1, 2]}, "d": "x"});
-        assert!(is_subset(&json!({"a": {"b": 1}}), &have));
-        assert!(!is_subset(&json!({"a": {"c": [1]}}), &have));
-        assert!(!is_subset(&json!({"e": 1}), &have));
     }
 }

@@ -206,8 +206,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         &["yaml: String"],
         "Array",
         "Server-side applies (field manager brrt) every object of a YAML text, multi-document \
-         included, each checked before the first is sent: [#{kind, namespace, name, action}]. An \
-         object that has every field already is unchanged and not sent.",
+         included, each checked before the first is sent: [#{kind, namespace, name, action}]. As \
+         with kubectl apply --server-side, a field brrt applied before that the text no longer \
+         sets is removed. action is created, updated, or unchanged when the server's object did \
+         not change; under --dry-run the server checks the apply without storing it.",
         move |yaml: &str| -> RhaiResult<Dynamic> {
             let docs = ops::documents(yaml).map_err(runtime_error)?;
             ops::check_objects(&docs).map_err(runtime_error)?;
