@@ -12,10 +12,11 @@
 
 use crate::support::apiserver::ApiServer;
 use crate::support::cluster::{
-    container_exists, container_id, free_port, script, wait_for, CacheConfig, Cluster,
+    container_exists, container_id, free_port, push, script, wait_for, CacheConfig, Cluster,
+    HELLO_1,
 };
 use crate::support::kube_apiserver::KubeApiServer;
-use crate::support::{Brrt, Output, Project, Running, Testbed};
+use crate::support::{docker, Brrt, Output, Project, Running, Testbed};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -223,13 +224,16 @@ fn dev_up_from_nothing_creates_the_cluster_wires_it_and_announces_the_registry()
     assert_eq!(announced["host"], format!("localhost:{}", cluster.port));
     assert_eq!(
         announced["hostFromContainerRuntime"],
-        format!("{}:5000", cluster.registry)
+        format!("localhost:{}", cluster.port)
     );
     assert_eq!(
         announced["hostFromClusterNetwork"],
         format!("{}:5000", cluster.registry)
     );
-    assert!(announced["help"].as_str().unwrap().starts_with("https://"));
+    assert_eq!(
+        announced["help"],
+        "https://kind.sigs.k8s.io/docs/user/local-registry/"
+    );
     let cm = side.hosting().unwrap();
     assert_eq!(managers(&cm), ["brrt Apply"]);
 
@@ -347,6 +351,81 @@ fn a_port_change_under_watch_updates_the_announcement() {
     // The node follows too: its mirror for the new port is there.
     assert!(cluster.control_plane().mirror(&second).is_some());
     assert_eq!(watch.stop("-TERM"), Some(0));
+}
+
+#[test]
+fn every_announced_host_pulls_from_where_it_is_announced_for() {
+    let Some(tb) = Testbed::require("announce_pulls") else {
+        return;
+    };
+    let cluster = Cluster::new(&tb);
+    let worker = cluster.add_node("worker", "worker");
+    let Some(side) = ClusterSide::kind_made(
+        "every_announced_host_pulls_from_where_it_is_announced_for",
+        &cluster.project,
+        &cluster.name,
+    ) else {
+        return;
+    };
+    cluster.write_config(&NO_CACHES);
+    side.run(&cluster, "dev-up.rhai", &[]).success();
+    let announced = side.announcement().expect("dev-up announced the registry");
+    let field = |key: &str| announced[key].as_str().unwrap().to_string();
+
+    // `host`, from this machine: where docker push (and Tilt) push.
+    let image = |host: &str| format!("{host}/team/app:1");
+    push("brrt-testbed/hello:1", &image(&field("host")));
+
+    // `hostFromContainerRuntime`, from every node's containerd: the name Tilt writes into the
+    // pods it deploys, so the one each kubelet pulls.
+    for node in [cluster.control_plane(), worker] {
+        let reference = image(&field("hostFromContainerRuntime"));
+        node.must_pull(&reference);
+        assert_eq!(node.file_in_image(&reference, "hello.txt"), HELLO_1);
+    }
+
+    // `hostFromClusterNetwork`, from a container on the cluster network (as a pod reaches it).
+    let probe = tb.container("netprobe");
+    let tags = docker(&[
+        "run",
+        "--rm",
+        "--name",
+        &probe,
+        "--network",
+        &cluster.network,
+        "--entrypoint",
+        "wget",
+        tb.containerd().node_image(),
+        "-q",
+        "-O-",
+        &format!(
+            "http://{}/v2/team/app/tags/list",
+            field("hostFromClusterNetwork")
+        ),
+    ]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&tags).unwrap()["tags"],
+        json!(["1"])
+    );
+
+    // A team's own page replaces kind's as `help`.
+    cluster.project.write(
+        "brrt.toml",
+        format!(
+            "{}\n[team]\nregistry_help = \"https://wiki.example.com/dev-loop\"\n",
+            cluster.config(&NO_CACHES)
+        ),
+    );
+    let out = side.run(&cluster, "dev-up.rhai", &[]);
+    out.success();
+    assert_eq!(
+        row(&out, "announcement", "local-registry-hosting"),
+        "updated"
+    );
+    assert_eq!(
+        side.announcement().unwrap()["help"],
+        "https://wiki.example.com/dev-loop"
+    );
 }
 
 #[test]
