@@ -493,20 +493,21 @@ fn with_the_api_server_stopped_dev_up_warns_once_and_applies_the_rest() {
 }
 
 #[test]
-fn an_announcement_another_tool_wrote_is_taken_over_by_dev_up_and_left_by_dev_down() {
+fn an_announcement_another_tool_wrote_is_kept_by_dev_up_and_put_back_by_dev_down() {
     let Some(tb) = Testbed::require("announce_foreign") else {
         return;
     };
     let cluster = Cluster::new(&tb);
     let Some(side) = ClusterSide::kind_made(
-        "an_announcement_another_tool_wrote_is_taken_over_by_dev_up_and_left_by_dev_down",
+        "an_announcement_another_tool_wrote_is_kept_by_dev_up_and_put_back_by_dev_down",
         &cluster.project,
         &cluster.name,
     ) else {
         return;
     };
     cluster.write_config(&NO_CACHES);
-    kind_script_announces(&side.api);
+    let by_kubectl = kind_script_announces(&side.api);
+    let last_applied = "kubectl.kubernetes.io/last-applied-configuration";
 
     // doctor names the difference and who wrote it.
     side.run(&cluster, "doctor.rhai", &[])
@@ -527,25 +528,84 @@ fn an_announcement_another_tool_wrote_is_taken_over_by_dev_up_and_left_by_dev_do
         row(&down, "announcement", "local-registry-hosting"),
         "unchanged"
     );
-    assert!(side.announcement().is_some());
+    assert_eq!(side.hosting().unwrap()["data"], by_kubectl["data"]);
 
-    // dev-up takes it over (server-side apply with force) and doctor agrees.
+    // dev-up takes the key over, says so, and keeps kind's announcement in its own annotations.
     let up = side.run(&cluster, "dev-up.rhai", &[]);
-    up.success();
+    up.success().stdout_contains(&format!(
+        "kube-public/local-registry-hosting (localhost:{}, over kubectl-client-side-apply's, \
+         kept for dev-down)",
+        cluster.port
+    ));
     assert_eq!(
         row(&up, "announcement", "local-registry-hosting"),
         "updated"
     );
+    let taken = side.hosting().unwrap();
     assert_eq!(
         side.announcement().unwrap()["host"],
         format!("localhost:{}", cluster.port)
     );
-    side.run(&cluster, "doctor.rhai", &[]).success();
+    let annotations = &taken["metadata"]["annotations"];
+    assert_eq!(
+        annotations["brrt.dev/replaced-announcement"],
+        KIND_SCRIPT_YAML
+    );
+    assert_eq!(
+        annotations["brrt.dev/replaced-managers"],
+        "kubectl-client-side-apply"
+    );
+    assert_eq!(
+        annotations[last_applied], by_kubectl["metadata"]["annotations"][last_applied],
+        "kubectl's own annotation was touched"
+    );
+    // Again: nothing changes, and what is kept stays kept.
+    let again = side.run(&cluster, "dev-up.rhai", &[]);
+    again.success().stdout_contains("dev-up: nothing changed");
+    assert_eq!(side.hosting().unwrap()["metadata"], taken["metadata"]);
+    side.run(&cluster, "doctor.rhai", &[])
+        .success()
+        .stdout_contains(
+            "(kube-public/local-registry-hosting; it replaces kubectl-client-side-apply's, \
+             which dev-down puts back)",
+        );
+
+    // dev-down puts kind's announcement back as kubectl wrote it, and lets go of the rest.
+    let down = side.run(&cluster, "dev-down.rhai", &[]);
+    down.success().stdout_contains(
+        "kube-public/local-registry-hosting (kubectl-client-side-apply's, put back)",
+    );
+    assert_eq!(
+        row(&down, "announcement", "local-registry-hosting"),
+        "restored"
+    );
+    let back = side.hosting().expect("the ConfigMap is still there");
+    assert_eq!(back["data"], by_kubectl["data"]);
+    assert_eq!(
+        back["metadata"]["annotations"],
+        by_kubectl["metadata"]["annotations"]
+    );
+    let owners = managers(&back);
+    assert!(
+        owners.iter().all(|m| !m.starts_with("brrt ")),
+        "brrt still manages a field: {owners:?}"
+    );
+    assert!(
+        owners
+            .iter()
+            .any(|m| m.starts_with("kubectl-client-side-apply ")),
+        "{owners:?}"
+    );
+    // From now on it is kind's again: doctor says so, and dev-down leaves it.
+    side.run(&cluster, "doctor.rhai", &[])
+        .failure(1)
+        .stdout_contains("(written by [\"kubectl-client-side-apply\"], not brrt)");
     let down = side.run(&cluster, "dev-down.rhai", &[]);
     assert_eq!(
         row(&down, "announcement", "local-registry-hosting"),
-        "removed"
+        "unchanged"
     );
+    assert_eq!(side.hosting().unwrap()["data"], by_kubectl["data"]);
 }
 
 #[test]

@@ -14,6 +14,8 @@ pub enum Action {
     Connected,
     Disconnected,
     Removed,
+    /// Put back as another tool had it (an announcement brrt took over).
+    Restored,
     Unchanged,
     Absent,
 }
@@ -28,6 +30,7 @@ impl Action {
             Action::Connected => "connected",
             Action::Disconnected => "disconnected",
             Action::Removed => "removed",
+            Action::Restored => "restored",
             Action::Unchanged => "unchanged",
             Action::Absent => "absent",
         }
@@ -48,6 +51,7 @@ impl Action {
             Action::Connected => "connect",
             Action::Disconnected => "disconnect",
             Action::Removed => "remove",
+            Action::Restored => "restore",
             Action::Unchanged | Action::Absent => "leave",
         }
     }

@@ -12,7 +12,8 @@ mod ready;
 
 pub use announce::{
     apply_local_registry_hosting, read_local_registry_hosting, remove_local_registry_hosting,
-    LocalRegistryHosting, HOSTING_KEY, HOSTING_NAME, HOSTING_NAMESPACE,
+    HostingApplied, HostingRemoved, LocalRegistryHosting, Replaced, HOSTING_KEY, HOSTING_NAME,
+    HOSTING_NAMESPACE, REPLACED_ANNOUNCEMENT, REPLACED_MANAGERS,
 };
 pub use objects::{apply, check_objects, delete, documents, get, Applied};
 pub use ready::{wait_nodes_ready, NodesReady};

@@ -66,6 +66,11 @@ impl From<HostingSpec> for LocalRegistryHosting {
     }
 }
 
+/// Another tool's announcement brrt keeps, as #{yaml, managers}, or ().
+fn replaced(replaced: Option<&ops::Replaced>) -> RhaiResult<Dynamic> {
+    replaced.map_or(Ok(Dynamic::UNIT), to_dynamic)
+}
+
 fn applied(c: &ScriptContext, list: Vec<ops::Applied>) -> RhaiResult<Dynamic> {
     for a in &list {
         let what = if a.namespace.is_empty() {
@@ -109,21 +114,24 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "Announces the push registry (KEP-1755): server-side applies (field manager brrt) the \
          ConfigMap local-registry-hosting in kube-public, key localRegistryHosting.v1, from \
          #{host, host_from_container_runtime, host_from_cluster_network, help}. Returns #{action, \
-         host}: created, updated, or unchanged when it holds exactly this already (nothing is sent \
-         then).",
+         host, replaced}: created, updated, or unchanged when it holds exactly this already \
+         (nothing is sent then). One another tool wrote is taken over, and that tool's \
+         announcement is kept in brrt's annotations (brrt.dev/replaced-announcement, \
+         brrt.dev/replaced-managers) so that remove_local_registry_hosting puts it back: \
+         replaced is then #{yaml, managers} of it, else ().",
         move |spec: Map| -> RhaiResult<Dynamic> {
             let spec: HostingSpec = from_dynamic("k8s::local_registry_hosting", &spec.into())?;
             let wanted: LocalRegistryHosting = spec.into();
             let cluster = cluster(&c, &s)?;
             let mode = c.mode;
             let w = wanted.clone();
-            let action = c
+            let applied = c
                 .block_on(
                     async move { ops::apply_local_registry_hosting(&cluster, &w, mode).await },
                 )
                 .map_err(|e| script_error(&c, e))?;
             c.record(
-                action,
+                applied.action,
                 format!(
                     "ConfigMap {}/{} ({})",
                     ops::HOSTING_NAMESPACE,
@@ -132,8 +140,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
                 ),
             );
             let mut out = Map::new();
-            out.insert("action".into(), action.to_string().into());
+            out.insert("action".into(), applied.action.to_string().into());
             out.insert("host".into(), wanted.host.into());
+            out.insert("replaced".into(), replaced(applied.replaced.as_ref())?);
             Ok(out.into())
         },
     );
@@ -143,9 +152,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         &[],
         "Map",
         "The KEP-1755 announcement the cluster has: #{host, host_from_container_runtime, \
-         host_from_cluster_network, help, managers, problem, raw}, or () when there is none. \
-         `problem` says why the YAML could not be read; `managers` are the field managers that \
-         wrote it.",
+         host_from_cluster_network, help, managers, problem, raw, replaced}, or () when there is \
+         none. `problem` says why the YAML could not be read; `managers` are the field managers \
+         that wrote it; `replaced` is #{yaml, managers} of the announcement brrt took over and \
+         keeps for dev-down, or ().",
         move || -> RhaiResult<Dynamic> {
             let cluster = cluster(&c, &s)?;
             let found = c
@@ -173,6 +183,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
                 found.problem.map_or(Dynamic::UNIT, Into::into),
             );
             out.insert("raw".into(), found.raw.into());
+            out.insert("replaced".into(), replaced(found.replaced.as_ref())?);
             Ok(out.into())
         },
     );
@@ -181,22 +192,24 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "remove_local_registry_hosting",
         &[],
         "Map",
-        "Deletes the KEP-1755 announcement if brrt wrote it: #{action, managers}, action removed \
-         or absent; unchanged when another tool wrote it (then it is left, and managers names that \
-         tool).",
+        "Takes brrt's KEP-1755 announcement away: #{action, managers}. removed when brrt wrote \
+         it; restored when brrt had taken over another tool's, which is put back as that tool \
+         wrote it (managers names that tool); unchanged when another tool wrote it and brrt \
+         never took it over (it is left, and managers names that tool); absent when there is \
+         none.",
         move || -> RhaiResult<Dynamic> {
             let cluster = cluster(&c, &s)?;
             let mode = c.mode;
-            let (action, managers) = c
+            let removed = c
                 .block_on(async move { ops::remove_local_registry_hosting(&cluster, mode).await })
                 .map_err(|e| script_error(&c, e))?;
             c.record(
-                action,
+                removed.action,
                 format!("ConfigMap {}/{}", ops::HOSTING_NAMESPACE, ops::HOSTING_NAME),
             );
             let mut out = Map::new();
-            out.insert("action".into(), action.to_string().into());
-            out.insert("managers".into(), to_dynamic(&managers)?);
+            out.insert("action".into(), removed.action.to_string().into());
+            out.insert("managers".into(), to_dynamic(&removed.managers)?);
             Ok(out.into())
         },
     );
