@@ -493,6 +493,122 @@ fn with_the_api_server_stopped_dev_up_warns_once_and_applies_the_rest() {
 }
 
 #[test]
+fn an_api_server_that_accepts_and_never_answers_costs_dev_up_one_warning() {
+    let Some(tb) = Testbed::require("announce_hang") else {
+        return;
+    };
+    let cluster = Cluster::new(&tb);
+    cluster.write_config(&NO_CACHES);
+    // The real server cannot be made to hang: the stand-in accepts and never answers.
+    let hanging = ApiServer::hanging();
+    let kubeconfig = cluster.project.path().join("kubeconfig");
+    hanging.write_kubeconfig(&kubeconfig, &format!("kind-{}", cluster.name));
+
+    let started = std::time::Instant::now();
+    let out = cluster
+        .project
+        .brrt()
+        .env("KUBECONFIG", &kubeconfig)
+        .arg("run")
+        .arg(script("dev-up.rhai"))
+        .run();
+    let took = started.elapsed();
+    out.success()
+        .stderr_lacks("error:")
+        .stderr_lacks("connection refused");
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "warning: no Kubernetes API server answers for context `kind-{}` at {}: it accepted \
+             the connection but sent no answer within 5s; the registries and mirrors are \
+             applied, but the push registry is not announced to Tilt until dev-up runs with the \
+             API server up",
+            cluster.name,
+            hanging.url()
+        )],
+        "{}",
+        out.stderr
+    );
+    assert!(hanging.connections() >= 1, "brrt never asked the server");
+    // The rest was done: the node pulls from the push registry through its mirror.
+    assert!(cluster
+        .control_plane()
+        .mirror(&format!("localhost:{}", cluster.port))
+        .is_some());
+    // Not a speed target: one request's read timeout is 30 s, and dev-up must not wait for it.
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "dev-up took {took:?} against a server that never answers"
+    );
+}
+
+#[test]
+fn under_watch_a_cluster_that_does_not_answer_is_said_once_and_again_when_that_changes() {
+    let Some(tb) = Testbed::require("announce_once") else {
+        return;
+    };
+    let cluster = Cluster::new(&tb);
+    let config = cluster.config(&NO_CACHES);
+    cluster.project.write("brrt.toml", &config);
+    // A kubeconfig without the cluster's context: kind has not written it (yet).
+    let hanging = ApiServer::hanging();
+    let kubeconfig = cluster.project.path().join("kubeconfig");
+    hanging.write_kubeconfig(&kubeconfig, "some-other-cluster");
+
+    let mut watch = Running::new(
+        cluster
+            .project
+            .brrt()
+            .env("KUBECONFIG", &kubeconfig)
+            .args(["run", "--watch"])
+            .arg(script("dev-up.rhai"))
+            .spawn(),
+    );
+    watch.wait_for_applies(1);
+    let said = |watch: &Running, words: &str| {
+        watch
+            .lines()
+            .iter()
+            .filter(|l| l.starts_with("warning:") && l.contains(words))
+            .count()
+    };
+    let missing = format!("no context `kind-{}` in the kubeconfig", cluster.name);
+    let mut runs = 1;
+    let mut save = |watch: &mut Running| {
+        runs += 1;
+        cluster
+            .project
+            .write("brrt.toml", format!("{config}# save {runs}\n"));
+        watch.wait_for_applies(runs);
+    };
+    for _ in 0..20 {
+        save(&mut watch);
+    }
+    assert_eq!(said(&watch, &missing), 1, "{}", watch.lines().join("\n"));
+
+    // The context appears, for an API server that accepts and never answers: that is news.
+    hanging.write_kubeconfig(&kubeconfig, &format!("kind-{}", cluster.name));
+    let silent = "it accepted the connection but sent no answer within 5s";
+    for _ in 0..3 {
+        save(&mut watch);
+    }
+    assert_eq!(said(&watch, silent), 1, "{}", watch.lines().join("\n"));
+    // And back to no context: said again, once.
+    hanging.write_kubeconfig(&kubeconfig, "some-other-cluster");
+    for _ in 0..3 {
+        save(&mut watch);
+    }
+    assert_eq!(said(&watch, &missing), 2, "{}", watch.lines().join("\n"));
+    assert_eq!(said(&watch, silent), 1, "{}", watch.lines().join("\n"));
+    assert_eq!(watch.stop("-TERM"), Some(0));
+}
+
+#[test]
 fn an_announcement_another_tool_wrote_is_kept_by_dev_up_and_put_back_by_dev_down() {
     let Some(tb) = Testbed::require("announce_foreign") else {
         return;
@@ -919,55 +1035,6 @@ fn an_api_server_that_is_gone_is_one_line_with_context_and_url() {
     out.failure(1).stderr_contains(&format!(
         "no Kubernetes API server answers for context `dev` at {url}: connection refused"
     ));
-}
-
-#[test]
-fn the_stand_in_refuses_an_apply_the_real_server_would_refuse() {
-    // The stand-in itself, asked as brrt must never ask: a test of the test's strictness.
-    let api = ApiServer::start();
-    let send = |content_type: &str, query: &str, body: &str| -> (u16, Value) {
-        use std::io::{Read, Write};
-        let addr = api.url().trim_start_matches("http://").to_string();
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        write!(
-            s,
-            "PATCH /api/v1/namespaces/kube-public/configmaps/x{query} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut text = String::new();
-        let _ = s.read_to_string(&mut text);
-        let code = text[9..12].parse().unwrap();
-        let json = text.split("\r\n\r\n").nth(1).unwrap_or("{}");
-        (code, serde_json::from_str(json).unwrap())
-    };
-    let cm = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":"b"}}"#;
-    let (code, status) = send("application/merge-patch+json", "?fieldManager=brrt", cm);
-    assert_eq!((code, status["kind"].as_str()), (415, Some("Status")));
-    let (code, status) = send("application/apply-patch+yaml", "", cm);
-    assert_eq!(code, 400);
-    assert!(status["message"]
-        .as_str()
-        .unwrap()
-        .contains("fieldManager: Required value"));
-    let (code, _) = send(
-        "application/apply-patch+yaml",
-        "?fieldManager=brrt",
-        r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}"#,
-    );
-    assert_eq!(code, 400);
-    let (code, _) = send(
-        "application/apply-patch+yaml",
-        "?fieldManager=brrt",
-        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":1}}"#,
-    );
-    assert_eq!(code, 422);
-    let (code, _) = send("application/apply-patch+yaml", "?fieldManager=brrt", cm);
-    assert_eq!(code, 201);
-    assert_eq!(
-        api.config_map("kube-public", "x").unwrap()["data"]["a"],
-        "b"
-    );
 }
 
 #[test]

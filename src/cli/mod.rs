@@ -167,13 +167,15 @@ fn parse_set(text: &str) -> Result<(String, String), String> {
 }
 
 impl Cli {
-    /// The default log filter for the chosen verbosity.
+    /// The default log filter for the chosen verbosity. The kube client logs every failed
+    /// request as an error of its own; brrt reports those itself, in one line that says what to
+    /// do (or, for a probe, as a warning of the flow), so the client's lines show only at -vv.
     pub fn log_filter(&self) -> &'static str {
         match (self.quiet, self.verbose) {
-            (0, 0) => "warn,brrt=info,script=info",
-            (1, _) => "warn",
-            (_, 0) => "error",
-            (_, 1) => "warn,brrt=debug,script=debug",
+            (0, 0) => "warn,brrt=info,script=info,kube_client=off",
+            (1, _) => "warn,kube_client=off",
+            (_, 0) => "error,kube_client=off",
+            (_, 1) => "warn,brrt=debug,script=debug,kube_client=off",
             _ => "info,brrt=trace,script=trace",
         }
     }

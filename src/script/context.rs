@@ -105,6 +105,10 @@ pub struct ScriptContext {
     recheck: Mutex<Option<(Duration, String)>>,
     /// Fuel and memory of the WASM plugins the run imports.
     plugin_limits: Mutex<plugin::Limits>,
+    /// Under `--watch`: the warnings the runs before this one gave and still stand.
+    warned_before: Mutex<BTreeSet<String>>,
+    /// The warnings this run gave (said or, being said before, kept quiet).
+    warned: Mutex<BTreeSet<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -132,6 +136,8 @@ impl ScriptContext {
             changes: Mutex::new(Vec::new()),
             recheck: Mutex::new(None),
             plugin_limits: Mutex::new(plugin::Limits::default()),
+            warned_before: Mutex::new(BTreeSet::new()),
+            warned: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -259,6 +265,31 @@ impl ScriptContext {
                 what: what.into(),
             });
         }
+    }
+
+    /// A warning from the flow. Under `--watch` one the runs before gave word for word, and
+    /// that still stands, is not said again: a kubeconfig without the cluster's context says so
+    /// once, not on every save. It is said again once a run went without it.
+    pub fn warn(&self, text: &str) {
+        let new = lock(&self.warned).insert(text.to_string());
+        if new && !(self.settings.watching && lock(&self.warned_before).contains(text)) {
+            tracing::warn!(target: "script", "{text}");
+        }
+    }
+
+    /// The warnings the runs before gave (for `--watch`, before this run starts).
+    pub fn set_warned_before(&self, warned: BTreeSet<String>) {
+        *lock(&self.warned_before) = warned;
+    }
+
+    /// What this run warned about. A run that did not get to its end also keeps what the runs
+    /// before warned about: it may not have reached the point where it would say it again.
+    pub fn warned(&self, finished: bool) -> BTreeSet<String> {
+        let mut warned = lock(&self.warned).clone();
+        if !finished {
+            warned.extend(lock(&self.warned_before).iter().cloned());
+        }
+        warned
     }
 
     /// Asks `--watch` to run the flow again within `after`, saying `why`.

@@ -75,7 +75,7 @@ pub fn build(ctx: &Arc<ScriptContext>, limits: &Limits) -> ScriptEngine {
         ("config", modules::config::register),
         ("env", |m, _| modules::env::register(m)),
         ("fs", modules::fs::register),
-        ("log", |m, _| modules::log::register(m)),
+        ("log", modules::log::register),
     ];
     for (name, register) in static_modules {
         let mut builder = ModuleBuilder::new(name, &mut docs);

@@ -56,6 +56,8 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
     watcher.set_files(&watched);
     let mut trigger = "start".to_string();
     let mut retry: Option<Duration> = None;
+    // What the runs warned about: a warning that still stands is not said on every save.
+    let mut warned = BTreeSet::new();
 
     loop {
         let cancel = Cancel::default();
@@ -68,6 +70,7 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
             req.project_dir.clone(),
             cancel.clone(),
         );
+        ctx.set_warned_before(std::mem::take(&mut warned));
         let (job_ctx, run) = (ctx.clone(), req.run.clone());
         let mut job = tokio::task::spawn_blocking(move || runner::run(&job_ctx, &run));
         let mut changed_meanwhile = BTreeSet::new();
@@ -104,6 +107,7 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
 
         // The run is over: another flow on the same config may go on while this one waits.
         ctx.release_locks();
+        warned = ctx.warned(result.is_ok());
         changed_meanwhile.extend(ctx.changed_since_read());
         // Rebuild the watched set: exactly what a good run used; after a failure, also keep
         // what was watched before, so fixing any of those files retries.

@@ -32,6 +32,9 @@ pub const FIELD_MANAGER: &str = "brrt";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one request may wait for its answer.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long [`probe`] may take in all (connecting, TLS, the server's answer): a server that
+/// accepts a connection and never answers costs a flow this much, once.
+pub const PROBE_BUDGET: Duration = Duration::from_secs(5);
 
 /// The context kind writes for a cluster: `kind-<name>`.
 pub fn kind_context(cluster: &str) -> String {
@@ -45,6 +48,8 @@ pub struct Cluster {
     pub context: String,
     /// The API server's URL, as the kubeconfig has it.
     pub server: String,
+    /// Where a TCP connection to the server goes, when the kubeconfig names no proxy.
+    direct: Option<(String, u16)>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -148,6 +153,19 @@ pub async fn connect(context: &str) -> Result<Cluster> {
         })?;
     config.connect_timeout = Some(CONNECT_TIMEOUT);
     config.read_timeout = Some(READ_TIMEOUT);
+    let direct = match (&config.proxy_url, config.cluster_url.host()) {
+        (None, Some(host)) => {
+            let port = config.cluster_url.port_u16().unwrap_or(
+                if config.cluster_url.scheme_str() == Some("http") {
+                    80
+                } else {
+                    443
+                },
+            );
+            Some((host.trim_matches(['[', ']']).to_string(), port))
+        }
+        _ => None,
+    };
     let server = config.cluster_url.to_string();
     let server = server.strip_suffix('/').unwrap_or(&server).to_string();
     let client = kube::Client::try_from(config).map_err(|e| Error::Kube {
@@ -158,6 +176,7 @@ pub async fn connect(context: &str) -> Result<Cluster> {
         client,
         context: context.to_string(),
         server,
+        direct,
     })
 }
 
@@ -174,40 +193,72 @@ pub struct Probe {
     pub error: Option<String>,
 }
 
-/// Connects to `context` and asks the server for its version: the cheapest request there is.
-/// Never fails: what went wrong is in [`Probe::error`], and the client, when there is one.
+/// Connects to `context` and asks the server for its version: the cheapest request there is,
+/// all within [`PROBE_BUDGET`]. Never fails: what went wrong is in [`Probe::error`], in words
+/// that tell a refused connection, one that never came about, and a server that accepted the
+/// connection and then said nothing apart. The client comes back when there is one.
 pub async fn probe(context: &str) -> (Probe, Option<Cluster>) {
+    let unreachable = |server: String, error: String| Probe {
+        context: context.to_string(),
+        server,
+        reachable: false,
+        version: None,
+        error: Some(error),
+    };
     let cluster = match connect(context).await {
         Ok(c) => c,
-        Err(e) => {
-            return (
-                Probe {
-                    context: context.to_string(),
-                    server: String::new(),
-                    reachable: false,
-                    version: None,
-                    error: Some(e.to_string()),
-                },
-                None,
-            )
-        }
+        Err(e) => return (unreachable(String::new(), e.to_string()), None),
     };
-    let answer = cluster.client.apiserver_version().await;
+    let deadline = tokio::time::Instant::now() + PROBE_BUDGET;
+    let gone = |reason: String| {
+        Error::KubeUnreachable {
+            context: cluster.context.clone(),
+            server: cluster.server.clone(),
+            reason,
+        }
+        .to_string()
+    };
+    // Whether anything listens there at all, so that silence after the connection is told
+    // apart from no connection.
+    if let Some((host, port)) = &cluster.direct {
+        let reached = tokio::time::timeout_at(
+            deadline,
+            tokio::net::TcpStream::connect((host.as_str(), *port)),
+        )
+        .await;
+        let problem = match reached {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                Some("connection refused".to_string())
+            }
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!("no connection within {}s", PROBE_BUDGET.as_secs())),
+        };
+        if let Some(reason) = problem {
+            let error = gone(reason);
+            return (unreachable(cluster.server.clone(), error), Some(cluster));
+        }
+    }
+    let answer = tokio::time::timeout_at(deadline, cluster.client.apiserver_version()).await;
     let probe = match answer {
-        Ok(info) => Probe {
+        Ok(Ok(info)) => Probe {
             context: context.to_string(),
             server: cluster.server.clone(),
             reachable: true,
             version: Some(info.git_version),
             error: None,
         },
-        Err(e) => Probe {
-            context: context.to_string(),
-            server: cluster.server.clone(),
-            reachable: false,
-            version: None,
-            error: Some(cluster.error("ask for the server version", e).to_string()),
-        },
+        Ok(Err(e)) => unreachable(
+            cluster.server.clone(),
+            cluster.error("ask for the server version", e).to_string(),
+        ),
+        Err(_) => unreachable(
+            cluster.server.clone(),
+            gone(format!(
+                "it accepted the connection but sent no answer within {}s",
+                PROBE_BUDGET.as_secs()
+            )),
+        ),
     };
     (probe, Some(cluster))
 }

@@ -1,8 +1,10 @@
 //! `log::` — messages through the same logger as brrt itself (`-v`, `-q`, `BRRT_LOG`).
 
 use crate::script::api_doc::ModuleBuilder;
+use crate::script::context::ScriptContext;
+use std::sync::Arc;
 
-pub fn register(m: &mut ModuleBuilder<'_>) {
+pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     m.func(
         "info",
         &["message: String"],
@@ -12,14 +14,15 @@ pub fn register(m: &mut ModuleBuilder<'_>) {
             tracing::info!(target: "script", "{msg}");
         },
     );
+    let c = ctx.clone();
     m.func(
         "warn",
         &["message: String"],
         "()",
-        "Logs a warning.",
-        |msg: &str| {
-            tracing::warn!(target: "script", "{msg}");
-        },
+        "Logs a warning. Under --watch, a warning the previous runs gave word for word is not \
+         repeated while it stands: it is said again once a run goes without it (or with other \
+         words).",
+        move |msg: &str| c.warn(msg),
     );
     m.func(
         "error",
