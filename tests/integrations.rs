@@ -165,7 +165,12 @@ impl Tilt {
 
     /// `tilt ci --file TILTFILE --timeout TIMEOUT`: exits 0 once every resource is ready, 1
     /// when one is not by the timeout. Returns what it printed and Tilt's state at the end.
-    fn ci(&self, tiltfile: &Path, env: &[(&str, &str)], timeout: &str) -> (Output, TiltState) {
+    pub(crate) fn ci(
+        &self,
+        tiltfile: &Path,
+        env: &[(&str, &str)],
+        timeout: &str,
+    ) -> (Output, TiltState) {
         let snapshot = self.dev_dir.path().join("snapshot.json");
         let mut command = Command::new(&self.program);
         self.environment(&mut command)
@@ -211,7 +216,7 @@ fn shown_env(env: &[(&str, &str)]) -> String {
 }
 
 /// Tilt's view of its resources when `tilt ci` exited (`--output-snapshot-on-exit`).
-struct TiltState(Value);
+pub(crate) struct TiltState(Value);
 
 impl TiltState {
     #[track_caller]
@@ -230,7 +235,7 @@ impl TiltState {
     }
 
     /// Whether Tilt saw the resource ready (for a serve_cmd: running, and its probe passing).
-    fn ready(&self, name: &str) -> bool {
+    pub(crate) fn ready(&self, name: &str) -> bool {
         self.resource(name)["status"]["conditions"]
             .as_array()
             .is_some_and(|c| {

@@ -24,4 +24,5 @@ mod registry_flows;
 mod registry_safety;
 mod run_lock;
 mod script_args;
+mod tilt_loop;
 mod watch;
