@@ -1,6 +1,6 @@
 //! From parsed arguments to an exit code, in one place.
 
-use crate::cli::{Cli, Command, InitArgs, OnBusyArg, RunArgs, Shell};
+use crate::cli::{Cli, Command, ConfigArgs, InitArgs, OnBusyArg, RunArgs, Shell};
 use crate::logging;
 use crate::ops::init::InitRequest;
 use crate::ops::run_lock::LockWait;
@@ -53,6 +53,7 @@ pub fn run() -> ExitCode {
             }
         }),
         Command::Init(args) => init(&args),
+        Command::Config(args) => show_config(&args),
         Command::Flows => {
             let table = flows::CatalogTable(flows::catalog(&project_dir()));
             let _ = write!(std::io::stdout().lock(), "{table}");
@@ -81,6 +82,50 @@ fn init(args: &InitArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `brrt config [KEY]`: the value on stdout, an error on stderr.
+fn show_config(args: &ConfigArgs) -> ExitCode {
+    let shown = args.config.display().to_string();
+    let text = match std::fs::read_to_string(&args.config) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            logging::report(format_args!(
+                "error: no config at {shown}: `brrt init` writes one, or pass --config PATH"
+            ));
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            logging::report(format_args!("error: {shown}: cannot read: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = match ops::brrt_config::parse(&shown, &text) {
+        Ok(config) => config,
+        Err(e) => {
+            logging::report(e);
+            return ExitCode::FAILURE;
+        }
+    };
+    let key = args.key.as_deref().unwrap_or_default();
+    let value = match ops::brrt_config::lookup(&config, key) {
+        Ok(value) => value,
+        Err(why) => {
+            logging::report(format_args!("error: {shown}: {why}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let text = match &value {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => format!("{s}\n"),
+        serde_json::Value::Bool(_) | serde_json::Value::Number(_) => format!("{value}\n"),
+        _ => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        ),
+    };
+    let _ = write!(std::io::stdout().lock(), "{text}");
+    ExitCode::SUCCESS
 }
 
 fn project_dir() -> std::path::PathBuf {

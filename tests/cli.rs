@@ -1,4 +1,4 @@
-//! The command line itself: version, completions, `api`, and usage errors.
+//! The command line itself: version, completions, `api`, `config`, and usage errors.
 
 use crate::support::{Brrt, Project};
 use std::collections::BTreeSet;
@@ -142,4 +142,49 @@ fn scripts_join_and_tabulate_with_host_functions() {
     api.success()
         .stdout_contains("join(items: Array, separator: String) -> String")
         .stdout_contains("table(rows: Array) -> String");
+}
+
+#[test]
+fn config_prints_a_value_of_brrt_toml_checked_and_with_defaults() {
+    let project = Project::new().file(
+        "brrt.toml",
+        "[cluster]\nname = \"team\"   # the kind cluster\n\n[registry]\nport = 5123\n",
+    );
+    let config = |args: &[&str]| project.brrt().arg("config").args(args).run();
+    config(&["registry.port"]).success().stdout_is("5123\n");
+    // Defaults are filled in as brrt fills them for a flow.
+    config(&["cluster.context"])
+        .success()
+        .stdout_is("kind-team\n");
+    config(&["registry.name"])
+        .success()
+        .stdout_is("kind-registry\n");
+    // A table as JSON; an unset value as nothing.
+    let table = config(&["registry"]);
+    table.success();
+    let registry: serde_json::Value = serde_json::from_str(&table.stdout).unwrap();
+    assert_eq!(registry["port"], 5123);
+    config(&["cache.ttl"]).success().stdout_is("");
+    // Another file.
+    project.write("ci.toml", "[registry]\nport = 5999\n");
+    config(&["registry.port", "--config", "ci.toml"])
+        .success()
+        .stdout_is("5999\n");
+
+    // Bad input: one line that says what to do, nothing on stdout.
+    config(&["registry.prot"])
+        .failure(1)
+        .stdout_is("")
+        .stderr_contains("error: brrt.toml: no key `prot` in [registry]; did you mean `port`?");
+    config(&["registry.port", "--config", "nope.toml"])
+        .failure(1)
+        .stderr_contains(
+            "error: no config at nope.toml: `brrt init` writes one, or pass --config PATH",
+        );
+    project.write("bad.toml", "[registry]\nport = 70000\n");
+    config(&["registry.port", "--config", "bad.toml"])
+        .failure(1)
+        .stdout_is("")
+        .stderr_contains("bad.toml:2:8")
+        .stderr_contains("registry.port: 70000 is not a port number; use one from 1 to 65535");
 }

@@ -132,16 +132,23 @@ impl Tilt {
     }
 
     /// Sets what every Tilt run of the test shares on `command`, and leaves out the variables
-    /// a developer may have set that the Tiltfiles read.
+    /// a developer may have set that the Tiltfiles read. The `brrt` this test run built is
+    /// first on PATH: the extension asks it for the config's values as the Tiltfile loads.
     fn environment<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        let built = Path::new(BRRT).parent().expect("brrt is in a folder");
+        let path = format!(
+            "{}:{}",
+            built.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         command
+            .env("PATH", path)
             .env("TILT_DISABLE_ANALYTICS", "1")
             .env("TILT_DEV_DIR", self.dev_dir.path())
             .env("TILT_PORT", self.port.to_string())
             .env_remove("TILT_HOST")
             .env_remove("BRRT")
             .env_remove("BRRT_CONFIG")
-            .env_remove("BRRT_REGISTRY_PORT")
             .env_remove("BRRT_LOG")
             .env("KUBECONFIG", NO_KUBECONFIG)
     }
@@ -172,6 +179,9 @@ impl Tilt {
         timeout: &str,
     ) -> (Output, TiltState) {
         let snapshot = self.dev_dir.path().join("snapshot.json");
+        // Tilt writes over the file without truncating it: a shorter snapshot of a second run
+        // would leave the end of the first one behind.
+        let _ = std::fs::remove_file(&snapshot);
         let mut command = Command::new(&self.program);
         self.environment(&mut command)
             .args(["ci", "--timeout", timeout, "--file"])
@@ -283,6 +293,14 @@ impl Declared {
         )
     }
 
+    /// The files whose change makes Tilt load the Tiltfile again.
+    pub(crate) fn config_files(&self) -> Vec<&str> {
+        self.0["ConfigFiles"]
+            .as_array()
+            .map(|all| all.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
+
     /// An API object the Tiltfile declared, e.g. `("extensionrepos", "brrt-local")`.
     fn object(&self, kind: &str, name: &str) -> &Value {
         &self.0["ObjectSet"][format!("tilt.dev/v1alpha1, Resource={kind}")][name]
@@ -354,7 +372,7 @@ fn tilt_project(body: &str) -> Project {
                 shown(&extension())
             ),
         )
-        .file("brrt.toml", "")
+        .file("brrt.toml", "[cluster]\nname = \"dev\"\n")
 }
 
 #[test]
@@ -439,19 +457,20 @@ fn tiltfile_buttons_run_cache_ls_and_dev_down_only_when_clicked() {
 }
 
 #[test]
-fn tiltfile_takes_the_binary_config_and_port_from_the_environment() {
-    let Some(tilt) =
-        Tilt::require("tiltfile_takes_the_binary_config_and_port_from_the_environment")
-    else {
+fn tiltfile_takes_the_binary_and_config_from_the_environment_and_the_port_from_the_config() {
+    let Some(tilt) = Tilt::require(
+        "tiltfile_takes_the_binary_and_config_from_the_environment_and_the_port_from_the_config",
+    ) else {
         return;
     };
+    let project = Project::new().file(
+        "team.toml",
+        "[cluster]\nname = \"team\"\n\n[registry]\nport = 5091\n",
+    );
+    let config = shown(&project.path().join("team.toml"));
     let declared = Declared::of(&tilt.declared(
         &repo().join("Tiltfile"),
-        &[
-            ("BRRT", "target/debug/brrt"),
-            ("BRRT_CONFIG", "tests/fixtures/config/brrt.toml"),
-            ("BRRT_REGISTRY_PORT", "5091"),
-        ],
+        &[("BRRT", "target/debug/brrt"), ("BRRT_CONFIG", &config)],
     ));
     let built = shown(&repo().join("target/debug/brrt"));
     for name in ["brrt", "brrt-cache-ls", "brrt-down"] {
@@ -462,10 +481,11 @@ fn tiltfile_takes_the_binary_config_and_port_from_the_environment() {
             command
                 .as_array()
                 .unwrap()
-                .contains(&json!("config=tests/fixtures/config/brrt.toml")),
+                .contains(&json!(format!("config={config}"))),
             "{name}: {command}"
         );
     }
+    // The probe's port is the config's, as brrt reads it: the Tiltfile names none.
     assert_eq!(
         declared.resource("brrt").readiness_probe()["tcpSocket"]["port"],
         5091
@@ -554,7 +574,16 @@ fn extension_stops_the_tiltfile_on_bad_arguments_with_a_clear_message() {
         ),
         (
             "brrt_up(registry_port=70000)",
-            "brrt_up: registry_port must be a port number (1-65535) or None, got 70000",
+            "brrt_up: registry_port must be 'config', a port number (1-65535) or None, got 70000",
+        ),
+        (
+            "brrt_up(registry_port=5002)",
+            "brrt_up: registry_port=5002, but brrt.toml has registry.port = 5001: drop \
+             registry_port (the extension reads the port from the config)",
+        ),
+        (
+            "brrt_up(apply_first='yes')",
+            "brrt_up: apply_first must be True or False, got \"yes\"",
         ),
         (
             "brrt_up(labels=[1])",
@@ -652,19 +681,14 @@ fn extension_test_passes_under_tilt_ci_and_removes_what_it_made() {
     };
     let (project, registry, port) = registry_only_config(&tb);
     let config = shown(&project.path().join("brrt.toml"));
-    let port_text = port.to_string();
 
-    let (out, state) = tilt.extension_test(&[
-        ("BRRT", BRRT),
-        ("BRRT_CONFIG", &config),
-        ("BRRT_REGISTRY_PORT", &port_text),
-    ]);
+    let (out, state) = tilt.extension_test(&[("BRRT", BRRT), ("BRRT_CONFIG", &config)]);
     out.success()
         .stdout_contains("SUCCESS. All workloads are healthy.")
-        // The resource's log: brrt brought up the push registry on the test's port.
-        .stdout_contains(&format!("push registry  {registry} (localhost:{port})"))
-        .stdout_contains("start → applied");
-    assert!(state.ready("brrt-test"), "brrt-test was never ready");
+        // While the Tiltfile loaded, dev-up brought up the push registry on the test's port,
+        // before Tilt connected to any cluster.
+        .stdout_contains(&format!("local: {BRRT} run dev-up --set config={config}"))
+        .stdout_contains(&format!("push registry  {registry} (localhost:{port})"));
     for button in ["brrt-test-cache-ls", "brrt-test-down"] {
         assert_eq!(
             state.update_status(button),
@@ -692,20 +716,16 @@ fn tiltfile_under_tilt_ci_keeps_the_push_registry_up_on_its_port() {
     };
     let (project, registry, port) = registry_only_config(&tb);
     let config = shown(&project.path().join("brrt.toml"));
-    let port_text = port.to_string();
 
-    let (out, state) = tilt.ci(
+    let (out, _) = tilt.ci(
         &repo().join("Tiltfile"),
-        &[
-            ("BRRT", BRRT),
-            ("BRRT_CONFIG", &config),
-            ("BRRT_REGISTRY_PORT", &port_text),
-        ],
+        &[("BRRT", BRRT), ("BRRT_CONFIG", &config)],
         "3m",
     );
+    // "healthy": the resource's readiness probe passed (Tilt's snapshot may show the resource
+    // as it was a moment before).
     out.success()
         .stdout_contains("SUCCESS. All workloads are healthy.");
-    assert!(state.ready("brrt"), "brrt was never ready");
     // What the brrt resource brought up is still there after Tilt exits.
     assert_eq!(
         docker(&[
@@ -732,28 +752,23 @@ fn tilt_ci_fails_when_the_push_registry_never_answers() {
     let Some(tb) = Testbed::require("tilt_never_ready") else {
         return;
     };
-    // The Tiltfile probes a port that brrt.toml does not use: nothing ever answers there.
-    let (project, _, port) = registry_only_config(&tb);
-    let config = shown(&project.path().join("brrt.toml"));
-    let dead_port = loop {
-        let p = free_port();
-        if p != port {
-            break p.to_string();
-        }
-    };
-
-    let (out, state) = tilt.ci(
-        &repo().join("Tiltfile"),
-        &[
-            ("BRRT", BRRT),
-            ("BRRT_CONFIG", &config),
-            ("BRRT_REGISTRY_PORT", &dead_port),
-        ],
-        "20s",
+    // A flow that reads the config and never brings the push registry up: nothing ever
+    // answers on registry.port, where the resource's probe looks.
+    let (project, registry, _) = registry_only_config(&tb);
+    project.write("idle.rhai", "config::brrt(SET.config);\nprint(\"idle\");\n");
+    project.write(
+        "Tiltfile",
+        format!(
+            "load({:?}, 'brrt_up')\nbrrt_up(script='idle.rhai')\n",
+            shown(&extension())
+        ),
     );
+
+    let (out, state) = tilt.ci(&project.path().join("Tiltfile"), &[], "20s");
     out.failure(1)
         .stderr_contains("1 resources not ready (brrt:");
     assert!(!state.ready("brrt"), "Tilt saw brrt ready");
+    assert_eq!(try_docker(&["container", "inspect", &registry]), None);
 }
 
 // --- just ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 //! Deployment names from the API server and pulls exactly that reference through the node's
 //! containerd with its hosts.toml mirrors, as the node's kubelet would.
 
-use crate::integrations::Tilt;
+use crate::integrations::{Declared, Tilt};
 use crate::support::cluster::{script, CacheConfig, Cluster, Node};
 use crate::support::kube_apiserver::KubeApiServer;
 use crate::support::{try_docker, Containerd, Project, Testbed};
@@ -152,4 +152,88 @@ fn tilt_ci_applies_what_the_node_pulls(containerd: Containerd) {
 
     // Exactly what Tilt applied pulls on the node, through its mirror for localhost:<port>.
     node_runs(&cluster.control_plane(), &applied);
+}
+
+/// Tilt reads the announcement once, when it first connects to the cluster, after the Tiltfile
+/// has loaded. In a project `brrt init --tilt` set up, the first `tilt ci` from a fresh cluster
+/// (no announcement, no registry) must already find the registry: the extension runs dev-up
+/// while the Tiltfile loads. And the port lives in brrt.toml alone: a new port there is followed
+/// with the Tiltfile as init wrote it.
+#[test]
+fn tilt_finds_the_registry_on_its_first_run_in_a_project_brrt_init_set_up() {
+    let test = "tilt_finds_the_registry_on_its_first_run_in_a_project_brrt_init_set_up";
+    let Some(tilt) = Tilt::require(test) else {
+        return;
+    };
+    let Some(tb) = Testbed::require_on("tiltfirst", Containerd::V2) else {
+        return;
+    };
+    let mut cluster = Cluster::new(&tb);
+    let Some(api) = KubeApiServer::require(test, &format!("kind-{}", cluster.name)) else {
+        return;
+    };
+    let kubeconfig = api.kubeconfig().display().to_string();
+    let project = &cluster.project;
+    let image = tb.container("app");
+    team_app(project, &image, "# the team's Tiltfile\n");
+
+    // brrt init --tilt: the extension, and the lines that load it, under the team's own.
+    project
+        .brrt()
+        .args(["init", "--tilt"])
+        .run()
+        .success()
+        .stdout_contains("appended the lines that load the brrt extension");
+    let tiltfile = std::fs::read_to_string(project.path().join("Tiltfile")).unwrap();
+    assert!(tiltfile.contains("\nbrrt_up()\n"), "{tiltfile}");
+    assert!(!tiltfile.contains("registry_port"), "{tiltfile}");
+    // The user points brrt.toml at this cluster (its names, a port of the test's own, no caches).
+    cluster.write_config(&NO_CACHES);
+    assert!(api
+        .config_map("kube-public", "local-registry-hosting")
+        .is_none());
+
+    let tiltfile_path = project.path().join("Tiltfile");
+    let first_run = |cluster: &Cluster<'_>| {
+        let (out, _) = tilt.ci(&tiltfile_path, &[("KUBECONFIG", &kubeconfig)], "20s");
+        remove_built_images(&image);
+        let said = format!("{out:?}");
+        out.stdout_contains(&format!(
+            "Auto-detected local registry from environment: &{{localhost:{port} {}:5000 \
+             localhost:{port} ",
+            cluster.registry,
+            port = cluster.port
+        ))
+        .stdout_lacks("without a local image registry")
+        .stderr_contains("1 resources waiting (app:runtime waiting-for-pod)");
+        let applied = applied_image(&api, &said);
+        assert!(
+            applied.starts_with(&format!("localhost:{}/{image}:tilt-", cluster.port)),
+            "{applied}\n{said}"
+        );
+        node_runs(&cluster.control_plane(), &applied);
+    };
+    first_run(&cluster);
+
+    // A new port in brrt.toml; the Tiltfile is left as init wrote it. Tilt loads the Tiltfile
+    // again when brrt.toml changes, and the probe then waits on the new port.
+    cluster.port = crate::support::cluster::free_port();
+    cluster.write_config(&NO_CACHES);
+    let declared = Declared::of(&tilt.declared(&tiltfile_path, &[]));
+    assert_eq!(
+        declared.resource("brrt").readiness_probe()["tcpSocket"]["port"],
+        cluster.port
+    );
+    let config = project.path().join("brrt.toml").display().to_string();
+    assert!(
+        declared.config_files().contains(&config.as_str()),
+        "{:?}",
+        declared.config_files()
+    );
+    first_run(&cluster);
+    assert_eq!(
+        std::fs::read_to_string(&tiltfile_path).unwrap(),
+        tiltfile,
+        "the Tiltfile changed"
+    );
 }

@@ -34,6 +34,10 @@ pub enum Command {
     /// List the flows and their modules: the project's own (scripts/) and brrt's built-in ones,
     /// and which local copies differ from this version's built-ins.
     Flows,
+    /// Print a value of brrt.toml, checked and with brrt's defaults filled in: `brrt config
+    /// registry.port` prints the push registry's port. For Tiltfiles, justfiles and shell
+    /// scripts, so that a setting lives in brrt.toml alone.
+    Config(ConfigArgs),
     /// List every function a script can call, with its signature and doc.
     Api {
         /// Print JSON instead of text.
@@ -64,6 +68,18 @@ pub struct InitArgs {
     /// Write this version's built-ins beside local copies that differ, as *.new.
     #[arg(long)]
     pub upgrade: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    /// A dotted key: registry.port, cluster.name, cache.upstreams, or a table such as registry.
+    /// A value is printed as it is; a table or a list as JSON; an unset one as nothing. Without
+    /// a key, the whole config as JSON.
+    #[arg(value_name = "KEY")]
+    pub key: Option<String>,
+    /// The config to read.
+    #[arg(long, value_name = "PATH", default_value = "brrt.toml")]
+    pub config: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

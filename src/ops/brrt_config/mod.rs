@@ -9,8 +9,11 @@
 //!
 //! The `[team]` table is the team's own: it is passed to scripts unchecked.
 
+mod lookup;
 mod raw;
 mod wording;
+
+pub use lookup::lookup;
 
 use crate::ops::upstream;
 use crate::ops::warm::ImageRef;

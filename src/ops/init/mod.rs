@@ -181,21 +181,17 @@ pub async fn init(req: &InitRequest) -> Result<InitReport> {
 
     // brrt.toml: kept when it exists; else written from what is found.
     let config = dir.join("brrt.toml");
-    let port = if config.exists() {
+    if config.exists() {
         let text = std::fs::read_to_string(&config).unwrap_or_default();
         plan.row(
             &config,
             Action::Unchanged,
             "kept: it exists, and brrt init never overwrites a file",
         );
-        match brrt_config::parse("brrt.toml", &text) {
-            Ok(c) => c.registry.port,
-            Err(e) => {
-                plan.notes.push(format!(
-                    "brrt.toml does not pass brrt's checks; fix it:\n{e}"
-                ));
-                DEFAULT_PORT
-            }
+        if let Err(e) = brrt_config::parse("brrt.toml", &text) {
+            plan.notes.push(format!(
+                "brrt.toml does not pass brrt's checks; fix it:\n{e}"
+            ));
         }
     } else {
         let findings = find(&dir, docker.as_deref()).await?;
@@ -227,8 +223,7 @@ pub async fn init(req: &InitRequest) -> Result<InitReport> {
         if let Some(note) = legacy_registry_note(docker.as_deref(), &findings.registry).await? {
             plan.notes.push(note);
         }
-        findings.port
-    };
+    }
 
     if req.flows {
         for file in builtin::files()
@@ -246,7 +241,7 @@ pub async fn init(req: &InitRequest) -> Result<InitReport> {
     if req.just {
         plan_justfile(&mut plan, &dir)?;
     }
-    plan_tilt(&mut plan, &dir, req.tilt, port)?;
+    plan_tilt(&mut plan, &dir, req.tilt)?;
     if config.exists() {
         plan.notes
             .push("next: `brrt run dev-up` (or `brrt flows` to see the flows)".to_string());
@@ -466,7 +461,7 @@ fn plan_justfile(plan: &mut Plan, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn plan_tilt(plan: &mut Plan, dir: &Path, write: bool, port: u16) -> Result<()> {
+fn plan_tilt(plan: &mut Plan, dir: &Path, write: bool) -> Result<()> {
     let tiltfile = tiltfile::find(dir);
     let current = match &tiltfile {
         Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
@@ -482,7 +477,7 @@ fn plan_tilt(plan: &mut Plan, dir: &Path, write: bool, port: u16) -> Result<()> 
             plan.notes.push(format!(
                 "for Tilt: `brrt init --tilt` writes the extension to {TILT_EXTENSION_DIR}/ and \
                  appends to your Tiltfile the lines that load it:\n{}",
-                tiltfile::block(port)
+                tiltfile::block()
             ));
         }
         return Ok(());
@@ -491,7 +486,7 @@ fn plan_tilt(plan: &mut Plan, dir: &Path, write: bool, port: u16) -> Result<()> 
         plan.copy(file);
     }
     match (tiltfile, current) {
-        (Some(path), Some(text)) => match tiltfile::appended(&text, port) {
+        (Some(path), Some(text)) => match tiltfile::appended(&text) {
             Some(new) => {
                 plan.row(
                     &path,
@@ -507,7 +502,7 @@ fn plan_tilt(plan: &mut Plan, dir: &Path, write: bool, port: u16) -> Result<()> 
         },
         _ => plan.notes.push(format!(
             "no Tiltfile here: when you have one, add the lines that load the extension:\n{}",
-            tiltfile::block(port)
+            tiltfile::block()
         )),
     }
     Ok(())

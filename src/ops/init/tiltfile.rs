@@ -14,15 +14,17 @@ v1alpha1.extension(name='brrt', repo_name='brrt-local', repo_path='brrt')
 load('ext://brrt', 'brrt_up', 'brrt_down', 'brrt_cache_ls', 'brrt_registry')
 ";
 
-/// The block appended to a Tiltfile: the guard, the load lines, and the resources they declare
-/// (`registry_port` is the push registry's port, where Tilt waits for it to answer).
-pub fn block(registry_port: u16) -> String {
+/// The block appended to a Tiltfile: the guard, the load lines, and the resources they declare.
+/// It names no setting of brrt.toml: the extension asks brrt for them (`brrt config`), so the
+/// port and the rest live in brrt.toml alone.
+pub fn block() -> String {
     format!(
         "{GUARD}\n\
          # Added by `brrt init --tilt`: `brrt run --watch dev-up` as the resource `brrt`, and the\n\
-         # buttons brrt-cache-ls and brrt-down (see plugins/tilt/brrt/README.md).\n\
+         # buttons brrt-cache-ls and brrt-down (see plugins/tilt/brrt/README.md). brrt_up runs\n\
+         # dev-up once as the Tiltfile loads, so the registry is announced before Tilt looks.\n\
          {LOAD_LINES}\
-         brrt_up(registry_port={registry_port})\n\
+         brrt_up()\n\
          brrt_cache_ls()\n\
          brrt_down()\n\
          # dev-up announces the push registry in the cluster, and Tilt pushes there by itself;\n\
@@ -36,7 +38,7 @@ pub fn find(dir: &Path) -> Option<PathBuf> {
 }
 
 /// The Tiltfile's text with the block appended, or `None` when it holds the block already.
-pub fn appended(current: &str, registry_port: u16) -> Option<String> {
+pub fn appended(current: &str) -> Option<String> {
     if current.contains(GUARD) {
         return None;
     }
@@ -47,7 +49,7 @@ pub fn appended(current: &str, registry_port: u16) -> Option<String> {
     if !text.is_empty() {
         text.push('\n');
     }
-    text.push_str(&block(registry_port));
+    text.push_str(&block());
     Some(text)
 }
 
@@ -57,13 +59,15 @@ mod tests {
 
     #[test]
     fn the_block_is_appended_once() {
-        let once = appended("k8s_yaml('k8s/app.yaml')", 5002).unwrap();
+        let once = appended("k8s_yaml('k8s/app.yaml')").unwrap();
         assert!(
             once.starts_with("k8s_yaml('k8s/app.yaml')\n\n# --- brrt"),
             "{once}"
         );
-        assert!(once.contains("brrt_up(registry_port=5002)\n"), "{once}");
+        // The port lives in brrt.toml alone.
+        assert!(once.contains("\nbrrt_up()\n"), "{once}");
+        assert!(!once.contains("registry_port"), "{once}");
         assert_eq!(LOAD_LINES.lines().count(), 3);
-        assert_eq!(appended(&once, 5002), None);
+        assert_eq!(appended(&once), None);
     }
 }

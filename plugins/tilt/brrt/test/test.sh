@@ -3,9 +3,8 @@
 # ready (its push registry answers on its port), then everything it made is removed.
 #
 # Needs tilt, docker and brrt on PATH, or TILT=/path/to/tilt and BRRT=/absolute/path/to/brrt.
-# BRRT_CONFIG (default: brrt.toml here) and BRRT_REGISTRY_PORT (default: 5091, that file's
-# registry.port) give the test names and a port of its own; brrt's tests
-# (tests/integrations.rs) use them. Arguments go to `tilt ci`, e.g. `--port 10351`.
+# BRRT_CONFIG (default: brrt.toml here) gives the test names and a port of its own; brrt's
+# tests (tests/integrations.rs) use it. Arguments go to `tilt ci`, e.g. `--port 10351`.
 set -euo pipefail
 
 cd "$(dirname "$0")"
