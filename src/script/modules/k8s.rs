@@ -92,9 +92,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         &["context: String"],
         "Map",
         "Talks to the cluster of a kubeconfig context (KUBECONFIG, else ~/.kube/config) for the \
-         rest of the run, and asks its API server for its version: #{context, server, reachable, \
-         version, error}. Never throws: when no API server answers, or the context is missing, \
-         reachable is false and error says why in one line.",
+         rest of the run, and asks its API server for its version, within 5 s in all: #{context, \
+         server, reachable, version, error}. Never throws: when no API server answers, or the \
+         context is missing, reachable is false and error says why in one line (connection \
+         refused, no connection, or a server that accepted the connection and sent no answer).",
         move |context: &str| -> RhaiResult<Dynamic> {
             let context = context.to_string();
             let (probe, cluster) = c
