@@ -29,11 +29,28 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "nodes",
         &["cluster: String"],
         "Array",
-        "The nodes of a cluster, control plane first: #{name, role, id, running} each.",
+        "The nodes of a cluster (roles control-plane and worker), control planes first: \
+         #{name, role, id, running, networks} each. Other containers kind labels with the \
+         cluster (an HA cluster's external-load-balancer) are not nodes; see kind::not_nodes.",
         move |cluster: &str| -> RhaiResult<Dynamic> {
             let cluster = cluster.to_string();
             to_dynamic(&with_docker(&c, |d| async move {
                 ops::nodes(&d, &cluster).await
+            })?)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "not_nodes",
+        &["cluster: String"],
+        "Array",
+        "The containers kind labels with the cluster that are not Kubernetes nodes (an HA \
+         cluster's external-load-balancer, which runs envoy): #{name, role, id, running, \
+         networks} each. Nothing brrt writes goes into them.",
+        move |cluster: &str| -> RhaiResult<Dynamic> {
+            let cluster = cluster.to_string();
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::not_nodes(&d, &cluster).await
             })?)
         },
     );

@@ -1,0 +1,116 @@
+//! Issue 17, the cluster shapes kind makes: HA clusters (several control planes and kind's
+//! external load balancer), nodes on another Docker network than `kind`, Docker contexts, and
+//! a `kind create` that was stopped half-way.
+//!
+//! The engine, the registries and containerd in the nodes are real. No kind CLI can run here:
+//! where brrt needs one, `tests/standins/bin/kind` (a stand-in, named so) plays it. HA clusters
+//! and other networks need no kind CLI at all: brrt finds nodes by kind's Docker labels, and
+//! the tests make the containers kind would make, with those labels.
+
+use crate::support::cluster::{docker_hub_cluster, Cluster};
+use crate::support::{docker, Testbed};
+
+/// The action in a flow's table for the row `what` whose name contains `name`.
+#[track_caller]
+fn row(out: &crate::support::Output, what: &str, name: &str) -> String {
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(what) && l.contains(name))
+        .unwrap_or_else(|| panic!("no `{what}` row for {name}:\n{}", out.stdout));
+    line.split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// kind's external load balancer for an HA cluster, as kind makes it: a container named
+/// `<cluster>-external-load-balancer`, on the cluster's network, labelled with the cluster and
+/// the role `external-load-balancer` (kind's `ExternalLoadBalancerNodeRoleValue`). kind runs
+/// envoy in it; here the testbed's registry image stands in for envoy: a container that runs,
+/// is no Kubernetes node and has no containerd.
+fn start_load_balancer(tb: &Testbed, cluster: &Cluster<'_>) -> String {
+    let name = tb.container("kind-external-load-balancer");
+    docker(&[
+        "run",
+        "--detach",
+        "--name",
+        &name,
+        "--hostname",
+        &name,
+        "--network",
+        &cluster.network,
+        "--label",
+        &format!("io.x-k8s.kind.cluster={}", cluster.name),
+        "--label",
+        "io.x-k8s.kind.role=external-load-balancer",
+        crate::support::cluster::REGISTRY_IMAGE,
+    ]);
+    name
+}
+
+#[test]
+fn an_ha_cluster_wires_its_five_nodes_and_leaves_the_load_balancer_alone() {
+    let Some(tb) = Testbed::require("ha_cluster") else {
+        return;
+    };
+    // Three control planes and two workers, named as kind names them, and the load balancer
+    // kind adds for several control planes.
+    let cluster = docker_hub_cluster(&tb);
+    let mut nodes = vec![cluster.control_plane()];
+    nodes.push(cluster.add_node("control-plane", "control-plane2"));
+    nodes.push(cluster.add_node("control-plane", "control-plane3"));
+    nodes.push(cluster.add_node("worker", "worker"));
+    nodes.push(cluster.add_node("worker", "worker2"));
+    let lb = start_load_balancer(&tb, &cluster);
+    let lb_before = docker(&[
+        "container",
+        "inspect",
+        "--format",
+        "{{.State.StartedAt}}",
+        &lb,
+    ]);
+
+    let out = cluster.dev_up();
+    out.success().stdout_lacks(&lb).stderr_lacks(&lb);
+    for node in &nodes {
+        assert_eq!(row(&out, "node mirrors", &node.name), "updated");
+        node.must_pull("docker.io/library/hello:1");
+    }
+
+    // The load balancer is untouched: no file written into it, not restarted.
+    assert_eq!(docker(&["diff", &lb]), "", "brrt changed files in {lb}");
+    assert_eq!(
+        docker(&[
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.StartedAt}}",
+            &lb
+        ]),
+        lb_before
+    );
+
+    // A second run changes nothing; doctor checks the five nodes and passes.
+    cluster
+        .dev_up()
+        .success()
+        .stdout_contains("dev-up: nothing changed");
+    let doctor = cluster.run("doctor.rhai", &[]);
+    doctor.success().stdout_contains(&format!(
+        "cluster {}: 3 control plane(s), 2 worker(s)",
+        cluster.name
+    ));
+    for node in &nodes {
+        doctor.stdout_contains(&format!("ok    node {}", node.name));
+    }
+    assert!(
+        doctor
+            .stdout
+            .lines()
+            .any(|l| l.contains(&lb) && l.contains("not a node")),
+        "doctor does not say it left the load balancer alone:\n{}",
+        doctor.stdout
+    );
+    assert_eq!(docker(&["diff", &lb]), "", "doctor changed files in {lb}");
+}
