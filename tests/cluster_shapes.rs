@@ -7,7 +7,7 @@
 //! and other networks need no kind CLI at all: brrt finds nodes by kind's Docker labels, and
 //! the tests make the containers kind would make, with those labels.
 
-use crate::support::cluster::{docker_hub_cluster, Cluster};
+use crate::support::cluster::{docker_hub_cluster, Cluster, DOCKER_HUB};
 use crate::support::{docker, Testbed};
 
 /// The action in a flow's table for the row `what` whose name contains `name`.
@@ -113,4 +113,112 @@ fn an_ha_cluster_wires_its_five_nodes_and_leaves_the_load_balancer_alone() {
         doctor.stdout
     );
     assert_eq!(docker(&["diff", &lb]), "", "doctor changed files in {lb}");
+}
+
+#[test]
+fn nodes_on_another_network_are_followed_and_a_config_naming_another_is_an_error() {
+    let Some(tb) = Testbed::require("other_network") else {
+        return;
+    };
+    // kind made the nodes on a network of its own (KIND_EXPERIMENTAL_DOCKER_NETWORK), not on
+    // the one brrt.toml names.
+    let mut cluster = Cluster::without_nodes(&tb);
+    let configured = cluster.network.clone();
+    let lab = tb.network("lab");
+    docker(&["network", "create", &lab]);
+    cluster.network = lab.clone();
+    let node = cluster.add_node("control-plane", "control-plane");
+    cluster
+        .add_upstream("docker.io")
+        .push("brrt-testbed/hello:1", "library/hello:1");
+    let on_lab = cluster.config(&DOCKER_HUB);
+    let config_line = |text: &str| {
+        text.lines()
+            .position(|l| l.starts_with("network = "))
+            .expect("a network line")
+            + 1
+    };
+    let on_configured = on_lab.replace(
+        &format!("network = {lab:?}"),
+        &format!("network = {configured:?}"),
+    );
+    cluster.project.write("brrt.toml", &on_configured);
+
+    // dev-up refuses before it changes anything: the caches would be where no node resolves them.
+    let refused = cluster.dev_up();
+    refused.failure(1).stderr_contains(&format!(
+        "brrt.toml:{}: cluster.network is \"{configured}\", but the nodes of kind cluster {} are \
+         on network \"{lab}\"",
+        config_line(&on_configured),
+        cluster.name
+    ));
+    refused.stderr_contains(&format!(
+        "set network = \"{lab}\" under [cluster] in brrt.toml"
+    ));
+    assert!(
+        !crate::support::cluster::container_exists(&cluster.cache("docker.io")),
+        "dev-up made a cache on a network no node is on"
+    );
+    cluster
+        .run("doctor.rhai", &[])
+        .failure(1)
+        .stdout_contains(&format!(
+            "FAIL  brrt.toml:{}: cluster.network is",
+            config_line(&on_configured)
+        ));
+
+    // `brrt init` writes the network the cluster is on.
+    let fresh = crate::support::Project::new();
+    let kubeconfig = fresh.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: kind-{}\n",
+            cluster.name
+        ),
+    )
+    .unwrap();
+    fresh
+        .brrt()
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["init", "--quiet"])
+        .run()
+        .success();
+    let written = std::fs::read_to_string(fresh.path().join("brrt.toml")).unwrap();
+    assert!(
+        written.contains(&format!("name = \"{}\"", cluster.name))
+            && written.contains(&format!("network = \"{lab}\"")),
+        "brrt init did not write the nodes' network:\n{written}"
+    );
+
+    // Without a network line, brrt takes the nodes' network: the caches join it and pulls work.
+    let unset: String = on_lab
+        .lines()
+        .filter(|l| !l.starts_with("network = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    cluster.project.write("brrt.toml", &unset);
+    let out = cluster.dev_up();
+    out.success();
+    assert_eq!(row(&out, "network", &lab), "unchanged");
+    node.must_pull("docker.io/library/hello:1");
+    let doctor = cluster.run("doctor.rhai", &[]);
+    doctor
+        .success()
+        .stdout_contains(&format!("ok    network {lab} (from the nodes)"))
+        .stdout_contains(&format!(
+            "ok    node {} reaches {}:5000, {}:5000 (resolved and answered in the node)",
+            node.name,
+            cluster.registry,
+            cluster.cache("docker.io")
+        ));
+
+    // doctor asks each node itself: a cache the nodes cannot resolve is a failure it names.
+    let cache = cluster.cache("docker.io");
+    docker(&["network", "disconnect", &lab, &cache]);
+    let doctor = cluster.run("doctor.rhai", &[]);
+    doctor.failure(1).stdout_contains(&format!(
+        "FAIL  node {}: {cache} does not resolve from the node",
+        node.name
+    ));
 }

@@ -2,6 +2,7 @@
 //! child process that is killed when the run is cancelled (the future that owns it is dropped).
 
 use super::config::check_name;
+use super::network::{KIND_DEFAULT_NETWORK, KIND_NETWORK_VAR};
 use crate::ops::{Action, Error, Mode, Result};
 use std::process::Stdio;
 
@@ -41,17 +42,23 @@ impl KindCli {
         self.run_with(args, &[], show_progress).await
     }
 
-    /// As [`KindCli::run`], with environment variables for kind.
+    /// As [`KindCli::run`], with environment variables for kind: each set to its value, or
+    /// taken out of kind's environment when it is `None`.
     async fn run_with(
         &self,
         args: &[&str],
-        env: &[(&str, &str)],
+        env: &[(&str, Option<&str>)],
         show_progress: bool,
     ) -> Result<Ran> {
         let mut command = tokio::process::Command::new(&self.program);
+        for (key, value) in env {
+            match value {
+                Some(v) => command.env(key, v),
+                None => command.env_remove(key),
+            };
+        }
         command
             .args(args)
-            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -131,13 +138,11 @@ pub async fn exists(cli: &KindCli, name: &str) -> Result<bool> {
     Ok(ran.stdout.lines().any(|l| l.trim() == name))
 }
 
-/// The variable that puts kind's nodes on another Docker network than `kind`.
-const KIND_NETWORK_VAR: &str = "KIND_EXPERIMENTAL_DOCKER_NETWORK";
-
 /// Creates the cluster with `config` (a kind config's YAML), unless kind has one of that name:
 /// then it is `unchanged`, whatever its config. brrt never re-creates a cluster; registries and
 /// mirrors are changed in the running nodes instead. `network` other than `kind` is passed to
-/// kind as `KIND_EXPERIMENTAL_DOCKER_NETWORK`, so the nodes join the registries' network.
+/// kind as `KIND_EXPERIMENTAL_DOCKER_NETWORK`, so the nodes join the registries' network; for
+/// `kind`, that variable is taken out of kind's environment, so the nodes go where brrt says.
 pub async fn create(
     cli: &KindCli,
     name: &str,
@@ -154,11 +159,8 @@ pub async fn create(
     }
     let file = ConfigFile::write(name, config)?;
     let path = file.path.to_string_lossy().into_owned();
-    let env: Vec<(&str, &str)> = if network.is_empty() || network == "kind" {
-        Vec::new()
-    } else {
-        vec![(KIND_NETWORK_VAR, network)]
-    };
+    let network = (!network.is_empty() && network != KIND_DEFAULT_NETWORK).then_some(network);
+    let env = [(KIND_NETWORK_VAR, network)];
     cli.run_with(
         &["create", "cluster", "--name", name, "--config", &path],
         &env,

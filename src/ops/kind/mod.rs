@@ -5,14 +5,22 @@
 //! - `containerd_registry`: how a node's containerd finds registry hosts.
 //! - `config`: a kind `Cluster` config (kind.x-k8s.io/v1alpha4).
 //! - `cli`: `kind create/delete/get …`, killed with the run.
+//! - `network`: the Docker network the cluster is on, from its nodes.
+//! - `reach`: whether a node's containerd resolves and reaches a registry.
 
 mod cli;
 mod config;
 mod containerd_registry;
+mod network;
+mod reach;
 
 pub use cli::{create, delete, exists, kubeconfig, load_image, version, KindCli};
 pub use config::{build, image_runs_containerd_1, render, ClusterSpec, KindConfig};
 pub use containerd_registry::{containerd_registry, ContainerdRegistry};
+pub use network::{
+    cluster_network, ClusterNetwork, Configured, KIND_DEFAULT_NETWORK, KIND_NETWORK_VAR,
+};
+pub use reach::{reaches, Reach};
 
 use crate::ops::docker;
 use crate::ops::{Error, Result};
@@ -57,6 +65,18 @@ pub async fn clusters(d: &Docker) -> Result<Vec<String>> {
 pub async fn nodes(d: &Docker, cluster: &str) -> Result<Vec<Node>> {
     let (nodes, _) = containers(d, cluster).await?;
     Ok(nodes)
+}
+
+/// The Docker network of `cluster`: its nodes' when it has nodes, else the one kind will put
+/// them on (see [`cluster_network`]).
+pub async fn network(
+    d: &Docker,
+    cluster: &str,
+    configured: Configured<'_>,
+) -> Result<ClusterNetwork> {
+    let nodes = nodes(d, cluster).await?;
+    let env = std::env::var(KIND_NETWORK_VAR).ok();
+    Ok(cluster_network(cluster, &nodes, configured, env.as_deref()))
 }
 
 /// The containers kind labelled with `cluster` that are not nodes (an HA cluster's external

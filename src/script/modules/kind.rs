@@ -56,6 +56,55 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     );
     let c = ctx.clone();
     m.func(
+        "network",
+        &["cluster: Map"],
+        "Map",
+        "The Docker network of a cluster, from its [cluster] config (#{name, network, \
+         network_at}, as config::brrt gives it): the network its nodes are on when it has \
+         nodes, else the configured one, else KIND_EXPERIMENTAL_DOCKER_NETWORK, else `kind`. \
+         Returns #{name, from, problem}; problem is () or one line naming both networks and \
+         what to do, when the config names another network than the nodes are on.",
+        move |cluster: Map| -> RhaiResult<Dynamic> {
+            let text = |key: &str| -> Option<String> {
+                cluster
+                    .get(key)
+                    .filter(|v| !v.is_unit())
+                    .map(ToString::to_string)
+            };
+            let (Some(name), Some(network)) = (text("name"), text("network")) else {
+                return Err(runtime_error(
+                    "kind::network: give the [cluster] table of config::brrt, with name and \
+                     network",
+                ));
+            };
+            let at = text("network_at");
+            to_dynamic(&with_docker(&c, |d| async move {
+                let configured = ops::Configured {
+                    network: &network,
+                    at: at.as_deref(),
+                };
+                ops::network(&d, &name, configured).await
+            })?)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "reaches",
+        &["node: String", "url: String"],
+        "Map",
+        "Whether a node's containerd resolves and reaches the registry at url (http://name:5000, \
+         as a hosts.toml [host] names it), checked from inside the node with its own ctr: \
+         #{host, answers, problem}; problem is () or what went wrong (the name does not resolve, \
+         nothing answers, containerd's words). Nothing is pulled.",
+        move |node: &str, url: &str| -> RhaiResult<Dynamic> {
+            let (node, url) = (node.to_string(), url.to_string());
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::reaches(&d, &node, &url).await
+            })?)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
         "containerd_version",
         &["node: String"],
         "String",
