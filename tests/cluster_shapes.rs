@@ -8,7 +8,10 @@
 //! the tests make the containers kind would make, with those labels.
 
 use crate::support::cluster::{docker_hub_cluster, Cluster, DOCKER_HUB};
-use crate::support::{docker, Testbed};
+use crate::support::{docker, Brrt, EngineDoor, Project, Running, Testbed};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::time::Duration;
 
 /// The action in a flow's table for the row `what` whose name contains `name`.
 #[track_caller]
@@ -221,4 +224,149 @@ fn nodes_on_another_network_are_followed_and_a_config_naming_another_is_an_error
         "FAIL  node {}: {cache} does not resolve from the node",
         node.name
     ));
+}
+
+/// A docker CLI config folder of the test's own (never the user's `~/.docker`): a config.json
+/// whose current context is `current`, and contexts `name → endpoint`, laid out as the docker
+/// CLI lays them out (`contexts/meta/<sha256 of the name>/meta.json`).
+fn docker_config(dir: &Path, current: &str, contexts: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = serde_json::json!({ "auths": {}, "currentContext": current });
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    for (name, host) in contexts {
+        let id = format!("{:x}", Sha256::digest(name.as_bytes()));
+        let meta = dir.join("contexts/meta").join(id);
+        std::fs::create_dir_all(&meta).unwrap();
+        let json = serde_json::json!({
+            "Name": name,
+            "Metadata": { "Description": "brrt test context" },
+            "Endpoints": { "docker": { "Host": host, "SkipTLSVerify": false } },
+        });
+        std::fs::write(meta.join("meta.json"), json.to_string()).unwrap();
+    }
+}
+
+/// `brrt` with the docker CLI's environment of the test's own: HOME and DOCKER_CONFIG in the
+/// project, no DOCKER_HOST or DOCKER_CONTEXT from the developer's shell.
+fn in_context(brrt: Brrt, project: &Project) -> Brrt {
+    brrt.env("HOME", project.path().join("home"))
+        .env("DOCKER_CONFIG", project.path().join("docker-config"))
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_CONTEXT")
+}
+
+#[test]
+fn the_current_docker_context_is_the_engine_brrt_uses_and_names() {
+    let Some(tb) = Testbed::require("docker_context") else {
+        return;
+    };
+    // The real engine behind a socket of the test's own, at another path than the default:
+    // a context is the only way brrt can know of it.
+    let cluster = docker_hub_cluster(&tb);
+    let project = &cluster.project;
+    let socket = project.path().join("engine.sock");
+    let door = EngineDoor::bind(&socket);
+    door.open();
+    let door_host = EngineDoor::host(&socket);
+    let context = format!("{}-ctx", cluster.name);
+    let nowhere = format!("unix://{}", project.path().join("nothing.sock").display());
+    docker_config(
+        &project.path().join("docker-config"),
+        &context,
+        &[
+            (context.as_str(), door_host.as_str()),
+            ("elsewhere", nowhere.as_str()),
+        ],
+    );
+    project.write(
+        "engine.rhai",
+        "let v = docker::version();\nprint(`endpoint=${v.endpoint}`);\ndocker::ping();\n",
+    );
+    let engine = |vars: &[(&str, &str)]| {
+        let brrt = vars
+            .iter()
+            .fold(in_context(project.brrt(), project), |b, (k, v)| b.env(k, v));
+        brrt.args(["run", "engine.rhai"]).run()
+    };
+
+    // The current context (config.json) is used, and named.
+    let out = engine(&[]);
+    out.success();
+    assert_eq!(
+        out.printed("endpoint"),
+        format!("{door_host} (Docker context {context})")
+    );
+    let knocks = door.knocks();
+    assert!(knocks > 0, "brrt did not go through the context's endpoint");
+
+    // A whole dev-up goes through it, and the node pulls through the cache it made.
+    let up = in_context(project.brrt(), project)
+        .arg("run")
+        .arg(crate::support::cluster::script("dev-up.rhai"))
+        .run();
+    up.success();
+    assert!(door.knocks() > knocks, "dev-up did not use the context");
+    cluster
+        .control_plane()
+        .must_pull("docker.io/library/hello:1");
+    in_context(project.brrt(), project)
+        .arg("run")
+        .arg(crate::support::cluster::script("doctor.rhai"))
+        .run()
+        .success()
+        .stdout_contains(&format!("at {door_host} (Docker context {context})"));
+
+    // With the engine behind it gone, the message names the context's engine, not the default.
+    door.shut();
+    engine(&[]).failure(1).stderr_contains(&format!(
+        "error: cannot reach Docker at {door_host} (Docker context {context}):"
+    ));
+    door.open();
+
+    // DOCKER_CONTEXT wins over config.json; DOCKER_HOST wins over both, as for the docker CLI.
+    engine(&[("DOCKER_CONTEXT", "elsewhere")])
+        .failure(1)
+        .stderr_contains(&format!(
+            "error: cannot reach Docker at {nowhere} (Docker context elsewhere):"
+        ));
+    let direct = engine(&[("DOCKER_CONTEXT", "elsewhere"), ("DOCKER_HOST", &door_host)]);
+    direct.success();
+    assert_eq!(direct.printed("endpoint"), door_host);
+
+    // A context that does not exist is one line that says where it was named.
+    engine(&[("DOCKER_CONTEXT", "nope")])
+        .failure(1)
+        .stderr_contains(
+            "error: Docker context \"nope\" (from DOCKER_CONTEXT) does not exist: there is no ",
+        )
+        .stderr_contains("unset DOCKER_CONTEXT");
+
+    // The run lock is the engine's: a run through the context and one with DOCKER_HOST at the
+    // same socket take turns, and the one that waits names that engine.
+    project.write(
+        "hold.rhai",
+        "config::brrt(\"brrt.toml\");\nlog::info(\"holding the lock\");\n\
+         while !fs::exists(\"release\") { sleep(0.05); }\n",
+    );
+    let mut holder = Running::new(
+        in_context(project.brrt(), project)
+            .args(["run", "hold.rhai"])
+            .spawn(),
+    );
+    holder.wait_for(
+        "the holder to take the lock",
+        Duration::from_secs(30),
+        |l| l.iter().any(|l| l == "holding the lock"),
+    );
+    project
+        .brrt()
+        .env("DOCKER_HOST", &door_host)
+        .args(["run", "--no-wait", "hold.rhai"])
+        .run()
+        .failure(1)
+        .stderr_contains(&format!(
+            "run hold.rhai) is applying brrt.toml on {door_host}; run again when it is done"
+        ));
+    project.write("release", "");
+    holder.wait_for_exit(Duration::from_secs(30));
 }
