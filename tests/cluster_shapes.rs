@@ -7,10 +7,10 @@
 //! and other networks need no kind CLI at all: brrt finds nodes by kind's Docker labels, and
 //! the tests make the containers kind would make, with those labels.
 
-use crate::support::cluster::{docker_hub_cluster, Cluster, DOCKER_HUB};
+use crate::support::cluster::{container_exists, docker_hub_cluster, Cluster, DOCKER_HUB};
 use crate::support::{docker, Brrt, EngineDoor, Project, Running, Testbed};
 use sha2::{Digest, Sha256};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The action in a flow's table for the row `what` whose name contains `name`.
@@ -159,7 +159,7 @@ fn nodes_on_another_network_are_followed_and_a_config_naming_another_is_an_error
         "set network = \"{lab}\" under [cluster] in brrt.toml"
     ));
     assert!(
-        !crate::support::cluster::container_exists(&cluster.cache("docker.io")),
+        !container_exists(&cluster.cache("docker.io")),
         "dev-up made a cache on a network no node is on"
     );
     cluster
@@ -369,4 +369,264 @@ fn the_current_docker_context_is_the_engine_brrt_uses_and_names() {
         ));
     project.write("release", "");
     holder.wait_for_exit(Duration::from_secs(30));
+}
+
+/// A cluster side for creates: the kind stand-in first on PATH (no kind CLI can run here), the
+/// stand-in API server it registers nodes with, a kubeconfig of the test's own, and the
+/// stand-in's slow mode: `kind create` holds after making the node containers while the file
+/// `hold` exists.
+struct Creating {
+    api: crate::support::apiserver::ApiServer,
+    kubeconfig: PathBuf,
+    state: PathBuf,
+    hold: PathBuf,
+}
+
+impl Creating {
+    fn new(project: &Project) -> Self {
+        let c = Creating {
+            api: crate::support::apiserver::ApiServer::start(),
+            kubeconfig: project.path().join("kubeconfig"),
+            state: project.path().join("kind-state"),
+            hold: project.path().join("hold-kind"),
+        };
+        std::fs::write(&c.hold, "").unwrap();
+        c
+    }
+
+    fn env(&self, brrt: Brrt) -> Brrt {
+        let standins = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standins/bin");
+        let path = format!(
+            "{}:{}",
+            standins.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        brrt.env("PATH", path)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("BRRT_STANDIN_APISERVER", self.api.url())
+            .env("BRRT_STANDIN_KIND_STATE", &self.state)
+            .env("BRRT_STANDIN_KIND_HOLD", &self.hold)
+    }
+
+    /// Lets every `kind create` (held or to come) go on.
+    fn release(&self) {
+        let _ = std::fs::remove_file(&self.hold);
+    }
+
+    /// The pid of the stand-in `kind create` that holds for `cluster`.
+    fn kind_pid(&self, cluster: &str) -> String {
+        std::fs::read_to_string(self.state.join(format!("{cluster}.pid"))).unwrap()
+    }
+
+    fn kubeconfig_text(&self) -> String {
+        std::fs::read_to_string(&self.kubeconfig).unwrap_or_default()
+    }
+}
+
+/// A cluster that does not exist yet, and a brrt.toml that has dev-up create it with one worker
+/// (so two node containers), caching docker.io from a stand-in.
+fn cluster_to_create(tb: &Testbed) -> (Cluster<'_>, Vec<String>) {
+    let mut cluster = Cluster::without_nodes(tb);
+    cluster
+        .add_upstream("docker.io")
+        .push("brrt-testbed/hello:1", "library/hello:1");
+    let image = tb.containerd().node_image();
+    let nodes = vec![cluster.control_plane().name, tb.container("kind-worker")];
+    let config = cluster.config(&DOCKER_HUB).replacen(
+        "[cluster]\n",
+        &format!("[cluster]\ncreate = true\nworkers = 1\nnode_image = {image:?}\n"),
+        1,
+    );
+    cluster.project.write("brrt.toml", config);
+    (cluster, nodes)
+}
+
+/// Starts dev-up (or `extra` flow arguments) and waits until kind has made the node containers
+/// and holds.
+fn dev_up_held(cluster: &Cluster<'_>, side: &Creating, extra: &[&str]) -> Running {
+    let mut run = Running::new(
+        side.env(cluster.project.brrt())
+            .arg("run")
+            .args(extra)
+            .arg(crate::support::cluster::script("dev-up.rhai"))
+            .spawn(),
+    );
+    run.wait_for(
+        "kind to make the nodes and hold",
+        Duration::from_secs(120),
+        |l| l.iter().any(|l| l.contains("stand-in: held while")),
+    );
+    run
+}
+
+fn signal(pid: &str, signal: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([signal, pid.trim()])
+        .status();
+    assert!(ok.is_ok_and(|s| s.success()), "kill {signal} {pid} failed");
+}
+
+#[test]
+fn ctrl_c_during_kind_create_deletes_the_half_made_cluster() {
+    let Some(tb) = Testbed::require("create_ctrl_c") else {
+        return;
+    };
+    let (cluster, nodes) = cluster_to_create(&tb);
+    let side = Creating::new(&cluster.project);
+    let mut run = dev_up_held(&cluster, &side, &[]);
+    assert!(
+        nodes.iter().all(|n| container_exists(n)),
+        "kind made no nodes"
+    );
+
+    signal(&run.id().to_string(), "-INT");
+    assert_eq!(run.wait_for_exit(Duration::from_secs(120)), Some(130));
+    let lines = run.lines().join("\n");
+    assert!(
+        lines.contains(&format!(
+            "stopped while kind was creating cluster {}: deleting what it made (kind delete \
+             cluster --name {})",
+            cluster.name, cluster.name
+        )) && lines.contains(&format!(
+            "deleted the unfinished kind cluster {}",
+            cluster.name
+        )),
+        "{lines}"
+    );
+    for node in &nodes {
+        assert!(!container_exists(node), "{node} was left behind:\n{lines}");
+    }
+
+    // The next dev-up creates the cluster: nothing half-made is taken for a finished one.
+    side.release();
+    let out = side
+        .env(cluster.project.brrt())
+        .arg("run")
+        .arg(crate::support::cluster::script("dev-up.rhai"))
+        .run();
+    out.success();
+    assert_eq!(row(&out, "kind cluster", &cluster.name), "created");
+    cluster
+        .control_plane()
+        .must_pull("docker.io/library/hello:1");
+}
+
+#[test]
+fn a_cluster_whose_create_was_killed_is_recreated_never_unchanged() {
+    let Some(tb) = Testbed::require("create_killed") else {
+        return;
+    };
+    let (cluster, nodes) = cluster_to_create(&tb);
+    let side = Creating::new(&cluster.project);
+    let mut run = dev_up_held(&cluster, &side, &[]);
+    // brrt and kind die with no chance to clean up (the terminal was closed, the machine ran
+    // out of memory): the node containers stay, with no kubeconfig context.
+    let kind = side.kind_pid(&cluster.name);
+    signal(&run.id().to_string(), "-KILL");
+    signal(&kind, "-KILL");
+    run.wait_for_exit(Duration::from_secs(30));
+    side.release();
+    assert!(nodes.iter().all(|n| container_exists(n)));
+    let left: Vec<String> = nodes
+        .iter()
+        .map(|n| crate::support::cluster::container_id(n))
+        .collect();
+
+    let never = format!(
+        "kind cluster {} was never finished: brrt began to create it (pid {}: ",
+        cluster.name,
+        run.id()
+    );
+    side.env(cluster.project.brrt())
+        .arg("run")
+        .arg(crate::support::cluster::script("doctor.rhai"))
+        .run()
+        .failure(1)
+        .stdout_contains(&format!("FAIL  {never}"));
+
+    let out = side
+        .env(cluster.project.brrt())
+        .arg("run")
+        .arg(crate::support::cluster::script("dev-up.rhai"))
+        .run();
+    out.success()
+        .stderr_contains(&never)
+        .stderr_contains("and was stopped before kind finished; deleting it and creating it again");
+    assert_eq!(row(&out, "kind cluster", &cluster.name), "recreated");
+    let now: Vec<String> = nodes
+        .iter()
+        .map(|n| crate::support::cluster::container_id(n))
+        .collect();
+    assert!(
+        left.iter().all(|id| !now.contains(id)),
+        "a half-made node was kept"
+    );
+    assert!(side
+        .kubeconfig_text()
+        .contains(&format!("kind-{}", cluster.name)));
+    cluster
+        .control_plane()
+        .must_pull("docker.io/library/hello:1");
+
+    // Finished now: the next run changes nothing, and doctor is content.
+    let again = side
+        .env(cluster.project.brrt())
+        .arg("run")
+        .arg(crate::support::cluster::script("dev-up.rhai"))
+        .run();
+    again.success();
+    assert_eq!(row(&again, "kind cluster", &cluster.name), "unchanged");
+    side.env(cluster.project.brrt())
+        .arg("run")
+        .arg(crate::support::cluster::script("doctor.rhai"))
+        .run()
+        .success()
+        .stdout_lacks("never finished");
+}
+
+#[test]
+fn a_save_during_kind_create_under_watch_restart_starts_the_cluster_again_cleanly() {
+    let Some(tb) = Testbed::require("create_watch_restart") else {
+        return;
+    };
+    let (cluster, nodes) = cluster_to_create(&tb);
+    let side = Creating::new(&cluster.project);
+    let mut watching = dev_up_held(&cluster, &side, &["--watch", "--on-busy", "restart"]);
+    let first = crate::support::cluster::container_id(&nodes[0]);
+
+    // A save while kind creates: the run stops, kind is stopped and its nodes deleted, and the
+    // next run creates the cluster from the start (the kind stand-in refuses to create over
+    // nodes that exist, as kind does).
+    let config = std::fs::read_to_string(cluster.project.path().join("brrt.toml")).unwrap();
+    cluster
+        .project
+        .write("brrt.toml", format!("# saved during the create\n{config}"));
+    watching.wait_for(
+        "the half-made cluster to go",
+        Duration::from_secs(120),
+        |l| {
+            l.iter().any(|l| {
+                l.contains(&format!(
+                    "deleted the unfinished kind cluster {}",
+                    cluster.name
+                ))
+            })
+        },
+    );
+    side.release();
+    watching.wait_for(
+        "the restarted dev-up to finish",
+        Duration::from_secs(180),
+        |l| {
+            l.iter().any(|l| {
+                l.contains("brrt.toml changed → ")
+                    && l.contains(&format!("created kind cluster {}", cluster.name))
+            })
+        },
+    );
+    assert_ne!(crate::support::cluster::container_id(&nodes[0]), first);
+    cluster
+        .control_plane()
+        .must_pull("docker.io/library/hello:1");
+    assert_eq!(watching.stop("-INT"), Some(0));
 }

@@ -2,7 +2,6 @@
 //! child process that is killed when the run is cancelled (the future that owns it is dropped).
 
 use super::config::check_name;
-use super::network::{KIND_DEFAULT_NETWORK, KIND_NETWORK_VAR};
 use crate::ops::{Action, Error, Mode, Result};
 use std::process::Stdio;
 
@@ -26,7 +25,7 @@ impl Default for KindCli {
 }
 
 /// What a kind command printed.
-struct Ran {
+pub(super) struct Ran {
     stdout: String,
     stderr: String,
 }
@@ -38,13 +37,13 @@ impl KindCli {
 
     /// Runs `kind ARGS…` and collects what it prints. `show_progress` lets kind's stderr
     /// (its progress lines) through to the user's terminal as it comes.
-    async fn run(&self, args: &[&str], show_progress: bool) -> Result<Ran> {
+    pub(super) async fn run(&self, args: &[&str], show_progress: bool) -> Result<Ran> {
         self.run_with(args, &[], show_progress).await
     }
 
     /// As [`KindCli::run`], with environment variables for kind: each set to its value, or
     /// taken out of kind's environment when it is `None`.
-    async fn run_with(
+    pub(super) async fn run_with(
         &self,
         args: &[&str],
         env: &[(&str, Option<&str>)],
@@ -138,38 +137,6 @@ pub async fn exists(cli: &KindCli, name: &str) -> Result<bool> {
     Ok(ran.stdout.lines().any(|l| l.trim() == name))
 }
 
-/// Creates the cluster with `config` (a kind config's YAML), unless kind has one of that name:
-/// then it is `unchanged`, whatever its config. brrt never re-creates a cluster; registries and
-/// mirrors are changed in the running nodes instead. `network` other than `kind` is passed to
-/// kind as `KIND_EXPERIMENTAL_DOCKER_NETWORK`, so the nodes join the registries' network; for
-/// `kind`, that variable is taken out of kind's environment, so the nodes go where brrt says.
-pub async fn create(
-    cli: &KindCli,
-    name: &str,
-    config: &str,
-    network: &str,
-    mode: Mode,
-) -> Result<Action> {
-    check_name(name)?;
-    if exists(cli, name).await? {
-        return Ok(Action::Unchanged);
-    }
-    if !mode.announce(Action::Created, &format!("kind cluster {name}")) {
-        return Ok(Action::Created);
-    }
-    let file = ConfigFile::write(name, config)?;
-    let path = file.path.to_string_lossy().into_owned();
-    let network = (!network.is_empty() && network != KIND_DEFAULT_NETWORK).then_some(network);
-    let env = [(KIND_NETWORK_VAR, network)];
-    cli.run_with(
-        &["create", "cluster", "--name", name, "--config", &path],
-        &env,
-        true,
-    )
-    .await?;
-    Ok(Action::Created)
-}
-
 /// Deletes the cluster (its nodes and its kubeconfig entry): `removed`, or `absent`.
 pub async fn delete(cli: &KindCli, name: &str, mode: Mode) -> Result<Action> {
     check_name(name)?;
@@ -179,6 +146,7 @@ pub async fn delete(cli: &KindCli, name: &str, mode: Mode) -> Result<Action> {
     if mode.announce(Action::Removed, &format!("kind cluster {name}")) {
         cli.run(&["delete", "cluster", "--name", name], true)
             .await?;
+        super::create::forget(name);
     }
     Ok(Action::Removed)
 }
@@ -216,25 +184,4 @@ pub async fn load_image(cli: &KindCli, name: &str, image: &str, mode: Mode) -> R
     } else {
         Action::Updated
     })
-}
-
-/// The config handed to `kind create cluster --config`, removed when dropped.
-struct ConfigFile {
-    path: std::path::PathBuf,
-}
-
-impl ConfigFile {
-    fn write(name: &str, config: &str) -> Result<Self> {
-        let path =
-            std::env::temp_dir().join(format!("brrt-kind-{name}-{}.yaml", std::process::id()));
-        std::fs::write(&path, config)
-            .map_err(|e| Error::Other(format!("cannot write {}: {e}", path.display())))?;
-        Ok(ConfigFile { path })
-    }
-}
-
-impl Drop for ConfigFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
 }

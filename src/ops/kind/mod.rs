@@ -4,19 +4,22 @@
 //!
 //! - `containerd_registry`: how a node's containerd finds registry hosts.
 //! - `config`: a kind `Cluster` config (kind.x-k8s.io/v1alpha4).
-//! - `cli`: `kind create/delete/get …`, killed with the run.
+//! - `cli`: `kind delete/get/load …`, killed with the run.
+//! - `create`: `kind create cluster`, which a stopped run never leaves half-made.
 //! - `network`: the Docker network the cluster is on, from its nodes.
 //! - `reach`: whether a node's containerd resolves and reaches a registry.
 
 mod cli;
 mod config;
 mod containerd_registry;
+mod create;
 mod network;
 mod reach;
 
-pub use cli::{create, delete, exists, kubeconfig, load_image, version, KindCli};
+pub use cli::{delete, exists, kubeconfig, load_image, version, KindCli};
 pub use config::{build, image_runs_containerd_1, render, ClusterSpec, KindConfig};
 pub use containerd_registry::{containerd_registry, ContainerdRegistry};
+pub use create::{create, creates_settled, unfinished};
 pub use network::{
     cluster_network, ClusterNetwork, Configured, KIND_DEFAULT_NETWORK, KIND_NETWORK_VAR,
 };

@@ -203,8 +203,11 @@ fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         (
             &["name: String", "config: String"][..],
             "Creates a kind cluster with a config (YAML, e.g. from kind::config) unless one of \
-             that name exists: \"created\" or \"unchanged\"; an existing cluster is never \
-             re-created. kind's progress shows on stderr; Ctrl-C stops it.",
+             that name exists: \"created\" or \"unchanged\"; a finished cluster is never \
+             re-created. kind's progress shows on stderr. Stopped half-way (Ctrl-C, a save under \
+             --watch --on-busy restart), kind is stopped and what it made is deleted; a cluster \
+             brrt began and never finished (see kind::unfinished) is deleted and created again: \
+             \"recreated\".",
         ),
         (
             &["name: String", "config: String", "network: String"][..],
@@ -239,6 +242,21 @@ fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             m.func("create", params, "String", doc, create);
         }
     }
+    let c = ctx.clone();
+    m.func(
+        "unfinished",
+        &["name: String"],
+        "String",
+        "Why a kind cluster counts as never finished, or (): brrt began to create it on this \
+         engine, and the create was stopped (or brrt was killed) before kind finished it. \
+         kind::create deletes such a cluster and creates it again. Waits for a create that \
+         another brrt has under way.",
+        move |name: &str| -> RhaiResult<Dynamic> {
+            let name = name.to_string();
+            let why = with_kind(&c, async move { ops::unfinished(&name).await })?;
+            Ok(why.map_or(Dynamic::UNIT, Dynamic::from))
+        },
+    );
     let c = ctx.clone();
     m.func(
         "delete",
