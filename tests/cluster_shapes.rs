@@ -7,15 +7,17 @@
 //! and other networks need no kind CLI at all: brrt finds nodes by kind's Docker labels, and
 //! the tests make the containers kind would make, with those labels.
 
-use crate::support::cluster::{container_exists, docker_hub_cluster, Cluster, DOCKER_HUB};
-use crate::support::{docker, Brrt, EngineDoor, Project, Running, Testbed};
+use crate::support::cluster::{
+    container_exists, container_id, docker_hub_cluster, script, Cluster, DOCKER_HUB, REGISTRY_IMAGE,
+};
+use crate::support::{docker, Brrt, EngineDoor, Output, Project, Running, Testbed};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The action in a flow's table for the row `what` whose name contains `name`.
 #[track_caller]
-fn row(out: &crate::support::Output, what: &str, name: &str) -> String {
+fn row(out: &Output, what: &str, name: &str) -> String {
     let line = out
         .stdout
         .lines()
@@ -47,7 +49,7 @@ fn start_load_balancer(tb: &Testbed, cluster: &Cluster<'_>) -> String {
         &format!("io.x-k8s.kind.cluster={}", cluster.name),
         "--label",
         "io.x-k8s.kind.role=external-load-balancer",
-        crate::support::cluster::REGISTRY_IMAGE,
+        REGISTRY_IMAGE,
     ]);
     name
 }
@@ -302,7 +304,7 @@ fn the_current_docker_context_is_the_engine_brrt_uses_and_names() {
     // A whole dev-up goes through it, and the node pulls through the cache it made.
     let up = in_context(project.brrt(), project)
         .arg("run")
-        .arg(crate::support::cluster::script("dev-up.rhai"))
+        .arg(script("dev-up.rhai"))
         .run();
     up.success();
     assert!(door.knocks() > knocks, "dev-up did not use the context");
@@ -311,7 +313,7 @@ fn the_current_docker_context_is_the_engine_brrt_uses_and_names() {
         .must_pull("docker.io/library/hello:1");
     in_context(project.brrt(), project)
         .arg("run")
-        .arg(crate::support::cluster::script("doctor.rhai"))
+        .arg(script("doctor.rhai"))
         .run()
         .success()
         .stdout_contains(&format!("at {door_host} (Docker context {context})"));
@@ -448,7 +450,7 @@ fn dev_up_held(cluster: &Cluster<'_>, side: &Creating, extra: &[&str]) -> Runnin
         side.env(cluster.project.brrt())
             .arg("run")
             .args(extra)
-            .arg(crate::support::cluster::script("dev-up.rhai"))
+            .arg(script("dev-up.rhai"))
             .spawn(),
     );
     run.wait_for(
@@ -502,7 +504,7 @@ fn ctrl_c_during_kind_create_deletes_the_half_made_cluster() {
     let out = side
         .env(cluster.project.brrt())
         .arg("run")
-        .arg(crate::support::cluster::script("dev-up.rhai"))
+        .arg(script("dev-up.rhai"))
         .run();
     out.success();
     assert_eq!(row(&out, "kind cluster", &cluster.name), "created");
@@ -527,10 +529,7 @@ fn a_cluster_whose_create_was_killed_is_recreated_never_unchanged() {
     run.wait_for_exit(Duration::from_secs(30));
     side.release();
     assert!(nodes.iter().all(|n| container_exists(n)));
-    let left: Vec<String> = nodes
-        .iter()
-        .map(|n| crate::support::cluster::container_id(n))
-        .collect();
+    let left: Vec<String> = nodes.iter().map(|n| container_id(n)).collect();
 
     let never = format!(
         "kind cluster {} was never finished: brrt began to create it (pid {}: ",
@@ -539,7 +538,7 @@ fn a_cluster_whose_create_was_killed_is_recreated_never_unchanged() {
     );
     side.env(cluster.project.brrt())
         .arg("run")
-        .arg(crate::support::cluster::script("doctor.rhai"))
+        .arg(script("doctor.rhai"))
         .run()
         .failure(1)
         .stdout_contains(&format!("FAIL  {never}"));
@@ -547,16 +546,13 @@ fn a_cluster_whose_create_was_killed_is_recreated_never_unchanged() {
     let out = side
         .env(cluster.project.brrt())
         .arg("run")
-        .arg(crate::support::cluster::script("dev-up.rhai"))
+        .arg(script("dev-up.rhai"))
         .run();
     out.success()
         .stderr_contains(&never)
         .stderr_contains("and was stopped before kind finished; deleting it and creating it again");
     assert_eq!(row(&out, "kind cluster", &cluster.name), "recreated");
-    let now: Vec<String> = nodes
-        .iter()
-        .map(|n| crate::support::cluster::container_id(n))
-        .collect();
+    let now: Vec<String> = nodes.iter().map(|n| container_id(n)).collect();
     assert!(
         left.iter().all(|id| !now.contains(id)),
         "a half-made node was kept"
@@ -572,13 +568,13 @@ fn a_cluster_whose_create_was_killed_is_recreated_never_unchanged() {
     let again = side
         .env(cluster.project.brrt())
         .arg("run")
-        .arg(crate::support::cluster::script("dev-up.rhai"))
+        .arg(script("dev-up.rhai"))
         .run();
     again.success();
     assert_eq!(row(&again, "kind cluster", &cluster.name), "unchanged");
     side.env(cluster.project.brrt())
         .arg("run")
-        .arg(crate::support::cluster::script("doctor.rhai"))
+        .arg(script("doctor.rhai"))
         .run()
         .success()
         .stdout_lacks("never finished");
@@ -592,7 +588,7 @@ fn a_save_during_kind_create_under_watch_restart_starts_the_cluster_again_cleanl
     let (cluster, nodes) = cluster_to_create(&tb);
     let side = Creating::new(&cluster.project);
     let mut watching = dev_up_held(&cluster, &side, &["--watch", "--on-busy", "restart"]);
-    let first = crate::support::cluster::container_id(&nodes[0]);
+    let first = container_id(&nodes[0]);
 
     // A save while kind creates: the run stops, kind is stopped and its nodes deleted, and the
     // next run creates the cluster from the start (the kind stand-in refuses to create over
@@ -624,7 +620,7 @@ fn a_save_during_kind_create_under_watch_restart_starts_the_cluster_again_cleanl
             })
         },
     );
-    assert_ne!(crate::support::cluster::container_id(&nodes[0]), first);
+    assert_ne!(container_id(&nodes[0]), first);
     cluster
         .control_plane()
         .must_pull("docker.io/library/hello:1");
