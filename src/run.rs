@@ -283,6 +283,7 @@ fn run_script(args: RunArgs) -> ExitCode {
             cancel_on_signals(cancel.clone());
             let code = watch::watch(req, cancel).await;
             ops::docker::switches_settled().await;
+            ops::kind::creates_settled().await;
             code
         });
     }
@@ -293,8 +294,10 @@ fn run_script(args: RunArgs) -> ExitCode {
         let result = tokio::task::spawn_blocking(move || runner::run(&ctx2, &request))
             .await
             .unwrap_or(Err(Failure::Interrupted));
-        // A container switch an interrupt cut off goes on in its own task: let it end.
+        // A container switch an interrupt cut off goes on in its own task, and so does the
+        // clean-up of a kind create it stopped: let them end.
         ops::docker::switches_settled().await;
+        ops::kind::creates_settled().await;
         if mode.dry_run && result.is_ok() {
             let n = ctx.changes().len();
             tracing::info!("dry run: {n} change(s) would be made; none was");

@@ -7,6 +7,7 @@ mod bad_input;
 mod cache_insight;
 mod check;
 mod cli;
+mod cluster_shapes;
 mod cluster_side;
 mod config_load;
 mod config_schema;

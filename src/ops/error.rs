@@ -8,7 +8,8 @@ pub enum Error {
     /// The Docker engine could not be reached at all. Nothing else can work until it is started.
     #[error(
         "cannot reach Docker at {host}: {reason}. Start the engine (`sudo systemctl start docker`, \
-         or `sudo dockerd &`), or point DOCKER_HOST at a running one"
+         or `sudo dockerd &`), or point DOCKER_HOST or the Docker context (`docker context use \
+         NAME`) at a running one"
     )]
     DockerUnavailable { host: String, reason: String },
 

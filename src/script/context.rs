@@ -189,10 +189,15 @@ impl ScriptContext {
         }
     }
 
-    /// Takes the run lock for `config` on the engine brrt talks to, unless this run holds it
-    /// already. It is held until the run ends.
+    /// Takes the run lock for `config` on the engine brrt talks to (DOCKER_HOST, or the Docker
+    /// context's endpoint), unless this run holds it already. It is held until the run ends.
     pub fn lock_config(&self, config: &Path) -> ops::Result<()> {
-        let engine = ops::docker::docker_host();
+        let engine = match lock(&self.docker).as_ref() {
+            Some(d) => d.endpoint().host.clone(),
+            None => ops::docker::endpoint()
+                .map(|e| e.host)
+                .unwrap_or_else(|_| ops::docker::docker_host()),
+        };
         let path = ops::run_lock::lock_path(config, &engine);
         if lock(&self.locks).iter().any(|l| l.path == path) {
             return Ok(());

@@ -81,7 +81,19 @@ impl KubeApiServer {
         Some(KubeApiServer::start(context))
     }
 
+    /// Starts one, trying a second time when the first start fails: the script picks free
+    /// ports, and on a busy machine another process can take one before the server binds it.
     fn start(context: &str) -> KubeApiServer {
+        match KubeApiServer::try_start(context) {
+            Ok(server) => server,
+            Err(first) => {
+                eprintln!("the real API server did not start; trying once more:\n{first}");
+                KubeApiServer::try_start(context).unwrap_or_else(|second| panic!("{second}"))
+            }
+        }
+    }
+
+    fn try_start(context: &str) -> Result<KubeApiServer, String> {
         let dir = tempfile::Builder::new()
             .prefix("brrt-kube-apiserver-")
             .tempdir()
@@ -107,12 +119,12 @@ impl KubeApiServer {
         if !out.status.success() {
             let log = std::fs::read_to_string(state.join("kube-apiserver.log")).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(20).collect();
-            panic!(
+            return Err(format!(
                 "the real API server did not start ({}):\n{stdout}{}\n--- kube-apiserver.log (last lines) ---\n{}",
                 script.display(),
                 String::from_utf8_lossy(&out.stderr),
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
+            ));
         }
         let config: Value = yaml_serde::from_str(
             &std::fs::read_to_string(&kubeconfig).expect("the script wrote the kubeconfig"),
@@ -126,14 +138,14 @@ impl KubeApiServer {
             .expect("the script wrote a token")
             .trim()
             .to_string();
-        KubeApiServer {
+        Ok(KubeApiServer {
             _dir: dir,
             state,
             kubeconfig,
             url,
             token,
             running: true,
-        }
+        })
     }
 
     /// The admin kubeconfig: cluster, context and user all named [`Self::context`], current.

@@ -71,6 +71,11 @@ impl Brrt {
         self
     }
 
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.command.env_remove(key);
+        self
+    }
+
     /// Runs to the end and collects what it printed.
     pub fn run(mut self) -> Output {
         let out = self

@@ -51,7 +51,11 @@ pub struct BrrtConfig {
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterConfig {
     pub name: String,
+    /// The Docker network of the nodes and the registries: `kind` unless set. Flows take it
+    /// from the nodes when they exist (see `ops::kind::cluster_network`).
     pub network: String,
+    /// Where `network` was set (`brrt.toml:3`), or `None` when it is the default.
+    pub network_at: Option<String>,
     /// The kubeconfig context of the cluster's API server: `kind-<name>` unless set.
     pub context: String,
     /// Whether dev-up creates the cluster (with the kind CLI) when it does not exist.
@@ -299,6 +303,10 @@ impl Checker<'_> {
     /// (and how) dev-up creates it.
     fn cluster(&mut self, raw: raw::RawCluster) -> ClusterConfig {
         let name = self.string(raw.name, "cluster.name", "brrt-dev", cluster_name);
+        let network_at = raw.network.as_ref().map(|n| {
+            let (line, _) = crate::ops::error::line_col(self.text, n.span().start);
+            format!("{}:{line}", self.path)
+        });
         let network = self.string(raw.network, "cluster.network", "kind", docker_name);
         let context = self.string(
             raw.context,
@@ -345,6 +353,7 @@ impl Checker<'_> {
         ClusterConfig {
             name,
             network,
+            network_at,
             context,
             create: create.unwrap_or(false),
             workers,

@@ -1,5 +1,6 @@
 //! Connecting to the engine, with one clear line when it is not there.
 
+use super::endpoint::{endpoint, unsupported, Endpoint};
 use crate::ops::{Error, Result};
 use bollard::Docker;
 use serde::Serialize;
@@ -7,13 +8,23 @@ use serde::Serialize;
 /// A connection to the Docker engine. The layers above ops hold this and hand it back to ops
 /// functions (it dereferences to the client they take); only ops talks to the engine.
 #[derive(Debug, Clone)]
-pub struct Engine(Docker);
+pub struct Engine {
+    docker: Docker,
+    endpoint: Endpoint,
+}
+
+impl Engine {
+    /// The engine this connection goes to, and how it was chosen.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+}
 
 impl std::ops::Deref for Engine {
     type Target = Docker;
 
     fn deref(&self) -> &Docker {
-        &self.0
+        &self.docker
     }
 }
 
@@ -24,6 +35,8 @@ pub struct EngineVersion {
     pub api_version: String,
     pub os: String,
     pub arch: String,
+    /// Where brrt reaches it: `unix:///…`, with the Docker context it came from.
+    pub endpoint: String,
 }
 
 /// Asks the engine to answer now (a request, not a kept connection).
@@ -34,38 +47,52 @@ pub async fn ping(d: &Docker) -> Result<()> {
         .map_err(|e| Error::docker("ping the engine", e))
 }
 
-/// The engine's version, API version, OS and architecture.
-pub async fn version(d: &Docker) -> Result<EngineVersion> {
-    let v = d.version().await.map_err(|e| Error::docker("version", e))?;
+/// The engine's version, API version, OS and architecture, and where brrt reaches it.
+pub async fn version(engine: &Engine) -> Result<EngineVersion> {
+    let v = engine
+        .version()
+        .await
+        .map_err(|e| Error::docker("version", e))?;
     Ok(EngineVersion {
         version: v.version.unwrap_or_default(),
         api_version: v.api_version.unwrap_or_default(),
         os: v.os.unwrap_or_default(),
         arch: v.arch.unwrap_or_default(),
+        endpoint: engine.endpoint.to_string(),
     })
 }
 
-/// The engine address brrt talks to: `DOCKER_HOST`, or the default socket.
+/// The engine brrt talks to, as messages name it: `unix:///var/run/docker.sock`, or
+/// `unix:///…/docker.sock (Docker context colima)`. See [`endpoint`].
 pub fn docker_host() -> String {
-    std::env::var("DOCKER_HOST")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
+    match endpoint() {
+        Ok(e) => e.to_string(),
+        Err(_) => std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| super::endpoint::DEFAULT_HOST.to_string()),
+    }
 }
 
-/// Connects and negotiates the API version, so that older engines (API 1.41) work too.
+/// Connects to the engine the docker CLI would use (DOCKER_HOST, DOCKER_CONTEXT, the current
+/// context, the default socket) and negotiates the API version, so that older engines (API
+/// 1.41) work too.
 pub async fn connect() -> Result<Engine> {
-    let host = docker_host();
+    let endpoint = endpoint()?;
+    if let Some(why) = unsupported(&endpoint) {
+        return Err(Error::Other(why));
+    }
     let unavailable = |reason: String| Error::DockerUnavailable {
-        host: host.clone(),
+        host: endpoint.to_string(),
         reason,
     };
-    let docker = Docker::connect_with_defaults().map_err(|e| unavailable(short_reason(&e)))?;
-    docker
+    let docker =
+        Docker::connect_with_host(&endpoint.host).map_err(|e| unavailable(short_reason(&e)))?;
+    let docker = docker
         .negotiate_version()
         .await
-        .map(Engine)
-        .map_err(|e| unavailable(short_reason(&e)))
+        .map_err(|e| unavailable(short_reason(&e)))?;
+    Ok(Engine { docker, endpoint })
 }
 
 fn short_reason(err: &bollard::errors::Error) -> String {

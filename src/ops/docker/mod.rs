@@ -5,6 +5,7 @@
 
 mod client;
 mod container;
+mod endpoint;
 mod exec;
 mod files;
 mod network;
@@ -19,6 +20,7 @@ pub use container::{
     start_container, stop_container, switches_settled, ContainerOutcome, ContainerSpec,
     ContainerState, Ready, MANAGED_LABEL, SPEC_HASH_LABEL,
 };
+pub use endpoint::{endpoint, Endpoint};
 pub use exec::{exec, exec_command, ExecOutput};
 pub use files::{
     file_holds, put_file, read_dir_files, read_file, read_stamp, stat_path, write_files_atomically,

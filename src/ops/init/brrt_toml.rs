@@ -4,6 +4,7 @@
 
 use super::image_refs::ImageRef;
 use crate::ops::brrt_config::DEFAULT_UPSTREAMS;
+use crate::ops::kind::ClusterNetwork;
 use crate::ops::upstream::KNOWN_UPSTREAMS;
 use std::fmt::Write as _;
 
@@ -18,6 +19,9 @@ pub const DEFAULT_PORT: u16 = 5001;
 pub struct Findings {
     /// The kind clusters on the engine, sorted; `None` when the engine could not be asked.
     pub clusters: Option<Vec<String>>,
+    /// The network of each cluster's nodes, and the one a cluster not made yet goes on (under
+    /// the key ""): kind's default, or KIND_EXPERIMENTAL_DOCKER_NETWORK.
+    pub networks: std::collections::BTreeMap<String, ClusterNetwork>,
     /// The name of the current kubectl context, when it is a kind cluster's (`kind-NAME`).
     pub kube_context: Option<String>,
     /// The repository's folder name, a hint when several clusters exist.
@@ -142,7 +146,25 @@ pub fn render(f: &Findings) -> String {
     );
     let _ = writeln!(t, "# Found: {}.", comment(&how));
     let _ = writeln!(t, "name = {}", toml_string(&cluster));
-    t.push_str("network = \"kind\"             # the Docker network the nodes are on\n\n");
+    let (network, found) = match f.networks.get(&cluster).or_else(|| f.networks.get("")) {
+        Some(n) if n.problem.is_none() && n.from == "the nodes" => (
+            n.name.clone(),
+            format!(
+                "the Docker network the nodes of {} are on",
+                comment(&cluster)
+            ),
+        ),
+        Some(n) if n.problem.is_none() => (
+            n.name.clone(),
+            format!("the Docker network kind puts the nodes on ({})", n.from),
+        ),
+        _ => (
+            "kind".to_string(),
+            "the Docker network the nodes are on".to_string(),
+        ),
+    };
+    let _ = writeln!(t, "# {found}; the registries join it.");
+    let _ = writeln!(t, "network = {}\n", toml_string(&network));
     t.push_str(
         "[registry]\n\
          # The push registry for your own builds: docker push localhost:<port>/my-service:dev\n",
@@ -215,6 +237,7 @@ mod tests {
     fn findings(clusters: Option<&[&str]>, refs: &[(&str, &str)]) -> Findings {
         Findings {
             clusters: clusters.map(|c| c.iter().map(|s| s.to_string()).collect()),
+            networks: Default::default(),
             kube_context: None,
             repo_name: "shop".into(),
             registry: DEFAULT_REGISTRY.into(),

@@ -293,10 +293,27 @@ async fn find(dir: &Path, d: Option<&Docker>) -> Result<Findings> {
         Some(d) => Some(kind::clusters(d).await?),
         None => None,
     };
+    // The network each cluster is on, from its nodes; and where a new one would go.
+    let default = kind::Configured {
+        network: kind::KIND_DEFAULT_NETWORK,
+        at: None,
+    };
+    let mut networks = std::collections::BTreeMap::new();
+    if let Some(d) = d {
+        for name in clusters.iter().flatten() {
+            networks.insert(name.clone(), kind::network(d, name, default).await?);
+        }
+    }
+    let env = std::env::var(kind::KIND_NETWORK_VAR).ok();
+    networks.insert(
+        String::new(),
+        kind::cluster_network("", &[], default, env.as_deref()),
+    );
     let registry_name = registry_name(d).await?;
     let (port, port_note) = free_port(d, &registry_name.0).await?;
     Ok(Findings {
         clusters,
+        networks,
         kube_context: kube_context(),
         repo_name: dir
             .file_name()

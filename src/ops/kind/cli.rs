@@ -25,7 +25,7 @@ impl Default for KindCli {
 }
 
 /// What a kind command printed.
-struct Ran {
+pub(super) struct Ran {
     stdout: String,
     stderr: String,
 }
@@ -37,21 +37,27 @@ impl KindCli {
 
     /// Runs `kind ARGS…` and collects what it prints. `show_progress` lets kind's stderr
     /// (its progress lines) through to the user's terminal as it comes.
-    async fn run(&self, args: &[&str], show_progress: bool) -> Result<Ran> {
+    pub(super) async fn run(&self, args: &[&str], show_progress: bool) -> Result<Ran> {
         self.run_with(args, &[], show_progress).await
     }
 
-    /// As [`KindCli::run`], with environment variables for kind.
-    async fn run_with(
+    /// As [`KindCli::run`], with environment variables for kind: each set to its value, or
+    /// taken out of kind's environment when it is `None`.
+    pub(super) async fn run_with(
         &self,
         args: &[&str],
-        env: &[(&str, &str)],
+        env: &[(&str, Option<&str>)],
         show_progress: bool,
     ) -> Result<Ran> {
         let mut command = tokio::process::Command::new(&self.program);
+        for (key, value) in env {
+            match value {
+                Some(v) => command.env(key, v),
+                None => command.env_remove(key),
+            };
+        }
         command
             .args(args)
-            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -131,43 +137,6 @@ pub async fn exists(cli: &KindCli, name: &str) -> Result<bool> {
     Ok(ran.stdout.lines().any(|l| l.trim() == name))
 }
 
-/// The variable that puts kind's nodes on another Docker network than `kind`.
-const KIND_NETWORK_VAR: &str = "KIND_EXPERIMENTAL_DOCKER_NETWORK";
-
-/// Creates the cluster with `config` (a kind config's YAML), unless kind has one of that name:
-/// then it is `unchanged`, whatever its config. brrt never re-creates a cluster; registries and
-/// mirrors are changed in the running nodes instead. `network` other than `kind` is passed to
-/// kind as `KIND_EXPERIMENTAL_DOCKER_NETWORK`, so the nodes join the registries' network.
-pub async fn create(
-    cli: &KindCli,
-    name: &str,
-    config: &str,
-    network: &str,
-    mode: Mode,
-) -> Result<Action> {
-    check_name(name)?;
-    if exists(cli, name).await? {
-        return Ok(Action::Unchanged);
-    }
-    if !mode.announce(Action::Created, &format!("kind cluster {name}")) {
-        return Ok(Action::Created);
-    }
-    let file = ConfigFile::write(name, config)?;
-    let path = file.path.to_string_lossy().into_owned();
-    let env: Vec<(&str, &str)> = if network.is_empty() || network == "kind" {
-        Vec::new()
-    } else {
-        vec![(KIND_NETWORK_VAR, network)]
-    };
-    cli.run_with(
-        &["create", "cluster", "--name", name, "--config", &path],
-        &env,
-        true,
-    )
-    .await?;
-    Ok(Action::Created)
-}
-
 /// Deletes the cluster (its nodes and its kubeconfig entry): `removed`, or `absent`.
 pub async fn delete(cli: &KindCli, name: &str, mode: Mode) -> Result<Action> {
     check_name(name)?;
@@ -177,6 +146,7 @@ pub async fn delete(cli: &KindCli, name: &str, mode: Mode) -> Result<Action> {
     if mode.announce(Action::Removed, &format!("kind cluster {name}")) {
         cli.run(&["delete", "cluster", "--name", name], true)
             .await?;
+        super::create::forget(name);
     }
     Ok(Action::Removed)
 }
@@ -214,25 +184,4 @@ pub async fn load_image(cli: &KindCli, name: &str, image: &str, mode: Mode) -> R
     } else {
         Action::Updated
     })
-}
-
-/// The config handed to `kind create cluster --config`, removed when dropped.
-struct ConfigFile {
-    path: std::path::PathBuf,
-}
-
-impl ConfigFile {
-    fn write(name: &str, config: &str) -> Result<Self> {
-        let path =
-            std::env::temp_dir().join(format!("brrt-kind-{name}-{}.yaml", std::process::id()));
-        std::fs::write(&path, config)
-            .map_err(|e| Error::Other(format!("cannot write {}: {e}", path.display())))?;
-        Ok(ConfigFile { path })
-    }
-}
-
-impl Drop for ConfigFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
 }

@@ -40,8 +40,11 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "version",
         &[],
         "Map",
-        "The engine's version, API version, OS and architecture: #{version, api_version, os, \
-         arch}.",
+        "The engine's version, API version, OS and architecture, and where brrt reaches it: \
+         #{version, api_version, os, arch, endpoint}. The endpoint is DOCKER_HOST, else the \
+         Docker context's (DOCKER_CONTEXT, else config.json's current context), else \
+         unix:///var/run/docker.sock, as the docker CLI chooses; e.g. \
+         \"unix:///home/me/.colima/default/docker.sock (Docker context colima)\".",
         move || -> RhaiResult<Dynamic> {
             to_dynamic(&with_docker(&c, |d| async move { ops::version(&d).await })?)
         },

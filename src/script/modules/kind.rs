@@ -29,11 +29,77 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "nodes",
         &["cluster: String"],
         "Array",
-        "The nodes of a cluster, control plane first: #{name, role, id, running} each.",
+        "The nodes of a cluster (roles control-plane and worker), control planes first: \
+         #{name, role, id, running, networks} each. Other containers kind labels with the \
+         cluster (an HA cluster's external-load-balancer) are not nodes; see kind::not_nodes.",
         move |cluster: &str| -> RhaiResult<Dynamic> {
             let cluster = cluster.to_string();
             to_dynamic(&with_docker(&c, |d| async move {
                 ops::nodes(&d, &cluster).await
+            })?)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "not_nodes",
+        &["cluster: String"],
+        "Array",
+        "The containers kind labels with the cluster that are not Kubernetes nodes (an HA \
+         cluster's external-load-balancer, which runs envoy): #{name, role, id, running, \
+         networks} each. Nothing brrt writes goes into them.",
+        move |cluster: &str| -> RhaiResult<Dynamic> {
+            let cluster = cluster.to_string();
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::not_nodes(&d, &cluster).await
+            })?)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "network",
+        &["cluster: Map"],
+        "Map",
+        "The Docker network of a cluster, from its [cluster] config (#{name, network, \
+         network_at}, as config::brrt gives it): the network its nodes are on when it has \
+         nodes, else the configured one, else KIND_EXPERIMENTAL_DOCKER_NETWORK, else `kind`. \
+         Returns #{name, from, problem}; problem is () or one line naming both networks and \
+         what to do, when the config names another network than the nodes are on.",
+        move |cluster: Map| -> RhaiResult<Dynamic> {
+            let text = |key: &str| -> Option<String> {
+                cluster
+                    .get(key)
+                    .filter(|v| !v.is_unit())
+                    .map(ToString::to_string)
+            };
+            let (Some(name), Some(network)) = (text("name"), text("network")) else {
+                return Err(runtime_error(
+                    "kind::network: give the [cluster] table of config::brrt, with name and \
+                     network",
+                ));
+            };
+            let at = text("network_at");
+            to_dynamic(&with_docker(&c, |d| async move {
+                let configured = ops::Configured {
+                    network: &network,
+                    at: at.as_deref(),
+                };
+                ops::network(&d, &name, configured).await
+            })?)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "reaches",
+        &["node: String", "url: String"],
+        "Map",
+        "Whether a node's containerd resolves and reaches the registry at url (http://name:5000, \
+         as a hosts.toml [host] names it), checked from inside the node with its own ctr: \
+         #{host, answers, problem}; problem is () or what went wrong (the name does not resolve, \
+         nothing answers, containerd's words). Nothing is pulled.",
+        move |node: &str, url: &str| -> RhaiResult<Dynamic> {
+            let (node, url) = (node.to_string(), url.to_string());
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::reaches(&d, &node, &url).await
             })?)
         },
     );
@@ -137,8 +203,11 @@ fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         (
             &["name: String", "config: String"][..],
             "Creates a kind cluster with a config (YAML, e.g. from kind::config) unless one of \
-             that name exists: \"created\" or \"unchanged\"; an existing cluster is never \
-             re-created. kind's progress shows on stderr; Ctrl-C stops it.",
+             that name exists: \"created\" or \"unchanged\"; a finished cluster is never \
+             re-created. kind's progress shows on stderr. Stopped half-way (Ctrl-C, a save under \
+             --watch --on-busy restart), kind is stopped and what it made is deleted; a cluster \
+             brrt began and never finished (see kind::unfinished) is deleted and created again: \
+             \"recreated\".",
         ),
         (
             &["name: String", "config: String", "network: String"][..],
@@ -173,6 +242,21 @@ fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             m.func("create", params, "String", doc, create);
         }
     }
+    let c = ctx.clone();
+    m.func(
+        "unfinished",
+        &["name: String"],
+        "String",
+        "Why a kind cluster counts as never finished, or (): brrt began to create it on this \
+         engine, and the create was stopped (or brrt was killed) before kind finished it. \
+         kind::create deletes such a cluster and creates it again. Waits for a create that \
+         another brrt has under way.",
+        move |name: &str| -> RhaiResult<Dynamic> {
+            let name = name.to_string();
+            let why = with_kind(&c, async move { ops::unfinished(&name).await })?;
+            Ok(why.map_or(Dynamic::UNIT, Dynamic::from))
+        },
+    );
     let c = ctx.clone();
     m.func(
         "delete",
