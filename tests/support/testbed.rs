@@ -136,12 +136,6 @@ impl Testbed {
         Testbed::with(test, None, None)
     }
 
-    /// As [`Testbed::require`], with nodes that run `containerd`: Docker names are
-    /// `brrt-t-<test>-cd2-<pid>-…`, and without that node image the test skips (fails under CI).
-    pub fn require_on(test: &str, containerd: Containerd) -> Option<Testbed> {
-        Testbed::with(test, Some(containerd), None)
-    }
-
     /// As [`Testbed::require`], with registries that run `registry`: Docker names are
     /// `brrt-t-<test>-r2-<pid>-…`.
     pub fn require_registry(test: &str, registry: Registry) -> Option<Testbed> {
