@@ -445,6 +445,50 @@ fn warm_fails_at_once_when_the_cache_cannot_store_a_blob(registry: Registry) {
     };
 }
 
+/// An upstream that accepts connections and never answers: the cache waits on it, and `cache
+/// warm` gives up on the cache after its 30 s and says it timed out (before, it said the cache
+/// "answered" with reqwest's summary of the error).
+#[test]
+fn warm_says_so_when_the_cache_does_not_answer_in_time() {
+    let Some(tb) = Testbed::require("insighthang") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    cluster.dev_up().success();
+    let upstream = cluster.upstream("docker.io");
+    upstream.stop();
+    // Under the upstream's name: a server that takes each connection and says nothing.
+    let silent = tb.container("silent");
+    docker(&[
+        "run",
+        "--detach",
+        "--name",
+        &silent,
+        "--network",
+        &cluster.network,
+        "--network-alias",
+        &upstream.container,
+        "--entrypoint",
+        "/bin/busybox",
+        "brrt-testbed/node:latest",
+        "nc",
+        "-ll",
+        "-p",
+        "5000",
+        "-e",
+        "sleep",
+        "600",
+    ]);
+    cluster.project.write("images.txt", "hello:1\n");
+    cache_cmd(&cluster, &["warm", "images.txt"])
+        .failure(1)
+        .stdout_contains(&format!(
+            "FAILED  docker.io/library/hello:1 (images.txt:1): timed out: {} did not answer \
+             within 30 s for library/hello:1; its upstream docker.io may be slow or hanging",
+            cluster.cache("docker.io")
+        ));
+}
+
 /// A local image `brrt-t-…/<name>:1` of one random layer of `mib` MiB, built here (never
 /// pulled); the test removes it once pushed.
 fn random_image(tb: &Testbed, name: &str, mib: usize) -> String {
