@@ -108,7 +108,6 @@ fn cache_ttl_expires_on_registry3_and_is_reported_ignored_on_registry2(
     }
 }
 
-
 fn dev_up_from_nothing_lets_a_node_pull_docker_io_through_the_cache(stack: (Containerd, Registry)) {
     let Some(tb) = Testbed::require_stack("flowpull", stack) else {
         return;

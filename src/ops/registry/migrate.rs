@@ -688,7 +688,10 @@ mod tests {
         assert_eq!(env[..2], ["/cfg/proxy.yml", "/x.yml"]);
         assert_eq!(
             config_files(None, &[], &[]),
-            ["/etc/distribution/config.yml", "/etc/docker/registry/config.yml"]
+            [
+                "/etc/distribution/config.yml",
+                "/etc/docker/registry/config.yml"
+            ]
         );
     }
 }
