@@ -221,7 +221,7 @@ printf '\nwarm vs cold: %d images of random layers (%s MB; %d MB in all), upstre
 printf 'a fresh node each time, pulls one after the other; median of %d runs\n' "$RUNS"
 printf '%-52s %9s %9s %14s\n' "" "seconds" "vs (a)" "upstream MB"
 row() {
-  awk -v l="$1" -v t="$(median "$WORK/$2" 1)" -v a="$a" -v b="$(median "$WORK/$2" 2)" -v r="$3" \
+  awk -v l="$1" -v t="$(median "$WORK/$2" 1)" -v a="$a" -v b="$(median "$WORK/$2" 2)" -v r="${3:-}" \
     'BEGIN { if (r == "") printf "%-52s %9.2f %8.1fx %14.1f\n", l, t, a / t, b / 1e6;
              else printf "%-52s %9.2f %9s %14.1f\n", l, t, "", b / 1e6 }'
 }
