@@ -73,6 +73,9 @@ bench:
     @if [ -f benches/watch_latency.sh ]; then BRRT={{ brrt }} bash benches/watch_latency.sh; else echo "no benches/watch_latency.sh"; fi
     @if [ -f benches/plugin.sh ]; then BRRT={{ brrt }} bash benches/plugin.sh; else echo "no benches/plugin.sh"; fi
     @if [ -f benches/warm_vs_cold.sh ]; then BRRT={{ brrt }} bash benches/warm_vs_cold.sh; else echo "no benches/warm_vs_cold.sh"; fi
+    @if [ -f benches/warm_rerun.sh ]; then BRRT={{ brrt }} bash benches/warm_rerun.sh; else echo "no benches/warm_rerun.sh"; fi
+    @if [ -f benches/cold_fanout.sh ]; then BRRT={{ brrt }} bash benches/cold_fanout.sh; else echo "no benches/cold_fanout.sh"; fi
+    @if [ -f benches/seed_stack.sh ]; then BRRT={{ brrt }} bash benches/seed_stack.sh; else echo "no benches/seed_stack.sh"; fi
 
 # Needs the wasm target once: `rustup target add wasm32-unknown-unknown`.
 # Build the WASM plugin plugins/examples/NAME into plugins/NAME.wasm, where `import "NAME"` finds it.

@@ -27,3 +27,17 @@ free_port() {
   echo "no free loopback port between 20000 and 32000" >&2
   exit 1
 }
+
+# The brrt binary to bench: $BRRT when it names one, else the release binary, built now.
+# Prints its absolute path.
+brrt_binary() {
+  local repo=$1 bin
+  if [ -n "${BRRT:-}" ] && bin=$(command -v "$BRRT" 2>/dev/null); then
+    case "$bin" in /*) ;; *) bin=$PWD/$bin ;; esac
+    echo "$bin"
+    return
+  fi
+  echo "[bench] building the release binary" >&2
+  (cd "$repo" && cargo build --release --quiet)
+  echo "$repo/target/release/brrt"
+}

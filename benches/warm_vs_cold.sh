@@ -11,12 +11,15 @@
 #   (c) through the cache after `cache warm` (the cache emptied, then warmed; the warm is timed),
 #   (d) on a second fresh node, warm;
 # and `docker pull` of the same five, one after the other, from the throttled upstream.
+# (b), (c), (d) and the warm-up run for each registry release in REGISTRIES (a cache of its
+# own each): registry:3 fetches a cold blob from the upstream once, registry:2 twice.
 # It prints the median of RUNS runs of each, each ratio against (a), warm-up against the
 # sequential pulls, and the bytes the upstream sent for each (tc's counter). Figures only: a
 # missed target does not fail it. Everything it makes is named brrt-b-<pid>-… and removed at
 # exit.
 #
-# Usage: benches/warm_vs_cold.sh       (RUNS=3 RATE=20mbit SIZES="5 12 20 30 40" by default)
+# Usage: benches/warm_vs_cold.sh       (RUNS=3 RATE=20mbit SIZES="5 12 20 30 40"
+#                                      REGISTRIES="3 2" by default)
 #   BRRT=path/to/brrt uses that binary; otherwise the release binary is built.
 # Needs: root (nsenter, tc), a running Docker engine, the testbed images.
 set -euo pipefail
@@ -24,13 +27,12 @@ set -euo pipefail
 RUNS=${RUNS:-3}
 RATE=${RATE:-20mbit}
 SIZES=${SIZES:-"5 12 20 30 40"}
+REGISTRIES=${REGISTRIES:-"3 2"}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PREFIX=brrt-b-$$
 NETWORK=$PREFIX-net
 CLUSTER=$PREFIX-kind
 UPSTREAM=$PREFIX-upstream
-REGISTRY=$PREFIX-reg
-CACHE=$REGISTRY-docker-io
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/brrt-b.XXXXXX")
 NODE_IMAGE=brrt-testbed/node:latest
 
@@ -59,15 +61,9 @@ command -v tc >/dev/null && command -v nsenter >/dev/null || { log "needs tc (ip
 docker info >/dev/null 2>&1 || { log "no Docker engine: start dockerd first"; exit 1; }
 "$REPO/tests/testbed/build-images.sh" 2>/dev/null
 
-if [ -n "${BRRT:-}" ] && command -v "$BRRT" >/dev/null 2>&1; then
-  BRRT=$(command -v "$BRRT")
-  case "$BRRT" in /*) ;; *) BRRT=$PWD/$BRRT ;; esac
-else
-  log "building the release binary"
-  (cd "$REPO" && cargo build --release --quiet)
-  BRRT=$REPO/target/release/brrt
-fi
+BRRT=$(brrt_binary "$REPO")
 log "brrt: $BRRT"
+log "load before: $(uptime)"
 
 # --- the upstream, its images, the throttle ---------------------------------------------
 docker network create "$NETWORK" >/dev/null
@@ -109,17 +105,18 @@ in_upstream tc qdisc add dev eth0 root tbf rate "$RATE" burst 64kb latency 200ms
 sent() { in_upstream tc -s qdisc show dev eth0 | awk '/Sent/ { print $2; exit }'; }
 log "upstream $UPSTREAM throttled to $RATE; ${#IMAGES[@]} images, $total_mb MB"
 
-# --- brrt's project: one cache for docker.io, proxying the upstream ------------------------
-PORT=$(free_port)
-cat >"$WORK/brrt.toml" <<TOML
+# --- brrt's projects: one cache for docker.io per release, proxying the upstream ------------
+for v in $REGISTRIES; do
+  mkdir -p "$WORK/r$v"
+  cat >"$WORK/r$v/brrt.toml" <<TOML
 [cluster]
-name = "$CLUSTER"
+name = "$CLUSTER$v"
 network = "$NETWORK"
 
 [registry]
-name = "$REGISTRY"
-port = $PORT
-image = "brrt-testbed/registry:2"
+name = "$PREFIX-reg$v"
+port = $(free_port)
+image = "brrt-testbed/registry:$v"
 
 [cache]
 upstreams = ["docker.io"]
@@ -127,7 +124,10 @@ upstreams = ["docker.io"]
 [cache.remotes]
 "docker.io" = "http://$UPSTREAM:5000"
 TOML
-brrt_run() { (cd "$WORK" && "$BRRT" run -q "$REPO/scripts/$1" "${@:2}"); }
+done
+# brrt_run V SCRIPT ARGS…: in the project of registry:V. -qq: the stand-in cluster has no API
+# server, which dev-up would warn about on every run.
+brrt_run() { (cd "$WORK/r$1" && "$BRRT" run -qq "$REPO/scripts/$2" "${@:3}"); }
 
 # A fresh node: in the cluster (wired by dev-up), or outside it with hosts.toml pointing
 # straight at the upstream.
@@ -174,67 +174,72 @@ docker_pull_forget() {
 }
 record() { printf '%s %s\n' "$T" "$B" >>"$WORK/$1"; }
 
-# The first dev-up makes the cache; no node is wired yet, which it warns about.
-brrt_run dev-up.rhai >/dev/null 2>&1
+# The first dev-up makes each cache; no node is wired yet.
+for v in $REGISTRIES; do brrt_run "$v" dev-up.rhai >/dev/null 2>&1; done
 for run in $(seq 1 "$RUNS"); do
   log "run $run/$RUNS"
   node=$PREFIX-a$run
   new_node "$node" "$PREFIX-direct"
   direct_mirror "$node"
   measure pull_all "$node"; record a; log "  (a) no cache: $T s, $B bytes from the upstream"
-  docker rm -f "$node" >/dev/null
+  docker rm -f -v "$node" >/dev/null
 
-  brrt_run cache.rhai -- clear docker.io >/dev/null
-  node=$CLUSTER-b$run
-  new_node "$node" "$CLUSTER"
-  brrt_run dev-up.rhai >/dev/null
-  measure pull_all "$node"; record b; log "  (b) cold cache: $T s, $B bytes"
-  docker rm -f "$node" >/dev/null
+  for v in $REGISTRIES; do
+    brrt_run "$v" cache.rhai -- clear docker.io >/dev/null
+    node=$CLUSTER$v-b$run
+    new_node "$node" "$CLUSTER$v"
+    brrt_run "$v" dev-up.rhai >/dev/null
+    measure pull_all "$node"; record "b$v"; log "  registry:$v (b) cold cache: $T s, $B bytes"
+    docker rm -f -v "$node" >/dev/null
 
-  brrt_run cache.rhai -- clear docker.io >/dev/null
-  measure brrt_run cache.rhai -- warm "$WORK/images.txt" >/dev/null; record warm
-  log "  cache warm: $T s, $B bytes"
-  node=$CLUSTER-c$run
-  new_node "$node" "$CLUSTER"
-  brrt_run dev-up.rhai >/dev/null
-  measure pull_all "$node"; record c; log "  (c) after cache warm: $T s, $B bytes"
-  docker rm -f "$node" >/dev/null
-  node=$CLUSTER-d$run
-  new_node "$node" "$CLUSTER"
-  brrt_run dev-up.rhai >/dev/null
-  measure pull_all "$node"; record d; log "  (d) second fresh node: $T s, $B bytes"
-  docker rm -f "$node" >/dev/null
+    brrt_run "$v" cache.rhai -- clear docker.io >/dev/null
+    measure brrt_run "$v" cache.rhai -- warm "$WORK/images.txt" >/dev/null; record "warm$v"
+    log "  registry:$v cache warm: $T s, $B bytes"
+    node=$CLUSTER$v-c$run
+    new_node "$node" "$CLUSTER$v"
+    brrt_run "$v" dev-up.rhai >/dev/null
+    measure pull_all "$node"; record "c$v"; log "  registry:$v (c) after cache warm: $T s, $B bytes"
+    docker rm -f -v "$node" >/dev/null
+    node=$CLUSTER$v-d$run
+    new_node "$node" "$CLUSTER$v"
+    brrt_run "$v" dev-up.rhai >/dev/null
+    measure pull_all "$node"; record "d$v"; log "  registry:$v (d) second fresh node: $T s, $B bytes"
+    docker rm -f -v "$node" >/dev/null
+  done
 
   measure docker_pull_all; record seq; log "  sequential docker pull: $T s, $B bytes"
   docker_pull_forget
 done
+log "load after: $(uptime)"
 
 # median FILE COLUMN
 median() { awk -v c="$2" '{ print $c }' "$1" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 a=$(median "$WORK/a" 1)
+s=$(median "$WORK/seq" 1)
 printf '\nwarm vs cold: %d images of random layers (%s MB; %d MB in all), upstream throttled to %s (tc tbf),\n' \
   "${#IMAGES[@]}" "$(echo "$SIZES" | tr ' ' ',')" "$total_mb" "$RATE"
 printf 'a fresh node each time, pulls one after the other; median of %d runs\n' "$RUNS"
-printf '%-40s %9s %9s %14s\n' "" "seconds" "vs (a)" "upstream MB"
-for phase in a b c d; do
-  case $phase in
-    a) label="(a) no cache" ;;
-    b) label="(b) through the cache, cold" ;;
-    c) label="(c) through the cache, after cache warm" ;;
-    d) label="(d) second fresh node, warm" ;;
-  esac
-  t=$(median "$WORK/$phase" 1)
-  bytes=$(median "$WORK/$phase" 2)
-  awk -v l="$label" -v t="$t" -v a="$a" -v b="$bytes" \
-    'BEGIN { printf "%-40s %9.2f %8.1fx %14.1f\n", l, t, a / t, b / 1e6 }'
+printf '%-52s %9s %9s %14s\n' "" "seconds" "vs (a)" "upstream MB"
+row() {
+  awk -v l="$1" -v t="$(median "$WORK/$2" 1)" -v a="$a" -v b="$(median "$WORK/$2" 2)" -v r="${3:-}" \
+    'BEGIN { if (r == "") printf "%-52s %9.2f %8.1fx %14.1f\n", l, t, a / t, b / 1e6;
+             else printf "%-52s %9.2f %9s %14.1f\n", l, t, "", b / 1e6 }'
+}
+row "(a) no cache" a
+for v in $REGISTRIES; do
+  row "(b) through the registry:$v cache, cold" "b$v"
+  row "(c) through the registry:$v cache, after cache warm" "c$v"
+  row "(d) second fresh node, registry:$v, warm" "d$v"
+  row "cache warm into registry:$v (wall time)" "warm$v" -
 done
-w=$(median "$WORK/warm" 1)
-s=$(median "$WORK/seq" 1)
-awk -v l="cache warm (wall time)" -v t="$w" -v b="$(median "$WORK/warm" 2)" \
-  'BEGIN { printf "%-40s %9.2f %9s %14.1f\n", l, t, "", b / 1e6 }'
-awk -v l="sequential docker pull of all ${#IMAGES[@]}" -v t="$s" -v b="$(median "$WORK/seq" 2)" \
-  'BEGIN { printf "%-40s %9.2f %9s %14.1f\n", l, t, "", b / 1e6 }'
-awk -v a="$a" -v c="$(median "$WORK/c" 1)" -v d="$(median "$WORK/d" 1)" -v w="$w" -v s="$s" 'BEGIN {
-  printf "(c) %.1fx and (d) %.1fx faster than (a) (target >= 10x: %s)\n", a / c, a / d, (a / c >= 10 && a / d >= 10 ? "met" : "missed")
-  printf "cache warm / sequential docker pull: %.2f (target <= 0.5: %s)\n", w / s, (w / s <= 0.5 ? "met" : "missed")
-}'
+row "sequential docker pull of all ${#IMAGES[@]}" seq -
+for v in $REGISTRIES; do
+  awk -v v="$v" -v a="$a" -v b="$(median "$WORK/b$v" 1)" -v c="$(median "$WORK/c$v" 1)" \
+    -v d="$(median "$WORK/d$v" 1)" -v w="$(median "$WORK/warm$v" 1)" -v s="$s" 'BEGIN {
+    printf "registry:%s: (b) cold through the cache %.2fx the time of (a)", v, b / a
+    if (v == 3) printf " (target <= 1.1x: %s)", (b / a <= 1.1 ? "met" : "missed")
+    printf "\n"
+    printf "registry:%s: (c) %.1fx and (d) %.1fx faster than (a) (target >= 10x: %s)\n", v, a / c, a / d, (a / c >= 10 && a / d >= 10 ? "met" : "missed")
+    printf "registry:%s: cache warm / sequential docker pull: %.2f (target <= 0.5: %s)\n", v, w / s, (w / s <= 0.5 ? "met" : "missed")
+  }'
+done

@@ -1221,3 +1221,126 @@ fn init_gives_the_push_registry_the_next_port_when_5001_is_taken() {
         "{written}"
     );
 }
+
+/// An old proxy on `registry:3` configured by file, where v3 keeps its config and how it is
+/// told where: `REGISTRY_CONFIGURATION_PATH`, and the argument after `serve` (here in the
+/// entrypoint, with a name that does not end in `.yml`). Before, migrate looked only at a
+/// `.yml` argument of the command and at 2.x's `/etc/docker/registry/config.yml`, found no
+/// `proxy.remoteurl`, and refused the registry as one that may hold pushed images. It is
+/// recognised, its v3 storage is carried over, and the node pulls from it with the upstream
+/// stopped.
+#[test]
+fn migrate_finds_the_config_of_a_registry3_proxy_configured_by_file() {
+    let Some(tb) = Testbed::require("migrate_v3") else {
+        return;
+    };
+    let mut cluster = Cluster::new(&tb);
+    cluster
+        .add_upstream("docker.io")
+        .push("brrt-testbed/hello:1", "library/hello:1");
+    let remote = cluster.upstream("docker.io").remote();
+    cluster.project.write(
+        "old/proxy.conf",
+        format!(
+            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\n\
+             http:\n  addr: :5000\nproxy:\n  remoteurl: {remote}\n"
+        ),
+    );
+    let file = cluster.project.path().join("old/proxy.conf");
+    cluster.write_config(&CacheConfig {
+        enabled: true,
+        upstreams: &["docker.io"],
+    });
+    let cache = cluster.cache("docker.io");
+    tb.container("reg-docker-io-migrate-copy");
+    tb.container("reg-pre-brrt");
+    let run_old = |how: &[&str]| {
+        let mut args = vec![
+            "run".to_string(),
+            "--detach".into(),
+            "--name".into(),
+            cluster.registry.clone(),
+            "--network".into(),
+            cluster.network.clone(),
+            "--publish".into(),
+            format!("127.0.0.1:{}:5000", cluster.port),
+        ];
+        args.extend(how.iter().map(|a| (*a).to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        docker(&args);
+        let volume = docker(&[
+            "container",
+            "inspect",
+            "--format",
+            "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}}{{end}}{{end}}",
+            &cluster.registry,
+        ]);
+        tb.remove_volume_on_drop(&volume);
+        wait_for(30, "the old registry to answer", || {
+            match http_status(cluster.port, "/v2/")? {
+                200 => Ok(()),
+                other => Err(format!("HTTP {other}")),
+            }
+        });
+    };
+    let plan_names_the_upstream = || {
+        cluster
+            .project
+            .brrt()
+            .args(["run", "migrate", "--dry-run"])
+            .run()
+            .success()
+            .stdout_contains(&format!(
+                "migrate: {} is a pull-through cache brrt did not create",
+                cluster.registry
+            ))
+            .stdout_contains(&format!("upstream  docker.io (it proxies {remote})"));
+    };
+    let mount = format!("{}:/etc/distribution/proxy.yml:ro", file.display());
+
+    // REGISTRY_CONFIGURATION_PATH; the image's own command still names its default config.
+    run_old(&[
+        "--env",
+        "REGISTRY_CONFIGURATION_PATH=/etc/distribution/proxy.yml",
+        "--volume",
+        &mount,
+        "brrt-testbed/registry:3",
+    ]);
+    plan_names_the_upstream();
+    docker(&["rm", "--force", "--volumes", &cluster.registry]);
+
+    // `serve <file>` in the entrypoint.
+    let mount = format!("{}:/etc/distribution/proxy.conf:ro", file.display());
+    run_old(&[
+        "--volume",
+        &mount,
+        "--entrypoint",
+        "/bin/registry",
+        "brrt-testbed/registry:3",
+        "serve",
+        "/etc/distribution/proxy.conf",
+    ]);
+    plan_names_the_upstream();
+    old_mirror(&cluster);
+    let node = cluster.control_plane();
+    node.must_pull("docker.io/library/hello:1");
+    wait_until_held(&cluster.registry, "library/hello", "1", 3);
+    cluster.upstream("docker.io").stop();
+    cluster
+        .project
+        .brrt()
+        .args(["run", "migrate"])
+        .run()
+        .success()
+        .stdout_contains("migrate: carried over 1 image(s), ")
+        .stdout_contains(&format!(
+            "from {} into {cache}, which served all of them",
+            cluster.registry
+        ));
+    node.forget_images();
+    node.must_pull("docker.io/library/hello:1");
+    assert_eq!(
+        node.file_in_image("docker.io/library/hello:1", "hello.txt"),
+        HELLO_1
+    );
+}

@@ -8,7 +8,8 @@ use crate::support::cluster::{
     container_exists, docker_hub_cluster, volume_exists, wait_for, Cluster, DOCKER_HUB, HELLO_1,
     HELLO_2, REGISTRY_IMAGE,
 };
-use crate::support::{docker, Containerd, Output, Project, Running, Testbed};
+use crate::support::{docker, Containerd, Output, Project, Registry, Running, Testbed};
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -40,9 +41,17 @@ fn figure(stats: &serde_json::Value, field: &str, kind: &str) -> u64 {
     stats[0][field][kind].as_u64().unwrap_or(0)
 }
 
-#[test]
-fn stats_show_a_pull_that_misses_then_one_that_hits() {
-    let Some(tb) = Testbed::require("insightstats") else {
+on_both_stacks!(
+    stats_show_a_pull_that_misses_then_one_that_hits,
+    warm_lets_a_fresh_node_pull_with_the_upstream_stopped,
+    logs_follow_the_cache_and_tell_misses_from_hits,
+);
+
+/// The counters as each release counts: distribution v3 counts its blob misses, so they are
+/// read as they are; 2.8 counts none, so brrt reads them from the cache's TTL record and says
+/// so in a note.
+fn stats_show_a_pull_that_misses_then_one_that_hits(stack: (Containerd, Registry)) {
+    let Some(tb) = Testbed::require_stack("insightstats", stack) else {
         return;
     };
     let cluster = docker_hub_cluster(&tb);
@@ -96,30 +105,30 @@ fn stats_show_a_pull_that_misses_then_one_that_hits() {
     assert!(figure(&hit, "hits", "manifests") >= 1, "{hit}");
     assert!(hit[0]["bytes_served"].as_u64().unwrap() > 0, "{hit}");
 
-    cache_cmd(&cluster, &["stats"])
-        .success()
+    let text = cache_cmd(&cluster, &["stats"]);
+    text.success()
         .stdout_contains("docker.io (")
         .stdout_contains("the counters restart with the container")
         .stdout_contains("hit ratio")
         .stdout_contains("50.0%")
         .stdout_contains("served from the cache (saved):");
+    match tb.registry() {
+        Registry::V2 => {
+            assert_eq!(
+                hit[0]["note"],
+                "blob misses read from the cache's TTL record (distribution 2.8 does not count them)",
+                "{hit}"
+            );
+            text.stdout_contains("note: blob misses read from the cache's TTL record");
+        }
+        Registry::V3 => {
+            assert!(hit[0]["note"].is_null(), "{hit}");
+            text.stdout_lacks("note:");
+        }
+    }
     cache_cmd(&cluster, &["stats", "quay.io"])
         .failure(1)
         .stderr_contains("no cache for upstream \"quay.io\"");
-}
-
-mod warm_then_upstream_stopped {
-    use crate::support::Containerd;
-
-    #[test]
-    fn containerd16() {
-        super::warm_lets_a_fresh_node_pull_with_the_upstream_stopped(Containerd::V1_6);
-    }
-
-    #[test]
-    fn containerd2() {
-        super::warm_lets_a_fresh_node_pull_with_the_upstream_stopped(Containerd::V2);
-    }
 }
 
 const APP_YAML: &str = r#"
@@ -140,8 +149,11 @@ metadata: {name: web}
 spec: {ports: [{port: 80}]}
 "#;
 
-fn warm_lets_a_fresh_node_pull_with_the_upstream_stopped(containerd: Containerd) {
-    let Some(tb) = Testbed::require_on("insightwarm", containerd) else {
+/// On both releases: each blob comes from the upstream once (on 2.8 brrt hangs up and the
+/// cache's own fetch stores it; on v3 brrt reads it to its end, which stores it), and a fresh
+/// node then pulls everything with the upstream stopped.
+fn warm_lets_a_fresh_node_pull_with_the_upstream_stopped(stack: (Containerd, Registry)) {
+    let Some(tb) = Testbed::require_stack("insightwarm", stack) else {
         return;
     };
     let cluster = docker_hub_cluster(&tb);
@@ -174,6 +186,13 @@ fn warm_lets_a_fresh_node_pull_with_the_upstream_stopped(containerd: Containerd)
     assert_eq!(stats[0]["warmed"]["blobs"], 6, "{stats}");
     assert_eq!(figure(&stats, "misses", "blobs"), 6, "{stats}");
     assert_eq!(figure(&stats, "hits", "blobs"), 0, "{stats}");
+    if tb.registry() == Registry::V3 {
+        // The upstream's own log: one GET of each blob of each repository (2.8 starts a
+        // second one for the client, which brrt hangs up on).
+        let gets = blob_gets(&upstream.container);
+        assert_eq!(gets.len(), 6, "{gets:?}");
+        assert!(gets.values().all(|n| *n == 1), "{gets:?}");
+    }
 
     upstream.stop();
     // Warming what is cached needs no upstream.
@@ -203,9 +222,8 @@ fn warm_lets_a_fresh_node_pull_with_the_upstream_stopped(containerd: Containerd)
     );
 }
 
-#[test]
-fn logs_follow_the_cache_and_tell_misses_from_hits() {
-    let Some(tb) = Testbed::require("insightlogs") else {
+fn logs_follow_the_cache_and_tell_misses_from_hits(stack: (Containerd, Registry)) {
+    let Some(tb) = Testbed::require_stack("insightlogs", stack) else {
         return;
     };
     let cluster = docker_hub_cluster(&tb);
@@ -363,6 +381,147 @@ fn a_team_cache_serves_the_nodes_and_no_local_cache_runs() {
     cache_cmd(&cluster, &["logs", "docker.io"])
         .failure(1)
         .stderr_contains("served by the team cache");
+}
+
+mod warm_when_the_cache_cannot_store {
+    use crate::support::Registry;
+
+    #[test]
+    fn registry2() {
+        super::warm_fails_at_once_when_the_cache_cannot_store_a_blob(Registry::V2);
+    }
+
+    #[test]
+    fn registry3() {
+        super::warm_fails_at_once_when_the_cache_cannot_store_a_blob(Registry::V3);
+    }
+}
+
+/// A cache whose disk is full cannot store a blob: `cache warm` says so for that image as soon
+/// as the cache gives up, instead of waiting (ten minutes, before) for a blob that will not
+/// come. distribution v3 drops the blob's download to the client when its storage write fails;
+/// 2.8 logs the failure of its own fetch.
+fn warm_fails_at_once_when_the_cache_cannot_store_a_blob(registry: Registry) {
+    let Some(tb) = Testbed::require_registry("insightfull", registry) else {
+        return;
+    };
+    let mut cluster = Cluster::without_nodes(&tb);
+    let upstream = cluster.add_upstream("docker.io");
+    let image = random_image(&tb, "big", 4);
+    upstream.push(&image, "team/big:1");
+    docker(&["image", "rm", &image]);
+    cluster.write_config(&DOCKER_HUB);
+    // The cache's volume as brrt makes it, on a 1 MiB tmpfs: a full disk for a 4 MiB layer.
+    let cache = cluster.cache("docker.io");
+    let volume = cluster.volume(&cache);
+    docker(&[
+        "volume",
+        "create",
+        "--driver",
+        "local",
+        "--opt",
+        "type=tmpfs",
+        "--opt",
+        "device=tmpfs",
+        "--opt",
+        "o=size=1m",
+        "--label",
+        "dev.brrt.managed=true",
+        &volume,
+    ]);
+    cluster.dev_up().success();
+    cluster.project.write("images.txt", "team/big:1\n");
+
+    let out = cache_cmd(&cluster, &["warm", "images.txt"]);
+    out.failure(1)
+        .stdout_contains("warm: 1 image(s): 0 warmed")
+        .stdout_contains("FAILED  docker.io/team/big:1 (images.txt:1): ")
+        .stdout_contains("no space left on device");
+    match registry {
+        Registry::V3 => out
+            .stdout_contains(&format!("{cache} abandoned blob sha256:"))
+            .stdout_contains("the cache stored none of it"),
+        Registry::V2 => out.stdout_contains(&format!("{cache} could not store blob sha256:")),
+    };
+}
+
+/// An upstream that accepts connections and never answers: the cache waits on it, and `cache
+/// warm` gives up on the cache after its 30 s and says it timed out (before, it said the cache
+/// "answered" with reqwest's summary of the error).
+#[test]
+fn warm_says_so_when_the_cache_does_not_answer_in_time() {
+    let Some(tb) = Testbed::require("insighthang") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    cluster.dev_up().success();
+    let upstream = cluster.upstream("docker.io");
+    upstream.stop();
+    // Under the upstream's name: a server that takes each connection and says nothing.
+    let silent = tb.container("silent");
+    docker(&[
+        "run",
+        "--detach",
+        "--name",
+        &silent,
+        "--network",
+        &cluster.network,
+        "--network-alias",
+        &upstream.container,
+        "--entrypoint",
+        "/bin/busybox",
+        "brrt-testbed/node:latest",
+        "nc",
+        "-ll",
+        "-p",
+        "5000",
+        "-e",
+        "sleep",
+        "600",
+    ]);
+    cluster.project.write("images.txt", "hello:1\n");
+    cache_cmd(&cluster, &["warm", "images.txt"])
+        .failure(1)
+        .stdout_contains(&format!(
+            "FAILED  docker.io/library/hello:1 (images.txt:1): timed out: {} did not answer \
+             within 30 s for library/hello:1; its upstream docker.io may be slow or hanging",
+            cluster.cache("docker.io")
+        ));
+}
+
+/// A local image `brrt-t-…/<name>:1` of one random layer of `mib` MiB, built here (never
+/// pulled); the test removes it once pushed.
+fn random_image(tb: &Testbed, name: &str, mib: usize) -> String {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut data = vec![0u8; mib << 20];
+    let mut state = u64::from(std::process::id()) | 1;
+    for chunk in data.chunks_mut(8) {
+        // xorshift: incompressible, so the layer keeps its size.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let bytes = state.to_le_bytes();
+        chunk.copy_from_slice(&bytes[..chunk.len()]);
+    }
+    std::fs::write(dir.path().join("data"), data).expect("write the layer");
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM scratch\nCOPY data /data\n",
+    )
+    .expect("write the Dockerfile");
+    let tag = format!("{}/{name}:1", tb.name("img"));
+    let out = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", &tag])
+        .arg(dir.path())
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("docker build");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tag
 }
 
 #[test]
@@ -542,6 +701,36 @@ fn push_index(port: u16, repo: &str, tag: &str) {
         body.as_bytes(),
     );
     assert_eq!(status, 201, "{headers}\n{text}");
+}
+
+/// How often a registry served each blob whole to a `GET` (`repo/blobs/digest` → count), from
+/// its log.
+fn blob_gets(container: &str) -> BTreeMap<String, usize> {
+    let out = std::process::Command::new("docker")
+        .args(["logs", container])
+        .output()
+        .expect("docker logs");
+    let log =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    let mut gets = BTreeMap::new();
+    for line in log.lines() {
+        if !(line.contains("msg=\"response completed\"")
+            && line.contains("http.request.method=GET")
+            && line.contains("http.response.status=200"))
+        {
+            continue;
+        }
+        let uri = line
+            .split_whitespace()
+            .find_map(|f| f.strip_prefix("http.request.uri=\"/v2/"))
+            .filter(|u| u.contains("/blobs/"));
+        if let Some(blob) = uri {
+            *gets
+                .entry(blob.trim_end_matches('"').to_string())
+                .or_insert(0) += 1;
+        }
+    }
+    gets
 }
 
 /// One HTTP/1.0 request to 127.0.0.1:port: status, headers, body.

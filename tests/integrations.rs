@@ -949,7 +949,8 @@ fn just_bench_skips_the_benches_that_do_not_exist() {
         .success()
         .stdout_is(
             "startup with /opt/brrt\nno benches/dev_up_noop.sh\nno benches/watch_latency.sh\n\
-             no benches/plugin.sh\nno benches/warm_vs_cold.sh\n",
+             no benches/plugin.sh\nno benches/warm_vs_cold.sh\nno benches/warm_rerun.sh\n\
+             no benches/cold_fanout.sh\nno benches/seed_stack.sh\n",
         );
 }
 

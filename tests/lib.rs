@@ -1,5 +1,6 @@
 //! Integration tests: one binary, each module a user's session with the real `brrt`.
 
+#[macro_use]
 mod support;
 
 mod adoption;

@@ -3,49 +3,113 @@
 //! node running real containerd. Upstreams are stand-in registries on the test's own network,
 //! so "Docker Hub" is a container the test pushes into and can stop.
 //!
-//! The flows a kind user meets every day run twice, as `<flow>::containerd16` and
-//! `<flow>::containerd2`: once on nodes with containerd 1.6 (kind before v0.27), once on nodes
-//! with containerd 2.3, the one kind's current node image runs.
+//! The flows a kind user meets every day run twice, on the two stacks of `support::STACKS`:
+//! `<flow>::containerd16_registry2` (nodes with containerd 1.6, as kind before v0.27, and
+//! `registry:2` caches) and `<flow>::containerd2_registry3` (the containerd 2.3 of kind's current
+//! node image, and `registry:3`, brrt's default).
 
 use crate::support::cluster::{
     container_exists, container_id, docker_hub_cluster, free_port, network_exists, push, script,
     volume_exists, wait_for, CacheConfig, Cluster, DOCKER_HUB, HELLO_1, HELLO_2, REGISTRY_IMAGE,
 };
-use crate::support::{docker, set, try_docker, Containerd, Project, Testbed};
+use crate::support::{docker, set, try_docker, Containerd, Project, Registry, Running, Testbed};
 use std::net::TcpListener;
+use std::time::Duration;
 
-/// Runs each flow `fn flow(containerd: Containerd)` as two tests, `flow::containerd16` and
-/// `flow::containerd2`: the same session against nodes running containerd 1.6 and nodes
-/// running kind's containerd 2.x.
-macro_rules! on_each_containerd {
-    ($($flow:ident),+ $(,)?) => {$(
-        mod $flow {
-            use crate::support::Containerd;
-
-            #[test]
-            fn containerd16() {
-                super::$flow(Containerd::V1_6);
-            }
-
-            #[test]
-            fn containerd2() {
-                super::$flow(Containerd::V2);
-            }
-        }
-    )+};
-}
-
-on_each_containerd!(
+on_both_stacks!(
     dev_up_from_nothing_lets_a_node_pull_docker_io_through_the_cache,
     cache_serves_a_pulled_image_with_the_upstream_stopped,
     node_pulls_what_was_pushed_to_the_push_registry,
     switching_the_cache_off_and_on_keeps_its_volume_and_never_restarts_containerd,
     second_dev_up_changes_nothing,
     doctor_reads_the_node_config_in_the_layout_of_its_containerd,
+    cache_ttl_expires_on_registry3_and_is_reported_ignored_on_registry2,
 );
 
-fn dev_up_from_nothing_lets_a_node_pull_docker_io_through_the_cache(containerd: Containerd) {
-    let Some(tb) = Testbed::require_on("flowpull", containerd) else {
+/// `cache.ttl` reaches the cache as `REGISTRY_PROXY_TTL`. distribution v3 honours it: what the
+/// cache fetched is gone once the TTL passes, so a node pulls it no more with the upstream
+/// stopped. 2.8 ignores it (and logs so), which dev-up says once per process (a save under
+/// `--watch` does not repeat it) and doctor says too.
+fn cache_ttl_expires_on_registry3_and_is_reported_ignored_on_registry2(
+    stack: (Containerd, Registry),
+) {
+    let Some(tb) = Testbed::require_stack("ttl", stack) else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    let cache = cluster.cache("docker.io");
+    let config = cluster
+        .config(&DOCKER_HUB)
+        .replace("[cache]\n", "[cache]\nttl = \"30s\"\n");
+    cluster.project.write("brrt.toml", &config);
+    let ignored = format!("cache.ttl = \"30s\" is ignored by {cache}: it runs distribution 2.8");
+
+    let mut watch = Running::new(
+        cluster
+            .project
+            .brrt()
+            .args(["run", "--watch"])
+            .arg(script("dev-up.rhai"))
+            .spawn(),
+    );
+    watch.wait_for("the first apply", Duration::from_secs(60), |l| {
+        l.iter().any(|l| l.starts_with("dev-up: "))
+    });
+    // A save that changes nothing for the cache: no second word about the TTL.
+    cluster
+        .project
+        .write("brrt.toml", format!("{config}\n# saved again\n"));
+    watch.wait_for_applies(1);
+    let said = watch
+        .lines()
+        .iter()
+        .filter(|l| l.contains("is ignored by"))
+        .count();
+    assert_eq!(watch.stop("-TERM"), Some(0));
+    let doctor = cluster.run("doctor.rhai", &[]);
+    doctor.success();
+    let env = docker(&[
+        "inspect",
+        "-f",
+        "{{range .Config.Env}}{{println .}}{{end}}",
+        &cache,
+    ]);
+    assert!(env.lines().any(|l| l == "REGISTRY_PROXY_TTL=30s"), "{env}");
+
+    let node = cluster.control_plane();
+    match tb.registry() {
+        Registry::V2 => {
+            assert_eq!(said, 1, "the TTL warning, once per process");
+            doctor.stdout_contains(&format!("warn  {ignored}"));
+            doctor.stdout_contains("use image = \"registry:3\" for the TTL to apply");
+            // What the warning says is what the cache says.
+            let log = registry_log(&cache);
+            assert!(
+                log.contains("Ignoring unrecognized environment variable REGISTRY_PROXY_TTL"),
+                "{log}"
+            );
+        }
+        Registry::V3 => {
+            assert_eq!(said, 0);
+            doctor.stdout_lacks("is ignored by");
+            node.must_pull("docker.io/library/hello:1");
+            cluster.upstream("docker.io").stop();
+            // Within the TTL the cache serves it; once the TTL passes, it has let it go.
+            node.forget_images();
+            node.must_pull("docker.io/library/hello:1");
+            wait_for(180, "the cached image to expire", || {
+                node.forget_images();
+                match node.pull("docker.io/library/hello:1") {
+                    Err(_) => Ok(()),
+                    Ok(()) => Err("the node still pulls it".to_string()),
+                }
+            });
+        }
+    }
+}
+
+fn dev_up_from_nothing_lets_a_node_pull_docker_io_through_the_cache(stack: (Containerd, Registry)) {
+    let Some(tb) = Testbed::require_stack("flowpull", stack) else {
         return;
     };
     let cluster = docker_hub_cluster(&tb);
@@ -82,8 +146,8 @@ fn dev_up_from_nothing_lets_a_node_pull_docker_io_through_the_cache(containerd: 
     ls.stdout_contains(&format!("docker.io ({cache}): 1 image(s)"));
 }
 
-fn cache_serves_a_pulled_image_with_the_upstream_stopped(containerd: Containerd) {
-    let Some(tb) = Testbed::require_on("upstreamstopped", containerd) else {
+fn cache_serves_a_pulled_image_with_the_upstream_stopped(stack: (Containerd, Registry)) {
+    let Some(tb) = Testbed::require_stack("upstreamstopped", stack) else {
         return;
     };
     let cluster = docker_hub_cluster(&tb);
@@ -101,8 +165,8 @@ fn cache_serves_a_pulled_image_with_the_upstream_stopped(containerd: Containerd)
     );
 }
 
-fn node_pulls_what_was_pushed_to_the_push_registry(containerd: Containerd) {
-    let Some(tb) = Testbed::require_on("pushreg", containerd) else {
+fn node_pulls_what_was_pushed_to_the_push_registry(stack: (Containerd, Registry)) {
+    let Some(tb) = Testbed::require_stack("pushreg", stack) else {
         return;
     };
     let cluster = docker_hub_cluster(&tb);
@@ -118,8 +182,8 @@ fn node_pulls_what_was_pushed_to_the_push_registry(containerd: Containerd) {
     assert_eq!(node.file_in_image(&image, "hello.txt"), HELLO_2);
 }
 
-fn second_dev_up_changes_nothing(containerd: Containerd) {
-    let Some(tb) = Testbed::require_on("noop", containerd) else {
+fn second_dev_up_changes_nothing(stack: (Containerd, Registry)) {
+    let Some(tb) = Testbed::require_stack("noop", stack) else {
         return;
     };
     let cluster = docker_hub_cluster(&tb);
@@ -162,13 +226,19 @@ const CONFIG_2X: &str = r#"version = 3
 /// doctor on a cluster dev-up wired, then on node configs a team may have: a deprecated
 /// `registry.mirrors` table (kind's older local-registry patch), and the other containerd's
 /// layout. doctor reads the file; containerd reads it at its next start.
-fn doctor_reads_the_node_config_in_the_layout_of_its_containerd(containerd: Containerd) {
-    let Some(tb) = Testbed::require_on("doctor", containerd) else {
+fn doctor_reads_the_node_config_in_the_layout_of_its_containerd(stack: (Containerd, Registry)) {
+    let Some(tb) = Testbed::require_stack("doctor", stack) else {
         return;
     };
+    let (containerd, registry) = stack;
     let cluster = docker_hub_cluster(&tb);
     cluster.dev_up().success();
     let node = cluster.control_plane();
+    // Each registry says which distribution it runs (Debian's 2.8.2, or v3 built from its tag).
+    let release = match registry {
+        Registry::V2 => "distribution 2.8",
+        Registry::V3 => "distribution v3.",
+    };
     let (version, own, other) = match containerd {
         Containerd::V1_6 => ("containerd 1.", "io.containerd.grpc.v1.cri", CONFIG_2X),
         Containerd::V2 => ("containerd 2.", "io.containerd.cri.v1.images", CONFIG_1X),
@@ -180,6 +250,14 @@ fn doctor_reads_the_node_config_in_the_layout_of_its_containerd(containerd: Cont
         .success()
         .stdout_contains(&node_line)
         .stdout_contains(&format!("(config version {config_version})"))
+        .stdout_contains(&format!(
+            "ok    push registry: {} answers (0 repositories, {release}",
+            cluster.registry
+        ))
+        .stdout_contains(&format!(
+            "ok    cache for docker.io: {} answers (0 repositories, {release}",
+            cluster.cache("docker.io")
+        ))
         // The stand-in cluster has nodes but no API server (nor kubeconfig): the one warning.
         .stdout_contains(&format!(
             "warn  no context `kind-{}` in the kubeconfig",
@@ -282,9 +360,9 @@ fn dev_up_repairs_what_was_changed_by_hand() {
 
 /// containerd is the node's first process, so the node's start time is containerd's.
 fn switching_the_cache_off_and_on_keeps_its_volume_and_never_restarts_containerd(
-    containerd: Containerd,
+    stack: (Containerd, Registry),
 ) {
-    let Some(tb) = Testbed::require_on("toggle", containerd) else {
+    let Some(tb) = Testbed::require_stack("toggle", stack) else {
         return;
     };
     let cluster = docker_hub_cluster(&tb);

@@ -9,7 +9,7 @@
 use crate::integrations::{Declared, Tilt};
 use crate::support::cluster::{script, CacheConfig, Cluster, Node};
 use crate::support::kube_apiserver::KubeApiServer;
-use crate::support::{try_docker, Containerd, Project, Testbed};
+use crate::support::{try_docker, Containerd, Project, Registry, Testbed, STACKS};
 
 const NO_CACHES: CacheConfig<'static> = CacheConfig {
     enabled: false,
@@ -19,19 +19,7 @@ const NO_CACHES: CacheConfig<'static> = CacheConfig {
 /// What the image Tilt builds holds, in `hello.txt`.
 const APP_TEXT: &str = "hello from the team's app, built by Tilt";
 
-mod tilt_ci_applies_what_the_node_pulls {
-    use crate::support::Containerd;
-
-    #[test]
-    fn containerd16() {
-        super::tilt_ci_applies_what_the_node_pulls(Containerd::V1_6);
-    }
-
-    #[test]
-    fn containerd2() {
-        super::tilt_ci_applies_what_the_node_pulls(Containerd::V2);
-    }
-}
+on_both_stacks!(tilt_ci_applies_what_the_node_pulls);
 
 /// A team's project for Tilt: a `FROM scratch` image with one file, built by `docker_build`,
 /// and a Deployment that runs it, applied by `k8s_yaml`. `image` is the image's name in the
@@ -93,15 +81,16 @@ pub(crate) fn node_runs(node: &Node, image: &str) {
     assert_eq!(node.file_in_image(image, "hello.txt"), APP_TEXT);
 }
 
-fn tilt_ci_applies_what_the_node_pulls(containerd: Containerd) {
+fn tilt_ci_applies_what_the_node_pulls(stack: (Containerd, Registry)) {
     let test = format!(
-        "tilt_ci_applies_what_the_node_pulls::{}",
-        containerd.suffix()
+        "tilt_ci_applies_what_the_node_pulls::{}_{}",
+        stack.0.suffix(),
+        stack.1.suffix()
     );
     let Some(tilt) = Tilt::require(&test) else {
         return;
     };
-    let Some(tb) = Testbed::require_on("tiltloop", containerd) else {
+    let Some(tb) = Testbed::require_stack("tiltloop", stack) else {
         return;
     };
     let cluster = Cluster::new(&tb);
@@ -165,7 +154,7 @@ fn tilt_finds_the_registry_on_its_first_run_in_a_project_brrt_init_set_up() {
     let Some(tilt) = Tilt::require(test) else {
         return;
     };
-    let Some(tb) = Testbed::require_on("tiltfirst", Containerd::V2) else {
+    let Some(tb) = Testbed::require_stack("tiltfirst", STACKS[1]) else {
         return;
     };
     let mut cluster = Cluster::new(&tb);

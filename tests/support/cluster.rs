@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The registry image: the real registry server (distribution), standing in for Docker Hub's
-/// `registry:2` under a name of the testbed's own.
+/// The registry image of upstream stand-ins and other registries brrt did not make: the real
+/// registry server (distribution 2.8), standing in for Docker Hub's `registry:2` under a name
+/// of the testbed's own. The push registry and caches run [`Testbed::registry`]'s image.
 pub const REGISTRY_IMAGE: &str = "brrt-testbed/registry:2";
 /// What containerd 2.x prints on stderr of every `ctr` call on a cgroup v1 host. It is no
 /// part of what a test checks, so it is dropped from what a node prints.
@@ -444,12 +445,13 @@ impl<'t> Cluster<'t> {
         let quoted: Vec<String> = cache.upstreams.iter().map(|u| format!("{u:?}")).collect();
         let mut text = format!(
             "[cluster]\nname = {:?}\nnetwork = {:?}\n\n\
-             [registry]\nname = {:?}\nport = {}\nimage = {REGISTRY_IMAGE:?}\n\n\
+             [registry]\nname = {:?}\nport = {}\nimage = {:?}\n\n\
              [cache]\nenabled = {}\nupstreams = [{}]\n\n[cache.remotes]\n",
             self.name,
             self.network,
             self.registry,
             self.port,
+            self.tb.registry().image(),
             cache.enabled,
             quoted.join(", ")
         );

@@ -2,6 +2,26 @@
 //! throwaway project directory, (in `testbed`) a real Docker engine with cleanup, and (in
 //! `kube_apiserver`) the real Kubernetes API server.
 
+/// Runs each flow `fn flow(stack: (Containerd, Registry))` as two tests, one per stack of
+/// [`STACKS`]: `flow::containerd16_registry2` (nodes with containerd 1.6, as kind before v0.27,
+/// and `registry:2`) and `flow::containerd2_registry3` (kind's containerd 2.3 and
+/// `registry:3`, brrt's default).
+macro_rules! on_both_stacks {
+    ($($flow:ident),+ $(,)?) => {$(
+        mod $flow {
+            #[test]
+            fn containerd16_registry2() {
+                super::$flow(crate::support::STACKS[0]);
+            }
+
+            #[test]
+            fn containerd2_registry3() {
+                super::$flow(crate::support::STACKS[1]);
+            }
+        }
+    )+};
+}
+
 pub mod apiserver;
 mod ci;
 pub mod cluster;
@@ -13,7 +33,7 @@ mod testbed;
 pub use ci::{missing, testbed_bin};
 pub use engine_door::EngineDoor;
 pub use running::Running;
-pub use testbed::{docker, try_docker, Containerd, Testbed};
+pub use testbed::{docker, try_docker, Containerd, Registry, Testbed, STACKS};
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

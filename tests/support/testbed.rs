@@ -36,11 +36,12 @@ impl Containerd {
         }
     }
 
-    /// What a test's name and Docker names end with: `containerd16`, `containerd2`.
+    /// What a test's Docker names carry after its name: `cd16`, `cd2` (short: a kind cluster
+    /// name has at most 50 characters).
     pub fn suffix(self) -> &'static str {
         match self {
-            Containerd::V1_6 => "containerd16",
-            Containerd::V2 => "containerd2",
+            Containerd::V1_6 => "cd16",
+            Containerd::V2 => "cd2",
         }
     }
 
@@ -61,10 +62,64 @@ impl Containerd {
     }
 }
 
+/// The distribution a test's push registry and caches run (its upstream stand-ins and other
+/// registries run 2.8 whatever this says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registry {
+    /// distribution 2.8.2, Debian's `docker-registry`: the stand-in for `registry:2`.
+    V2,
+    /// distribution v3 (the static `registry-v3` from [`testbed_bin`]): the stand-in for
+    /// `registry:3`, brrt's default.
+    V3,
+}
+
+impl Registry {
+    /// The image built by `tests/testbed/build-images.sh`.
+    pub fn image(self) -> &'static str {
+        match self {
+            Registry::V2 => "brrt-testbed/registry:2",
+            Registry::V3 => "brrt-testbed/registry:3",
+        }
+    }
+
+    /// What a test's Docker names carry after its name: `r2`, `r3`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Registry::V2 => "r2",
+            Registry::V3 => "r3",
+        }
+    }
+
+    fn missing_image(self) -> Option<String> {
+        if try_docker(&["image", "inspect", "--format", "{{.Id}}", self.image()]).is_some() {
+            return None;
+        }
+        Some(match self {
+            Registry::V2 => format!("no {} image", self.image()),
+            Registry::V3 => format!(
+                "no {} image: tests/testbed/build-images.sh builds it from registry-v3 in {} \
+                 (set BRRT_TESTBED_BIN to another folder)",
+                self.image(),
+                testbed_bin().display()
+            ),
+        })
+    }
+}
+
+/// The two stacks the everyday flows run on: the one a kind user had before kind v0.27
+/// (containerd 1.6 nodes, `registry:2`), and today's (containerd 2.3 nodes, `registry:3`).
+/// The other two pairs are not run: a node and a registry meet only through the registry HTTP
+/// API, which each version of both speaks alike.
+pub const STACKS: [(Containerd, Registry); 2] = [
+    (Containerd::V1_6, Registry::V2),
+    (Containerd::V2, Registry::V3),
+];
+
 /// One test's view of the engine. Everything registered through it is removed on drop.
 pub struct Testbed {
     prefix: String,
     containerd: Containerd,
+    registry: Registry,
     containers: RefCell<Vec<String>>,
     networks: RefCell<Vec<String>>,
     volumes: RefCell<Vec<String>>,
@@ -73,27 +128,47 @@ pub struct Testbed {
 impl Testbed {
     /// The engine, or `None` (after saying why on stderr) when there is none here. Under CI
     /// (see [`in_ci`](super::ci::in_ci)) a missing engine is a failure, not a skip. Nodes run
-    /// containerd 1.6.
+    /// containerd 1.6; the push registry and caches run `registry:3`, brrt's default.
     ///
     /// `test` names the test in every Docker object it makes: `brrt-t-<test>-<pid>-…`, with its
     /// underscores written as dashes. Each test has a name of its own.
     pub fn require(test: &str) -> Option<Testbed> {
-        Testbed::with_nodes(test, None)
+        Testbed::with(test, None, None)
     }
 
-    /// As [`Testbed::require`], with nodes that run `containerd`: Docker names are
-    /// `brrt-t-<test>-containerd2-<pid>-…`, and without that node image the test skips (fails
-    /// under CI).
-    pub fn require_on(test: &str, containerd: Containerd) -> Option<Testbed> {
-        Testbed::with_nodes(test, Some(containerd))
+    /// As [`Testbed::require`], with registries that run `registry`: Docker names are
+    /// `brrt-t-<test>-r2-<pid>-…`.
+    pub fn require_registry(test: &str, registry: Registry) -> Option<Testbed> {
+        Testbed::with(test, None, Some(registry))
     }
 
-    fn with_nodes(test: &str, nodes: Option<Containerd>) -> Option<Testbed> {
-        let name = match nodes {
-            Some(c) => format!("{test}-{}", c.suffix()),
-            None => test.to_string(),
-        };
+    /// As [`Testbed::require`], on one of the [`STACKS`]: nodes that run `containerd` and
+    /// registries that run `registry`; without either image the test skips (fails under CI).
+    /// Docker names are `brrt-t-<test>-cd2-r3-<pid>-…`.
+    pub fn require_stack(
+        test: &str,
+        (containerd, registry): (Containerd, Registry),
+    ) -> Option<Testbed> {
+        Testbed::with(test, Some(containerd), Some(registry))
+    }
+
+    fn with(
+        test: &str,
+        nodes: Option<Containerd>,
+        registries: Option<Registry>,
+    ) -> Option<Testbed> {
+        let mut name = test.to_string();
+        for suffix in [
+            nodes.map(Containerd::suffix),
+            registries.map(Registry::suffix),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            name = format!("{name}-{suffix}");
+        }
         let containerd = nodes.unwrap_or(Containerd::V1_6);
+        let registry = registries.unwrap_or(Registry::V3);
         assert!(
             !test.is_empty()
                 && test
@@ -113,7 +188,10 @@ impl Testbed {
         if let Err(why) = IMAGES.get_or_init(build_images) {
             panic!("the testbed images could not be built:\n{why}");
         }
-        if let Some(why) = containerd.missing_image() {
+        if let Some(why) = containerd
+            .missing_image()
+            .or_else(|| registry.missing_image())
+        {
             missing(test, &why);
             return None;
         }
@@ -121,6 +199,7 @@ impl Testbed {
             // Dashes, not underscores: kind (and so brrt) refuses `_` in a cluster name.
             prefix: format!("brrt-t-{}-{}", test.replace('_', "-"), std::process::id()),
             containerd,
+            registry,
             containers: RefCell::default(),
             networks: RefCell::default(),
             volumes: RefCell::default(),
@@ -132,7 +211,14 @@ impl Testbed {
         self.containerd
     }
 
-    fn name(&self, what: &str) -> String {
+    /// The registry this test's push registry and caches run.
+    pub fn registry(&self) -> Registry {
+        self.registry
+    }
+
+    /// A name of this test (`brrt-t-<test>-<pid>-<what>`) for something it removes itself,
+    /// such as an image it builds.
+    pub fn name(&self, what: &str) -> String {
         format!("{}-{what}", self.prefix)
     }
 

@@ -7,6 +7,11 @@
 #
 #   brrt-testbed/registry:2    distribution 2.8.2 (/usr/bin/docker-registry, pkg docker-registry),
 #                              standing in for Docker Hub's registry:2
+#   brrt-testbed/registry:3    distribution v3 (the static registry-v3 in $BRRT_TESTBED_BIN),
+#                              standing in for Docker Hub's registry:3, laid out as that image
+#                              is (/bin/registry, /etc/distribution/config.yml). Skipped, with a
+#                              note, when the binary is missing, unless --require-containerd2
+#                              (or --require-testbed) is given.
 #   brrt-testbed/node:latest   a kind-node stand-in with containerd 1.6: containerd + ctr
 #                              (pkg docker.io) + busybox-static as /bin/sh and applets
 #   brrt-testbed/node:containerd2
@@ -25,6 +30,8 @@
 # pulled (registry:2 included).
 #
 # Usage: tests/testbed/build-images.sh [--force] [--require-containerd2]
+#   --require-containerd2 (alias --require-testbed): a missing binary of $BRRT_TESTBED_BIN
+#   (containerd 2.x, registry v3) is an error, as CI wants it.
 #   Idempotent: an image that already exists with the current TESTBED_VERSION label (and,
 #   for node:containerd2, the checksum of its binaries and config) is skipped. --force
 #   rebuilds everything.
@@ -42,15 +49,17 @@ export DOCKER_BUILDKIT=0
 # label are rebuilt even without --force.
 TESTBED_VERSION=1
 LABEL_KEY=org.brrt.testbed.version
+# A checksum of the binaries an image is made of, so that new binaries rebuild it.
+SOURCE_KEY=org.brrt.testbed.source
 
 FORCE=0
 REQUIRE_CONTAINERD2=0
 for arg in "$@"; do
   case "$arg" in
     --force | -f) FORCE=1 ;;
-    --require-containerd2) REQUIRE_CONTAINERD2=1 ;;
+    --require-containerd2 | --require-testbed) REQUIRE_CONTAINERD2=1 ;;
     -h | --help)
-      sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -91,6 +100,7 @@ TESTBED_BIN=${BRRT_TESTBED_BIN:-$REPO_DIR/../shared/testbed/bin}
 CONTAINERD2_BIN=$TESTBED_BIN/containerd
 CTR2_BIN=$TESTBED_BIN/ctr
 CONTAINERD2_CONFIG=$TESTBED_BIN/../node-containerd2/config.toml
+REGISTRY3_BIN=$TESTBED_BIN/registry-v3
 [ -x "$BUSYBOX_BIN" ] || die "$BUSYBOX_BIN missing (apt-get install -y busybox-static)"
 # busybox must be static: it is the only thing in the node besides containerd/ctr's libs.
 if ldd "$BUSYBOX_BIN" >/dev/null 2>&1; then
@@ -228,6 +238,69 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------
+# brrt-testbed/registry:3
+# ---------------------------------------------------------------------------------
+REGISTRY3_IMAGE=brrt-testbed/registry:3
+
+# distribution v3, laid out as Docker Hub's registry:3 is: the binary at /bin/registry, its
+# config at /etc/distribution/config.yml (v3 has no default config path: it takes the `serve`
+# argument or REGISTRY_CONFIGURATION_PATH), OTEL_TRACES_EXPORTER=none (without it v3 tries to
+# send traces to an OTLP collector). The binary is static, so no libraries.
+build_registry3() {
+  local ctx=$WORK/registry3 root=$WORK/registry3/rootfs
+  mkdir -p "$root/bin" "$root/var/lib/registry" "$root/tmp" "$root/etc/distribution"
+  cp -L "$REGISTRY3_BIN" "$root/bin/registry"
+  chmod 1777 "$root/tmp"
+  printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
+  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    copy_path "$root" /etc/ssl/certs/ca-certificates.crt
+  fi
+  # The config of Docker Hub's registry:3 image, plus storage.delete.enabled (as for :2).
+  cat >"$root/etc/distribution/config.yml" <<'EOF'
+version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: true
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+    threshold: 3
+EOF
+  cat >"$ctx/Dockerfile" <<'EOF'
+FROM scratch
+COPY rootfs/ /
+ENV OTEL_TRACES_EXPORTER=none
+VOLUME ["/var/lib/registry"]
+EXPOSE 5000
+ENTRYPOINT ["/bin/registry"]
+CMD ["serve", "/etc/distribution/config.yml"]
+EOF
+  EXTRA_LABELS=("$SOURCE_KEY=$(sha256sum <"$REGISTRY3_BIN" | cut -c1-16)")
+  build "$ctx" "$REGISTRY3_IMAGE"
+  EXTRA_LABELS=()
+}
+
+# registry3_current: registry:3 exists and was built from this binary.
+registry3_current() {
+  local v
+  image_current "$REGISTRY3_IMAGE" || return 1
+  v=$(docker image inspect -f "{{index .Config.Labels \"$SOURCE_KEY\"}}" "$REGISTRY3_IMAGE")
+  [ "$v" = "$(sha256sum <"$REGISTRY3_BIN" | cut -c1-16)" ]
+}
+
+# ---------------------------------------------------------------------------------
 # brrt-testbed/node:latest (containerd 1.6), brrt-testbed/node:containerd2
 # ---------------------------------------------------------------------------------
 # Applets linked into /bin (all of them, which includes at least: sh mkdir cat mv rm ls
@@ -323,8 +396,6 @@ containerd2_source() {
   cat "$CONTAINERD2_BIN" "$CTR2_BIN" "$CONTAINERD2_CONFIG" | sha256sum | cut -c1-16
 }
 
-SOURCE_KEY=org.brrt.testbed.source
-
 # containerd2_current: node:containerd2 exists and was built from these binaries and config.
 containerd2_current() {
   local v
@@ -367,6 +438,17 @@ if need_build "$REGISTRY_IMAGE"; then
   build_registry
 else
   log "$REGISTRY_IMAGE up to date (use --force to rebuild)"
+fi
+
+if [ ! -x "$REGISTRY3_BIN" ]; then
+  # The tests that need it skip and say so (or fail under CI); registry:2 still runs.
+  [ "$REQUIRE_CONTAINERD2" = 0 ] ||
+    die "cannot build $REGISTRY3_IMAGE: missing $REGISTRY3_BIN (set BRRT_TESTBED_BIN to the folder with registry-v3)"
+  log "skipping $REGISTRY3_IMAGE: missing $REGISTRY3_BIN (set BRRT_TESTBED_BIN)"
+elif [ "$FORCE" = 1 ] || ! registry3_current; then
+  build_registry3
+else
+  log "$REGISTRY3_IMAGE up to date (use --force to rebuild)"
 fi
 
 if need_build brrt-testbed/node:latest; then

@@ -226,7 +226,12 @@ impl Checker<'_> {
         let registry = RegistryConfig {
             name: self.string(registry.name, "registry.name", "kind-registry", docker_name),
             port,
-            image: self.string(registry.image, "registry.image", "registry:2", image_name),
+            image: self.string(
+                registry.image,
+                "registry.image",
+                crate::ops::registry::DEFAULT_IMAGE,
+                image_name,
+            ),
             host_ip,
         };
 
@@ -579,7 +584,7 @@ pub fn docker_name(name: &str) -> Result<(), String> {
 fn image_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.contains(char::is_whitespace) {
         Err(format!(
-            "`{name}` is not an image reference, e.g. \"registry:2\""
+            "`{name}` is not an image reference, e.g. \"registry:3\""
         ))
     } else {
         Ok(())
@@ -637,7 +642,7 @@ mod tests {
         let c = parse("b.toml", "[cluster]\nname = \"dev\"\n").unwrap();
         assert_eq!(c.registry.port, 5001);
         assert_eq!(c.cache.upstreams, DEFAULT_UPSTREAMS.map(String::from));
-        assert_eq!(c.cache.image, "registry:2");
+        assert_eq!(c.cache.image, "registry:3");
         assert_eq!(c.registry.host_ip, "127.0.0.1");
     }
 

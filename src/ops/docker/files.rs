@@ -68,6 +68,97 @@ pub async fn read_dir_files(
     Ok(files)
 }
 
+/// The small regular files under `dir` in the container whose path (relative to `dir`) `wanted`
+/// accepts, keyed by that path; an absent directory reads as empty. One archive read for the
+/// whole tree, streamed: the content of every other entry (a half-written upload of hundreds of
+/// megabytes, say) passes by and is never held, and a wanted file is kept only up to
+/// `max_size` bytes.
+pub async fn read_small_files(
+    docker: &Docker,
+    container: &str,
+    dir: &str,
+    wanted: impl Fn(&str) -> bool + Send + 'static,
+    max_size: u64,
+) -> Result<BTreeMap<String, Vec<u8>>> {
+    let opts = DownloadFromContainerOptionsBuilder::default()
+        .path(dir)
+        .build();
+    let mut stream = docker.download_from_container(container, Some(opts));
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(8);
+    let base = format!(
+        "{}/",
+        dir.trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+    );
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut files = BTreeMap::new();
+        let mut archive = tar::Archive::new(ChannelReader {
+            rx,
+            piece: bytes::Bytes::new(),
+        });
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            if !entry.header().entry_type().is_file() || entry.size() > max_size {
+                continue;
+            }
+            let path = entry.path()?.to_string_lossy().into_owned();
+            let rel = path.strip_prefix(&base).unwrap_or(&path).to_string();
+            if wanted(&rel) {
+                let mut content = Vec::new();
+                entry.read_to_end(&mut content)?;
+                files.insert(rel, content);
+            }
+        }
+        Ok::<_, std::io::Error>(files)
+    });
+    let mut missing = false;
+    while let Some(chunk) = stream.next().await {
+        let piece = match chunk {
+            Ok(c) => Ok(c),
+            Err(e) if super::container::is_not_found(&e) && is_missing_path(&e) => {
+                missing = true;
+                break;
+            }
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        };
+        let failed = piece.is_err();
+        // The reader stops early only on a broken archive, which it reports.
+        if tx.send(piece).await.is_err() || failed {
+            break;
+        }
+    }
+    drop(tx);
+    let read = reader
+        .await
+        .map_err(|e| Error::Other(format!("read {dir} in {container}: {e}")))?;
+    if missing {
+        return Ok(BTreeMap::new());
+    }
+    read.map_err(|e| Error::Other(format!("read {dir} in {container}: {e}")))
+}
+
+/// A blocking reader over the pieces of a download, for the tar reader on a blocking thread.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<bytes::Bytes>>,
+    piece: bytes::Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.piece.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(piece) => self.piece = piece?,
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.piece.len());
+        out[..n].copy_from_slice(&self.piece.split_to(n));
+        Ok(n)
+    }
+}
+
 /// The tar archive of `path` in the container (the archive API); `None` when it does not exist.
 async fn download(docker: &Docker, container: &str, path: &str) -> Result<Option<Vec<u8>>> {
     let opts = DownloadFromContainerOptionsBuilder::default()

@@ -182,7 +182,11 @@ pub fn render(f: &Findings) -> String {
             let _ = writeln!(t, "port = {}                  # on 127.0.0.1", f.port);
         }
     }
-    t.push_str("image = \"registry:2\"\n\n");
+    let _ = writeln!(
+        t,
+        "image = {}         # distribution v3; \"registry:2\" (2.8) works too\n",
+        toml_string(crate::ops::registry::DEFAULT_IMAGE)
+    );
     t.push_str(
         "[cache]\n\
          # One pull-through cache per upstream registry; a node pulls through it, and it keeps\n\

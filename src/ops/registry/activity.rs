@@ -6,7 +6,9 @@
 //! storage does: a blob (or manifest) is linked into its repository when the cache stores it,
 //! so a request that started after the link was written was served from the cache, and one
 //! that started before it (or while there is no link yet) went to the upstream. That is one
-//! stat per request, through the engine, and it never asks the registry.
+//! stat per request, through the engine, and it never asks the registry. The same holds for
+//! distribution 2.8 and v3, which log alike; they differ in what a client's hang-up does to a
+//! fetch (2.8 goes on storing the blob, v3 drops it), and the line says which.
 
 use super::storage::Storage;
 use crate::ops::docker;
@@ -214,8 +216,13 @@ pub fn short_digest(digest: &str) -> &str {
 }
 
 /// One line of `cache logs`: the activity, told for people, with `hit`/`miss` in a column of
-/// its own.
-pub fn describe(activity: &Activity, from_cache: Option<bool>) -> String {
+/// its own. `stores_after_hang_up`: whether the cache goes on storing a blob whose client hung
+/// up (distribution 2.x) or drops it (v3).
+pub fn describe(
+    activity: &Activity,
+    from_cache: Option<bool>,
+    stores_after_hang_up: bool,
+) -> String {
     match activity {
         Activity::Served {
             kind,
@@ -244,9 +251,13 @@ pub fn describe(activity: &Activity, from_cache: Option<bool>) -> String {
                 _ => "    ",
             };
             let how = match (error, from_cache) {
-                _ if hung_up => {
+                _ if hung_up && from_cache == Some(false) && !stores_after_hang_up => {
+                    "the client hung up; the cache dropped what it was fetching".to_string()
+                }
+                _ if hung_up && from_cache == Some(false) => {
                     "the client hung up; the cache goes on storing what it fetches".to_string()
                 }
+                _ if hung_up => "the client hung up".to_string(),
                 (Some(e), _) => format!("HTTP {status}: {e}"),
                 (None, _) if !answered => format!("HTTP {status}"),
                 (None, Some(true)) => "served from the cache".into(),
@@ -312,6 +323,11 @@ pub async fn follow(d: &Docker, caches: &[Followed], out: &mut dyn FnMut(String)
         .iter()
         .map(|c| Storage::new(d, &c.container))
         .collect();
+    let mut keeps = Vec::new();
+    for cache in caches {
+        let release = super::version::distribution(d, &cache.container).await?;
+        keeps.push(release.is_some_and(|r| r.stores_after_hang_up()));
+    }
     let mut pending: Vec<String> = vec![String::new(); caches.len()];
     let mut all = futures_util::stream::select_all(streams);
     while let Some((i, item)) = all.next().await {
@@ -348,7 +364,7 @@ pub async fn follow(d: &Docker, caches: &[Followed], out: &mut dyn FnMut(String)
             out(format!(
                 "{:<width$}  {}",
                 caches[i].upstream,
-                describe(&act, from_cache)
+                describe(&act, from_cache, keeps[i])
             ));
         }
     }
@@ -385,12 +401,34 @@ mod tests {
         let end = unix_nanos("2026-11-29T19:46:01.105582561Z").unwrap();
         assert_eq!(end - started, 11_934_690);
         assert_eq!(error, None);
-        let line = describe(&activity(&fields).unwrap(), Some(false));
+        let line = describe(&activity(&fields).unwrap(), Some(false), false);
         assert!(
             line.starts_with("miss  blob      GET  library/hello@sha256:ec05c98f076b  137 B"),
             "{line}"
         );
-        assert!(describe(&activity(&fields).unwrap(), Some(true)).starts_with("hit "));
+        assert!(describe(&activity(&fields).unwrap(), Some(true), false).starts_with("hit "));
+    }
+
+    /// What distribution v3 logged when a client hung up on a blob it was fetching.
+    #[test]
+    fn a_hang_up_is_told_as_each_release_handles_it() {
+        let line = r#"time="2026-12-07T15:06:12.768508346Z" level=error msg="response completed with error" err.code=unknown err.detail="write tcp 172.28.0.3:5000->172.28.0.1:43366: write: broken pipe" err.message="unknown error" go.version=go1.27.3 http.request.host=x http.request.id=01a2 http.request.method=GET http.request.remoteaddr="172.28.0.1:43366" http.request.uri="/v2/team/big/blobs/sha256:c8dcd3c6e026354852f9c51f43a63d6c03d2b2e3ad09151b9525951e6dd3b1d3" http.request.useragent= http.response.contenttype=application/octet-stream http.response.duration=46.2ms http.response.status=200 http.response.written=168192 vars.digest="sha256:c8dc" vars.name=team/big version=v3.1.1"#;
+        let act = activity(&parse_logfmt(line).unwrap()).unwrap();
+        let v3 = describe(&act, Some(false), false);
+        assert!(
+            v3.starts_with("miss  blob      GET  team/big@sha256:c8dcd3c6e026"),
+            "{v3}"
+        );
+        assert!(
+            v3.ends_with("the client hung up; the cache dropped what it was fetching"),
+            "{v3}"
+        );
+        let v2 = describe(&act, Some(false), true);
+        assert!(
+            v2.ends_with("the cache goes on storing what it fetches"),
+            "{v2}"
+        );
+        assert!(describe(&act, Some(true), false).ends_with("the client hung up"));
     }
 
     #[test]

@@ -7,17 +7,56 @@
 
 use crate::ops::{Error, Result};
 use serde::Serialize;
+use std::time::Duration;
 
 use super::manifest::ACCEPT as MANIFEST_TYPES;
 
 /// What brrt calls itself in requests to registries.
 pub const USER_AGENT: &str = concat!("brrt/", env!("CARGO_PKG_VERSION"));
 
+/// How long a request waits for the whole of a registry's answer (all but blobs).
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a blob download may go without a byte before it counts as stalled. A blob takes as
+/// long as it takes; only silence is bounded.
+pub const STALL: Duration = Duration::from_secs(30);
+
 /// A registry reachable over HTTP at `base` (e.g. `http://127.0.0.1:5001`).
 #[derive(Debug, Clone)]
 pub struct RegistryApi {
     base: String,
     http: reqwest::Client,
+    /// For blobs: no bound on the whole download, one on silence ([`STALL`]).
+    blobs: reqwest::Client,
+}
+
+/// Why a blob could not be read to its end.
+#[derive(Debug)]
+pub enum BlobReadError {
+    /// The registry did not answer, or answered something other than the blob.
+    Refused(Error),
+    /// No byte came for [`STALL`], after `after` bytes.
+    Stalled { after: u64 },
+    /// The download ended early, after `after` bytes: the registry dropped it.
+    CutOff { after: u64, why: String },
+}
+
+/// A request that failed before any answer, in words that say what happened: a timeout is
+/// named as one, and the causes reqwest keeps behind its summary are spelled out.
+fn request_failed(e: &reqwest::Error, limit: Duration) -> String {
+    if e.is_timeout() {
+        return format!("timed out: no answer within {} s", limit.as_secs());
+    }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// One manifest: an image, or an index (OCI) / list (Docker) of images.
@@ -38,14 +77,21 @@ pub struct ManifestInfo {
 impl RegistryApi {
     pub fn new(base: impl Into<String>) -> Self {
         let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
+            .timeout(TIMEOUT)
             // Registry logs name the client: `cache warm` finds its own requests by this.
+            .user_agent(USER_AGENT)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        let blobs = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(STALL)
             .user_agent(USER_AGENT)
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         RegistryApi {
             base: base.into().trim_end_matches('/').to_string(),
             http,
+            blobs,
         }
     }
 
@@ -66,7 +112,10 @@ impl RegistryApi {
         if let Some(a) = accept {
             req = req.header("Accept", a);
         }
-        let resp = req.send().await.map_err(|e| self.err(&url, e))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| self.err(&url, request_failed(&e, TIMEOUT)))?;
         if !resp.status().is_success() {
             let status = resp.status();
             let body = resp.text().await.unwrap_or_default();
@@ -203,7 +252,7 @@ impl RegistryApi {
             .head(&url)
             .send()
             .await
-            .map_err(|e| self.err(&url, e))?;
+            .map_err(|e| self.err(&url, request_failed(&e, TIMEOUT)))?;
         Ok(resp.status().is_success())
     }
 
@@ -246,6 +295,50 @@ impl RegistryApi {
         Ok(())
     }
 
+    /// Reads blob `digest` of `repo` to its end and drops it, handing the size of each piece to
+    /// `got` as it arrives; returns the bytes read. Through a distribution v3 cache that lacks
+    /// the blob, this is what stores it: v3 writes its storage from the same upstream fetch that
+    /// streams the blob here, and drops that write if the client hangs up.
+    pub async fn read_blob(
+        &self,
+        repo: &str,
+        digest: &str,
+        mut got: impl FnMut(u64),
+    ) -> std::result::Result<u64, BlobReadError> {
+        let url = format!("{}/v2/{repo}/blobs/{digest}", self.base);
+        let mut resp = self
+            .blobs
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| BlobReadError::Refused(self.err(&url, request_failed(&e, STALL))))?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            let body = resp.text().await.unwrap_or_default();
+            return Err(BlobReadError::Refused(
+                self.err(&url, format!("{status}: {}", body.trim())),
+            ));
+        }
+        let mut read = 0u64;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(piece)) => {
+                    let n = piece.len() as u64;
+                    read += n;
+                    got(n);
+                }
+                Ok(None) => return Ok(read),
+                Err(e) if e.is_timeout() => return Err(BlobReadError::Stalled { after: read }),
+                Err(e) => {
+                    return Err(BlobReadError::CutOff {
+                        after: read,
+                        why: request_failed(&e, STALL),
+                    })
+                }
+            }
+        }
+    }
+
     /// Deletes a manifest by digest (the registry must allow deletes).
     pub async fn delete(&self, repo: &str, digest: &str) -> Result<()> {
         if !digest.starts_with("sha256:") {
@@ -259,7 +352,7 @@ impl RegistryApi {
             .delete(&url)
             .send()
             .await
-            .map_err(|e| self.err(&url, e))?;
+            .map_err(|e| self.err(&url, request_failed(&e, TIMEOUT)))?;
         if !resp.status().is_success() {
             let status = resp.status();
             let body = resp.text().await.unwrap_or_default();

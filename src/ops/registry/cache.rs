@@ -1,4 +1,4 @@
-//! Pull-through caches: one `registry:2` in proxy mode per upstream, with its data in a named
+//! Pull-through caches: one registry (`registry:3` by default) in proxy mode per upstream, with its data in a named
 //! volume.
 //!
 //! A registry in proxy mode will not start while it cannot reach its upstream
@@ -15,7 +15,7 @@ use crate::ops::upstream::{self, Upstream};
 use crate::ops::{Error, Mode, Result};
 use bollard::Docker;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -118,6 +118,50 @@ impl CacheSpec {
 /// (re)started cache must answer `/v2/` before this returns; one whose upstream cannot be
 /// reached serves its volume offline instead (see the module docs).
 pub async fn ensure_cache(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<RegistryOutcome> {
+    let out = ensure_cache_container(d, spec, mode).await?;
+    if out.mode == MODE_PROXY && !mode.dry_run {
+        if let Some(ttl) = &spec.ttl {
+            warn_if_ttl_ignored(d, &out, ttl, &spec.image).await;
+        }
+    }
+    Ok(out)
+}
+
+/// Says, once per cache container in this process (so `--watch` does not repeat it), that
+/// `cache.ttl` has no effect: distribution 2.x ignores `REGISTRY_PROXY_TTL` (it logs "Ignoring
+/// unrecognized environment variable") and keeps what it caches for its fixed 7 days.
+async fn warn_if_ttl_ignored(d: &Docker, out: &RegistryOutcome, ttl: &str, image: &str) {
+    static CHECKED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let first = CHECKED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(out.id.clone());
+    if !first {
+        return;
+    }
+    if let Ok(Some(release)) = super::version::distribution(d, &out.name).await {
+        if !release.honours_ttl() {
+            tracing::warn!("{}", ttl_ignored(&out.name, ttl, image, &release));
+        }
+    }
+}
+
+/// The words for a `cache.ttl` that a cache's distribution ignores (dev-up and doctor say it).
+pub fn ttl_ignored(cache: &str, ttl: &str, image: &str, release: &super::Distribution) -> String {
+    format!(
+        "cache.ttl = \"{ttl}\" is ignored by {cache}: it runs {release} ({image}), which does \
+         not read proxy.ttl and keeps what it caches for 7 days (168h); use image = \"{}\" \
+         for the TTL to apply",
+        super::DEFAULT_IMAGE
+    )
+}
+
+/// [`ensure_cache`] without the checks that follow it.
+async fn ensure_cache_container(
+    d: &Docker,
+    spec: &CacheSpec,
+    mode: Mode,
+) -> Result<RegistryOutcome> {
     let up = spec.resolve_upstream()?;
     let name = spec.name();
     let volume = volume_name(&name);

@@ -130,7 +130,14 @@ async fn inspect_one(
         .unwrap_or_else(|| DATA_DIR.to_string());
     let remote = match env_value("REGISTRY_PROXY_REMOTEURL") {
         Some(r) => Some(r),
-        None => remote_in_config_file(d, name, config.cmd.as_deref().unwrap_or_default()).await,
+        None => {
+            let files = config_files(
+                env_value("REGISTRY_CONFIGURATION_PATH").as_deref(),
+                config.entrypoint.as_deref().unwrap_or_default(),
+                config.cmd.as_deref().unwrap_or_default(),
+            );
+            remote_in_config_file(d, name, &files).await
+        }
     };
     let upstream = remote
         .as_deref()
@@ -194,22 +201,59 @@ async fn inspect_one(
     }))
 }
 
-/// `proxy.remoteurl` in the registry's config file (the last argument of its command, as in
-/// `registry serve /etc/docker/registry/config.yml`), for a proxy configured by file.
-async fn remote_in_config_file(d: &Docker, container: &str, cmd: &[String]) -> Option<String> {
-    let file = cmd
+/// Where a registry container may keep its config file, most certain first:
+/// `REGISTRY_CONFIGURATION_PATH`; the argument after `serve` in its entrypoint and command
+/// (`registry serve /etc/distribution/config.yml`); a `.yml`/`.yaml` argument (the official
+/// images' entrypoint script adds `serve` itself); then where each image keeps it, v3's
+/// `/etc/distribution/config.yml` and 2.x's `/etc/docker/registry/config.yml`.
+fn config_files(env_path: Option<&str>, entrypoint: &[String], cmd: &[String]) -> Vec<String> {
+    let args: Vec<&String> = entrypoint.iter().chain(cmd).collect();
+    let after_serve = args
+        .iter()
+        .position(|a| a.as_str() == "serve")
+        .and_then(|at| args.get(at + 1))
+        .map(|a| a.as_str());
+    let yaml = args
         .iter()
         .rev()
         .find(|a| a.ends_with(".yml") || a.ends_with(".yaml"))
-        .map_or("/etc/docker/registry/config.yml", String::as_str);
-    let (dir, name) = file.rsplit_once('/')?;
-    let files = docker::read_dir_files(d, container, dir).await.ok()?;
-    let text = files.get(name)?;
-    let config: yaml_serde::Value = yaml_serde::from_str(text).ok()?;
-    config["proxy"]["remoteurl"]
-        .as_str()
-        .filter(|r| !r.is_empty())
-        .map(str::to_string)
+        .map(|a| a.as_str());
+    let mut files: Vec<String> = Vec::new();
+    for file in [
+        env_path,
+        after_serve,
+        yaml,
+        Some("/etc/distribution/config.yml"),
+        Some("/etc/docker/registry/config.yml"),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if file.starts_with('/') && !files.iter().any(|f| f == file) {
+            files.push(file.to_string());
+        }
+    }
+    files
+}
+
+/// `proxy.remoteurl` in the registry's config file, the first of `files` the container has,
+/// for a proxy configured by file.
+async fn remote_in_config_file(d: &Docker, container: &str, files: &[String]) -> Option<String> {
+    for file in files {
+        let Some((dir, name)) = file.rsplit_once('/') else {
+            continue;
+        };
+        let found = docker::read_dir_files(d, container, dir).await.ok();
+        let Some(text) = found.as_ref().and_then(|f| f.get(name)) else {
+            continue;
+        };
+        let config: yaml_serde::Value = yaml_serde::from_str(text).ok()?;
+        return config["proxy"]["remoteurl"]
+            .as_str()
+            .filter(|r| !r.is_empty())
+            .map(str::to_string);
+    }
+    None
 }
 
 /// The tags in a registry's storage, and every manifest digest it holds per repository,
@@ -607,4 +651,47 @@ pub async fn remove_aside(d: &Docker, name: &str, mode: Mode) -> Result<RemovedL
         action: Action::Removed,
         kept_volume: found.data.volume,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_string()).collect()
+    }
+
+    #[test]
+    fn a_config_file_is_looked_for_where_each_image_keeps_it() {
+        // registry:3 (its entrypoint script adds `serve`), then registry:2.
+        let v3 = config_files(
+            None,
+            &strings(&["/entrypoint.sh"]),
+            &strings(&["/etc/distribution/config.yml"]),
+        );
+        assert_eq!(v3[0], "/etc/distribution/config.yml");
+        let v2 = config_files(
+            None,
+            &strings(&["/entrypoint.sh"]),
+            &strings(&["/etc/docker/registry/config.yml"]),
+        );
+        assert_eq!(v2[0], "/etc/docker/registry/config.yml");
+        // `serve` and its argument, in the entrypoint or the command.
+        let served = config_files(
+            None,
+            &strings(&["/bin/registry", "serve"]),
+            &strings(&["/srv/registry.conf"]),
+        );
+        assert_eq!(served[0], "/srv/registry.conf");
+        // The environment says it plainly; nothing said: both images' places.
+        let env = config_files(Some("/cfg/proxy.yml"), &[], &strings(&["serve", "/x.yml"]));
+        assert_eq!(env[..2], ["/cfg/proxy.yml", "/x.yml"]);
+        assert_eq!(
+            config_files(None, &[], &[]),
+            [
+                "/etc/distribution/config.yml",
+                "/etc/docker/registry/config.yml"
+            ]
+        );
+    }
 }

@@ -6,9 +6,10 @@
 //! - [`contents`]: what the registries hold, and how big they are
 //! - [`api`]: the registry HTTP API
 //! - [`migrate`]: from a single proxy registry brrt did not create to brrt's caches
+//! - [`version`]: which distribution a registry runs (2.x or 3.x), where they differ
 
 pub mod activity;
-mod api;
+pub mod api;
 mod cache;
 mod contents;
 pub mod manifest;
@@ -16,11 +17,13 @@ pub mod migrate;
 mod push;
 pub mod stats;
 pub mod storage;
+pub mod version;
 
-pub use api::{ManifestInfo, RegistryApi, USER_AGENT};
+pub use api::{BlobReadError, ManifestInfo, RegistryApi, USER_AGENT};
 pub use cache::{CacheSpec, MODE_LABEL};
 pub use contents::{api_for, caches, contents, size, volumes, RegistryInfo, TagEntry};
 pub use push::{ensure_push, PushRegistrySpec};
+pub use version::{distribution, Distribution};
 
 use crate::ops::docker::{self, ContainerSpec, Ready};
 use crate::ops::{Action, Error, Mode, Result};
@@ -47,8 +50,13 @@ const REGISTRY_READY: Ready = Ready::Http {
     within: Duration::from_secs(15),
 };
 
+/// The registry image brrt runs when the config names none: distribution v3, whose proxy fetches
+/// a cold blob from its upstream once (2.8 fetches it twice) and honours `proxy.ttl`.
+/// `registry:2` (distribution 2.8) stays supported.
+pub const DEFAULT_IMAGE: &str = "registry:3";
+
 fn default_image() -> String {
-    "registry:2".into()
+    DEFAULT_IMAGE.into()
 }
 
 /// The labels of a registry's container and volume.

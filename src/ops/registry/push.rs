@@ -26,7 +26,7 @@ fn default_host_ip() -> String {
     "127.0.0.1".into()
 }
 
-/// Ensures the push registry: `registry:2` on `host_ip:port`, its data in a named volume. A
+/// Ensures the push registry: `registry:3` (by default) on `host_ip:port`, its data in a named volume. A
 /// (re)started registry must answer `/v2/` before this returns.
 pub async fn ensure_push(
     d: &Docker,

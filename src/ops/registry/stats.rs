@@ -19,8 +19,14 @@
 //! (its TTL record, `scheduler-state.json` in its volume, and its log since that was last
 //! saved), and takes one storage copy per fetched blob back out of the counters. `cache warm`
 //! hangs up once a blob fetch has started, so most of its fetches have no client copy; it notes
-//! in the cache's volume which ones ([`WarmRecord`]), and those are taken into account too. A
-//! registry that counts its blob misses itself (a later distribution) is read as it counts.
+//! in the cache's volume which ones ([`WarmRecord`]), and those are taken into account too.
+//!
+//! distribution v3 (the `registry:3` image) counts as the counters read: a blob fetched from
+//! the upstream is one request, one miss and its bytes pulled (and pushed, to the client); one
+//! served from the storage is one request and one hit. Its figures are read as they are, with
+//! no correction; [`WarmRecord`] only tells which misses were `cache warm`'s. Which release a
+//! cache runs is read from its log ([`super::version`]); one that does not tell is read as v3
+//! when its counters show a blob miss, else as 2.8.
 
 use super::activity::{activity, parse_logfmt, Activity};
 use super::api::RegistryApi;
@@ -155,22 +161,24 @@ pub fn manifest_figures(c: &Counters) -> Figures {
     )
 }
 
+/// Blobs, as a registry that counts its blob misses counts them (distribution v3).
+pub fn counted_blob_figures(c: &Counters) -> Figures {
+    let misses = c.misses.min(c.requests);
+    Figures::new(
+        c.requests - misses,
+        misses,
+        c.bytes_pulled,
+        c.bytes_pushed.saturating_sub(c.bytes_pulled),
+    )
+}
+
 /// Blobs. `fetched` is what the cache stored from its upstream since its container started
 /// (from its TTL record), and `uncopied` the part of it `cache warm` fetched without taking the
 /// client copy. Returns the figures and whether the counters had to be corrected for
 /// distribution 2.8's way of counting.
 pub fn blob_figures(c: &Counters, fetched: Tally, uncopied: Tally) -> (Figures, bool) {
     if c.misses > 0 || c.bytes_pulled > 0 || fetched.blobs == 0 {
-        let misses = c.misses.min(c.requests);
-        return (
-            Figures::new(
-                c.requests - misses,
-                misses,
-                c.bytes_pulled,
-                c.bytes_pushed.saturating_sub(c.bytes_pulled),
-            ),
-            false,
-        );
+        return (counted_blob_figures(c), false);
     }
     // distribution 2.8: each fetched blob added one storage copy to the counters; of the
     // fetches, all but those `cache warm` hung up on also streamed a client copy.
@@ -309,15 +317,21 @@ pub async fn cache_stats(d: &Docker, name: &str, upstream: &str) -> Result<Cache
             ),
         ));
     };
-    let (fetched, warmed, uncopied) = if blobs.misses == 0 && blobs.bytes_pulled == 0 {
-        let storage = Storage::new(d, name);
-        let started = crate::ops::timestamp::unix_nanos(&state.started_at).unwrap_or(0);
-        let warm = WarmRecord::read(&storage, &state.started_at).await;
-        fetched_since(d, &storage, started, &warm).await?
-    } else {
-        Default::default()
+    let counts_misses = match super::version::distribution(d, name).await.ok().flatten() {
+        Some(release) => release.counts_blob_misses(),
+        None => blobs.misses > 0 || blobs.bytes_pulled > 0,
     };
-    let (blob, corrected) = blob_figures(&blobs, fetched, uncopied);
+    let storage = Storage::new(d, name);
+    let started = crate::ops::timestamp::unix_nanos(&state.started_at).unwrap_or(0);
+    let warm = WarmRecord::read(&storage, &state.started_at).await;
+    // Only 2.8's counters need the fetches read from the storage and the log.
+    let (fetched, warmed, uncopied) =
+        fetched_since(d, &storage, started, &warm, !counts_misses).await?;
+    let (blob, corrected) = if counts_misses {
+        (counted_blob_figures(&blobs), false)
+    } else {
+        blob_figures(&blobs, fetched, uncopied)
+    };
     let manifest = manifest_figures(&manifests);
     let note = if corrected {
         Some(
@@ -372,14 +386,16 @@ const RECENT_LINES: usize = 2000;
 
 /// The blobs the cache stored from its upstream since `started` (nanoseconds), with their
 /// bytes; of those, the ones `cache warm` fetched, and the ones it fetched without a client
-/// copy. Candidates are the entries of the cache's TTL record, the fetches its log shows since
-/// the record was last saved, and `warm`'s; each counts when its link in the repository was
-/// written since `started`. A fetch that failed left no link and is not counted.
+/// copy. Candidates are `warm`'s, and with `all_fetches` the entries of the cache's TTL record
+/// and the fetches its log shows since the record was last saved; each counts when its link in
+/// the repository was written since `started`. A fetch that failed left no link and is not
+/// counted.
 async fn fetched_since(
     d: &Docker,
     storage: &Storage,
     started: i128,
     warm: &WarmRecord,
+    all_fetches: bool,
 ) -> Result<(Tally, Tally, Tally)> {
     let keys_of = |list: &[String]| -> BTreeSet<(String, String)> {
         list.iter()
@@ -387,19 +403,23 @@ async fn fetched_since(
             .map(|(r, d)| (r.to_string(), d.to_string()))
             .collect()
     };
-    let mut keys: BTreeSet<(String, String)> = storage
-        .fetched()
-        .await?
-        .into_iter()
-        .filter(|e| e.blob)
-        .map(|e| (e.repo, e.digest))
-        .collect();
-    let recent = docker::logs(d, storage.container(), RECENT_LINES).await?;
-    for line in recent.lines() {
-        if let Some(Activity::Stored { repo, digest }) =
-            parse_logfmt(line).as_ref().and_then(activity)
-        {
-            keys.insert((repo, digest));
+    let mut keys = BTreeSet::new();
+    if all_fetches {
+        keys.extend(
+            storage
+                .fetched()
+                .await?
+                .into_iter()
+                .filter(|e| e.blob)
+                .map(|e| (e.repo, e.digest)),
+        );
+        let recent = docker::logs(d, storage.container(), RECENT_LINES).await?;
+        for line in recent.lines() {
+            if let Some(Activity::Stored { repo, digest }) =
+                parse_logfmt(line).as_ref().and_then(activity)
+            {
+                keys.insert((repo, digest));
+            }
         }
     }
     let warmed = keys_of(&warm.blobs);

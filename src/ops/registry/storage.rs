@@ -11,13 +11,81 @@ use crate::ops::docker::{self, PathStat};
 use crate::ops::{Error, Result};
 use bollard::Docker;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where distribution keeps repositories and blobs under its root directory.
 const V2: &str = "docker/registry/v2";
 /// The cache's TTL record: every blob and manifest it fetched from its upstream, with when it
 /// expires. distribution writes it every 5 seconds, and keeps it across restarts.
 const SCHEDULER_STATE: &str = "scheduler-state.json";
+
+/// Every link of a registry's repositories at one moment, read in one go: which tags point
+/// where, and which manifests and blobs each repository holds. What `cache warm` checks a
+/// whole list of images against without a read per image.
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    /// (repo, tag) → the manifest digest the tag points to.
+    tags: BTreeMap<(String, String), String>,
+    /// (repo, digest) of every manifest revision a repository holds.
+    manifests: BTreeSet<(String, String)>,
+    /// (repo, digest) of every blob linked into a repository.
+    layers: BTreeSet<(String, String)>,
+}
+
+impl Links {
+    /// The links in the files of a `repositories` folder (path relative to it → content).
+    fn from_files(files: &BTreeMap<String, Vec<u8>>) -> Links {
+        let mut links = Links::default();
+        for (path, content) in files {
+            let Some(stem) = path.strip_suffix("/link") else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(content).trim().to_string();
+            let key = |repo: &str, rest: &str| {
+                let (algo, hex) = rest.split_once('/')?;
+                let digest = format!("{algo}:{hex}");
+                digest_parts(&digest).ok()?;
+                Some((repo.to_string(), digest))
+            };
+            if let Some((repo, rest)) = stem.split_once("/_layers/") {
+                links.layers.extend(key(repo, rest));
+            } else if let Some((repo, rest)) = stem.split_once("/_manifests/revisions/") {
+                links.manifests.extend(key(repo, rest));
+            } else if let Some((repo, rest)) = stem.split_once("/_manifests/tags/") {
+                if let Some(tag) = rest.strip_suffix("/current") {
+                    if digest_parts(&text).is_ok() {
+                        links.tags.insert((repo.to_string(), tag.to_string()), text);
+                    }
+                }
+            }
+        }
+        links
+    }
+
+    /// The digest `repo:tag` points to.
+    pub fn tag(&self, repo: &str, tag: &str) -> Option<&str> {
+        self.tags
+            .get(&(repo.to_string(), tag.to_string()))
+            .map(String::as_str)
+    }
+
+    /// Whether `repo` holds manifest `digest`.
+    pub fn has_manifest(&self, repo: &str, digest: &str) -> bool {
+        self.manifests
+            .contains(&(repo.to_string(), digest.to_string()))
+    }
+
+    /// Whether blob `digest` is linked into `repo`.
+    pub fn has_blob(&self, repo: &str, digest: &str) -> bool {
+        self.layers
+            .contains(&(repo.to_string(), digest.to_string()))
+    }
+
+    /// Every manifest digest some repository holds.
+    pub fn manifest_digests(&self) -> BTreeSet<&str> {
+        self.manifests.iter().map(|(_, d)| d.as_str()).collect()
+    }
+}
 
 /// One registry container's storage.
 #[derive(Clone)]
@@ -170,6 +238,22 @@ impl Storage {
         docker::stat_path(&self.docker, &self.container, &path).await
     }
 
+    /// Every link of every repository, in one read of the storage (see [`Links`]). Uploads in
+    /// progress are passed over.
+    pub async fn links(&self) -> Result<Links> {
+        let dir = format!("{DATA_DIR}/{V2}/repositories");
+        let files = docker::read_small_files(
+            &self.docker,
+            &self.container,
+            &dir,
+            |path| path.ends_with("/link") && !path.contains("/_uploads/"),
+            // A link holds a digest.
+            512,
+        )
+        .await?;
+        Ok(Links::from_files(&files))
+    }
+
     /// The cache's TTL record: what it fetched from its upstream. Empty for a registry that is
     /// not a cache, or one that has fetched nothing yet.
     pub async fn fetched(&self) -> Result<Vec<FetchedEntry>> {
@@ -238,6 +322,39 @@ mod tests {
         for bad in ["../x", "a//b", "Library/x", "a/./b", ""] {
             assert!(checked_repo(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn links_are_read_from_the_repositories_tree() {
+        let hex = "ec05c98f076bd19b0d85a2f9d022dde83224a7652750d69a157d388eb501df16";
+        let digest = format!("sha256:{hex}");
+        let files = BTreeMap::from([
+            (
+                "library/hello/_manifests/tags/1/current/link".to_string(),
+                digest.clone().into_bytes(),
+            ),
+            (
+                "library/hello/_manifests/tags/1/index/sha256/{hex}/link".to_string(),
+                digest.clone().into_bytes(),
+            ),
+            (
+                format!("library/hello/_manifests/revisions/sha256/{hex}/link"),
+                digest.clone().into_bytes(),
+            ),
+            (
+                format!("team/a/b/_layers/sha256/{hex}/link"),
+                digest.clone().into_bytes(),
+            ),
+            (
+                "library/hello/_manifests/tags/2/current/link".into(),
+                b"junk".to_vec(),
+            ),
+        ]);
+        let links = Links::from_files(&files);
+        assert_eq!(links.tag("library/hello", "1"), Some(digest.as_str()));
+        assert_eq!(links.tag("library/hello", "2"), None);
+        assert!(links.has_manifest("library/hello", &digest));
+        assert!(links.has_blob("team/a/b", &digest) && !links.has_blob("library/hello", &digest));
     }
 
     #[test]

@@ -1,18 +1,23 @@
 //! One image into its cache: read the cache's storage to see what it holds, and have it fetch
-//! the rest from its upstream through its registry API.
+//! the rest from its upstream through its registry API. How depends on the cache's release:
 //!
-//! A cache that lacks a blob fetches it twice from its upstream when a client reads it: once
-//! into its storage and once to the client (distribution 2.8). Here only the storage copy is
-//! wanted, so each blob is asked for, the answer's headers are read, and the connection is
-//! closed; the cache goes on storing the blob, and the blob's link appearing in the storage
-//! says it arrived. The cache's log tells when a fetch into the storage failed.
+//! - distribution v3 (`registry:3`, and a cache whose release cannot be told) writes a blob it
+//!   lacks into its storage from the same upstream fetch that streams it to the client, and
+//!   drops the write if the client hangs up. So each blob is read to its end and thrown away:
+//!   one upstream fetch. A read that ends early, or stalls, is an error at once.
+//! - distribution 2.8 (`registry:2`) fetches a blob it lacks twice when a client reads it: once
+//!   into its storage, in a task of its own, and once to the client. Only the storage copy is
+//!   wanted, so each blob is asked for, the answer's headers are read, and the connection is
+//!   closed; the cache goes on storing the blob, and the blob's link appearing in the storage
+//!   says it arrived. The cache's log tells when a fetch into the storage failed.
 
+use super::held::Holdings;
 use super::{ImageRef, Progress};
 use crate::ops::registry::activity::{activity, parse_logfmt, short_digest, Activity, Kind};
 use crate::ops::registry::manifest::{BlobRef, Manifest, Platform};
 use crate::ops::registry::storage::Storage;
-use crate::ops::registry::USER_AGENT;
-use crate::ops::registry::{self, RegistryApi, MODE_LABEL};
+use crate::ops::registry::{self, BlobReadError, Distribution, RegistryApi, MODE_LABEL};
+use crate::ops::registry::{api, USER_AGENT};
 use crate::ops::{docker, human_bytes, Error};
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -27,6 +32,12 @@ const SETTLE: Duration = Duration::from_secs(3);
 /// The slowest upstream a blob fetch is waited for (plus [`MIN_WAIT`]) before it is given up.
 const SLOWEST: u64 = 64 * 1024;
 const MIN_WAIT: Duration = Duration::from_secs(600);
+/// How long a v3 cache is given, once a blob is read to its end, to link it into the storage.
+const STORE_WAIT: Duration = Duration::from_secs(10);
+/// How often a blob is read through a v3 cache before brrt gives up on it being stored: a read
+/// that meets another client's fetch of the same blob is served straight from the upstream
+/// and stored by neither.
+const STREAM_ATTEMPTS: u32 = 3;
 
 /// How an image went into its cache.
 pub enum Fetched {
@@ -48,6 +59,10 @@ pub struct CacheLink {
     container: String,
     api: RegistryApi,
     storage: Storage,
+    /// What the cache holds already, from one read of its storage.
+    holdings: Holdings,
+    /// Read each blob to its end (v3), rather than hang up and wait for the storage copy (2.x).
+    stream: bool,
     /// Why the cache cannot fetch anything new, when it serves offline.
     offline: Option<String>,
     /// One fetch per digest at a time: distribution stores a blob that is being fetched for one
@@ -91,6 +106,13 @@ impl CacheLink {
             )),
             _ => None,
         };
+        // A cache whose release cannot be told is read as v3 is: that works on 2.x too, at
+        // the cost of a second upstream fetch.
+        let release: Option<Distribution> =
+            registry::distribution(d, container).await.ok().flatten();
+        let stream = release.as_ref().is_none_or(|r| !r.stores_after_hang_up());
+        let storage = Storage::new(d, container);
+        let holdings = Holdings::load(&storage).await;
         let heard = Arc::new(Mutex::new(Heard::default()));
         let watch = if offline.is_none() {
             Some(AbortOnDrop(tokio::spawn(watch_log(
@@ -105,7 +127,9 @@ impl CacheLink {
             upstream: upstream.to_string(),
             container: container.to_string(),
             api,
-            storage: Storage::new(d, container),
+            storage,
+            holdings,
+            stream,
             offline,
             fetching: Mutex::new(HashMap::new()),
             heard,
@@ -118,11 +142,25 @@ impl CacheLink {
         &self.container
     }
 
+    /// Keeps what this run learnt of the cache's manifests for the next run.
+    pub async fn save(&self) {
+        if let Err(e) = self.holdings.save().await {
+            tracing::debug!(
+                "could not keep the manifests read from {}: {e}",
+                self.container
+            );
+        }
+    }
+
     /// The blobs this run fetched into the cache (`repo@digest`), and of those the ones the
     /// cache did not also stream to this run (it hung up first). Waits a moment for the cache's
     /// log to tell the last of them.
     pub async fn fetched(&self) -> (Vec<String>, Vec<String>) {
         let warmed = lock(&self.warmed).clone();
+        if self.stream {
+            // Every blob was read to its end: the cache streamed each to brrt.
+            return (warmed, Vec::new());
+        }
         let digest = |key: &String| key.rsplit_once('@').map_or(key.clone(), |(_, d)| d.into());
         let deadline = Instant::now() + SETTLE;
         while Instant::now() < deadline
@@ -152,6 +190,7 @@ impl CacheLink {
         blob_slots: &tokio::sync::Semaphore,
     ) -> Result<Fetched, String> {
         if let Some(bytes) = self
+            .holdings
             .held(image, platform)
             .await
             .map_err(|e| e.to_string())?
@@ -167,10 +206,11 @@ impl CacheLink {
         }
         let repo = &image.repo;
         let bytes = self.api.manifest_bytes(repo, image.reference()).await;
-        let (_, bytes) = match bytes {
+        let (digest, bytes) = match bytes {
             Ok(found) => found,
             Err(e) => return Err(self.explain(image, e).await),
         };
+        self.holdings.remember(&digest, &bytes);
         let mut manifest = Manifest::parse(&bytes).map_err(|e| e.to_string())?;
         if let Manifest::Index(_) = manifest {
             let entry = manifest.for_platform(platform).ok_or_else(|| {
@@ -184,6 +224,7 @@ impl CacheLink {
                 Ok(found) => found,
                 Err(e) => return Err(self.explain(image, e).await),
             };
+            self.holdings.remember(&entry.digest, &child);
             manifest = Manifest::parse(&child).map_err(|e| e.to_string())?;
             if let Manifest::Index(_) = manifest {
                 return Err("the index's image for the platform is an index again".into());
@@ -202,8 +243,9 @@ impl CacheLink {
         let total = blobs.iter().map(size).sum();
         progress.sized(id, total, present);
         let fetches = missing.iter().map(|blob| async move {
-            let fetched = self.fetch_blob(image, blob, blob_slots).await?;
-            progress.advance(id, size(blob));
+            let fetched = self
+                .fetch_blob(image, blob, blob_slots, &|n| progress.advance(id, n))
+                .await?;
             Ok::<_, String>(if fetched { size(blob) } else { 0 })
         });
         let mut bytes = 0;
@@ -234,56 +276,15 @@ impl CacheLink {
             .is_some())
     }
 
-    /// The bytes of the image when the cache holds all of it for `platform`: its manifest (and
-    /// the platform's manifest, for an index) and every blob. Read from the storage only.
-    async fn held(&self, image: &ImageRef, platform: &Platform) -> crate::ops::Result<Option<u64>> {
-        let repo = &image.repo;
-        let digest = match &image.digest {
-            Some(d) => d.clone(),
-            None => match self
-                .storage
-                .tag_digest(repo, image.tag.as_deref().unwrap_or("latest"))
-                .await?
-            {
-                Some(d) => d,
-                None => return Ok(None),
-            },
-        };
-        let Some(bytes) = self.storage.manifest(repo, &digest).await? else {
-            return Ok(None);
-        };
-        let Ok(mut manifest) = Manifest::parse(&bytes) else {
-            return Ok(None);
-        };
-        if let Manifest::Index(_) = manifest {
-            let Some(entry) = manifest.for_platform(platform) else {
-                return Ok(None);
-            };
-            let Some(child) = self.storage.manifest(repo, &entry.digest).await? else {
-                return Ok(None);
-            };
-            match Manifest::parse(&child) {
-                Ok(m @ Manifest::Image { .. }) => manifest = m,
-                _ => return Ok(None),
-            }
-        }
-        let mut total = 0;
-        for blob in manifest.blobs() {
-            if self.storage.layer_link(repo, &blob.digest).await?.is_none() {
-                return Ok(None);
-            }
-            total += size(&blob);
-        }
-        Ok(Some(total))
-    }
-
-    /// Has the cache fetch one blob into its storage and waits until it is there. Returns
-    /// whether this run fetched it (another fetch may have brought it meanwhile).
+    /// Has the cache fetch one blob into its storage and waits until it is there, telling
+    /// `advance` the bytes as they arrive. Returns whether this run fetched it (another fetch
+    /// may have brought it meanwhile).
     async fn fetch_blob(
         &self,
         image: &ImageRef,
         blob: &BlobRef,
         blob_slots: &tokio::sync::Semaphore,
+        advance: &(dyn Fn(u64) + Sync),
     ) -> Result<bool, String> {
         let repo = &image.repo;
         let one_at_a_time = lock(&self.fetching)
@@ -292,12 +293,126 @@ impl CacheLink {
             .clone();
         let _fetching = one_at_a_time.lock().await;
         if self.has(repo, blob).await? {
+            advance(size(blob));
             return Ok(false);
         }
         let _slot = blob_slots
             .acquire()
             .await
             .map_err(|_| "stopped".to_string())?;
+        if self.stream {
+            return self.stream_blob(image, blob, advance).await;
+        }
+        let fetched = self.hang_up_and_wait(image, blob).await;
+        if fetched.is_ok() {
+            advance(size(blob));
+        }
+        fetched
+    }
+
+    /// distribution v3: reads the blob through the cache to its end, which stores it, then
+    /// waits (briefly) for its link in the storage.
+    async fn stream_blob(
+        &self,
+        image: &ImageRef,
+        blob: &BlobRef,
+        advance: &(dyn Fn(u64) + Sync),
+    ) -> Result<bool, String> {
+        let repo = &image.repo;
+        let short = short_digest(&blob.digest);
+        for attempt in 1..=STREAM_ATTEMPTS {
+            // Progress counts the first read only.
+            let read = self
+                .api
+                .read_blob(repo, &blob.digest, |n| {
+                    if attempt == 1 {
+                        advance(n);
+                    }
+                })
+                .await;
+            match read {
+                Ok(n) if blob.size <= 0 || n == size(blob) => {}
+                Ok(n) => {
+                    return Err(format!(
+                        "{} sent {} of blob {short}, which is {}",
+                        self.container,
+                        human_bytes(n),
+                        human_bytes(size(blob))
+                    ))
+                }
+                Err(e) => return Err(self.read_failed(image, blob, e).await),
+            }
+            // v3 links the blob into the repository just after its last byte went out.
+            let deadline = Instant::now() + STORE_WAIT;
+            loop {
+                if self.has(repo, blob).await? {
+                    lock(&self.warmed).push(format!("{repo}@{}", blob.digest));
+                    return Ok(true);
+                }
+                if Instant::now() >= deadline {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        Err(format!(
+            "{} streamed blob {short} ({}) to brrt {STREAM_ATTEMPTS} times without storing it: \
+             another client was fetching it at the same moment (distribution v3 serves such a \
+             client straight from the upstream), or its storage failed; see `docker logs {}`",
+            self.container,
+            human_bytes(size(blob)),
+            self.container
+        ))
+    }
+
+    /// A blob read through the cache that did not reach its end, in a user's words.
+    async fn read_failed(&self, image: &ImageRef, blob: &BlobRef, e: BlobReadError) -> String {
+        let short = short_digest(&blob.digest);
+        let whole = human_bytes(size(blob));
+        match e {
+            BlobReadError::Refused(e) => self.explain(image, e).await,
+            BlobReadError::Stalled { after } => format!(
+                "timed out: {} sent nothing of blob {short} ({whole}) for {} s, after {}; its \
+                 upstream {} may be stalling; see `docker logs {}`",
+                self.container,
+                api::STALL.as_secs(),
+                human_bytes(after),
+                self.upstream,
+                self.container
+            ),
+            BlobReadError::CutOff { after, why } => {
+                let said = self.said_about(&blob.digest).await;
+                format!(
+                    "{} abandoned blob {short} ({whole}) after {}: {}; the cache stored none \
+                     of it (see `docker logs {}`)",
+                    self.container,
+                    human_bytes(after),
+                    said.unwrap_or(why),
+                    self.container
+                )
+            }
+        }
+    }
+
+    /// What the cache's log said went wrong with brrt's request for `digest`, if it says so
+    /// within a moment.
+    async fn said_about(&self, digest: &str) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            if let Some(why) = lock(&self.heard).errors.get(digest) {
+                return Some(why.clone());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// distribution 2.x: asks for the blob, hangs up once the cache answers, and waits for the
+    /// cache's own fetch to land in its storage.
+    async fn hang_up_and_wait(&self, image: &ImageRef, blob: &BlobRef) -> Result<bool, String> {
+        let repo = &image.repo;
         let short = short_digest(&blob.digest);
         lock(&self.heard).failures.remove(&blob.digest);
         if let Err(e) = self.api.start_blob_fetch(repo, &blob.digest).await {
@@ -339,6 +454,18 @@ impl CacheLink {
         let Error::Registry { message, .. } = &err else {
             return err.to_string();
         };
+        if message.starts_with("timed out") {
+            return format!(
+                "timed out: {} did not answer within {} s for {}:{}; its upstream {} may be \
+                 slow or hanging (see `docker logs {}`)",
+                self.container,
+                api::TIMEOUT.as_secs(),
+                image.repo,
+                image.reference(),
+                self.upstream,
+                self.container
+            );
+        }
         // A tag the cache lacks reads as unknown when the upstream is down, too.
         let down = if unreachable(message) {
             Some(reason(message))
@@ -436,6 +563,8 @@ struct Heard {
     /// Blobs brrt asked for: digest → whether the cache streamed all of it to brrt (which the
     /// cache's counters then count as a second request).
     streamed: HashMap<String, bool>,
+    /// Blobs brrt asked for whose request ended in an error: digest → the cache's words.
+    errors: HashMap<String, String>,
 }
 
 /// Follows the cache's log until dropped, noting blobs it fails to store and how brrt's own
@@ -467,7 +596,11 @@ async fn watch_log(d: Docker, container: String, heard: Arc<Mutex<Heard>>) {
                     ..
                 }) if ours => {
                     let whole = error.is_none() && (200..300).contains(&status);
-                    lock(&heard).streamed.insert(reference, whole);
+                    let mut heard = lock(&heard);
+                    if let Some(why) = error {
+                        heard.errors.insert(reference.clone(), why);
+                    }
+                    heard.streamed.insert(reference, whole);
                 }
                 _ => {}
             }

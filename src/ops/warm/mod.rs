@@ -3,15 +3,18 @@
 //!
 //! - [`reference`]: image references, normalised as containerd reads them
 //! - [`sources`]: references from Kubernetes manifests and plain lists
+//! - [`held`]: what a cache holds already, for a whole list of images from one read
 //! - [`fetch`]: one image into its cache, through the cache's registry API
 //!
 //! Each reference goes to the cache of its upstream. An image already in the cache is told by
 //! reading the cache's storage (no request to the cache, so no upstream is asked and no counter
-//! moves); one that is not is fetched through the cache, which stores it. Images are warmed in
+//! moves; one read per cache, however many images); one that is not is fetched through the
+//! cache, which stores it. Images are warmed in
 //! parallel, with a bound on images and one on blob fetches. One image's failure (a bad
 //! reference, an unreachable upstream) fails that image only.
 
 mod fetch;
+mod held;
 pub mod reference;
 pub mod sources;
 
@@ -195,6 +198,9 @@ pub async fn warm(d: &Docker, plan: &WarmPlan, progress: &dyn Progress) -> Resul
         .collect();
     for (host, link) in &links {
         if let Ok(link) = link {
+            if !plan.dry_run {
+                link.save().await;
+            }
             let (fetched, uncopied) = link.fetched().await;
             if let Err(e) = WarmRecord::add(d, &plan.caches[host], &fetched, &uncopied).await {
                 tracing::warn!(

@@ -30,7 +30,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "ensure_push",
         &["spec: Map"],
         "Map",
-        "Ensures the push registry #{name, port, image, network, host_ip}: registry:2 on \
+        "Ensures the push registry #{name, port, image, network, host_ip}: registry:3 (default) on \
          host_ip:port (default 127.0.0.1), data in volume <name>-data; returns #{name, action, id, \
          volume, volume_action}.",
         move |spec: Map| -> RhaiResult<Dynamic> {
@@ -276,6 +276,35 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         move |name: &str| -> RhaiResult<i64> {
             let name = name.to_string();
             with_docker(&c, |d| async move { ops::size(&d, &name).await })
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "version",
+        &["registry: String"],
+        "Map",
+        "Which distribution a registry container runs, from its log (else `registry --version`): \
+         #{version, major, honours_ttl, counts_blob_misses, stores_after_hang_up}; () when it \
+         does not tell. registry:3 is major 3; registry:2 (2.8) ignores cache.ttl.",
+        move |name: &str| -> RhaiResult<Dynamic> {
+            let name = name.to_string();
+            let found = with_docker(&c, |d| async move { ops::distribution(&d, &name).await })?;
+            Ok(match found {
+                None => Dynamic::UNIT,
+                Some(release) => {
+                    let mut map = to_dynamic(&release)?.try_cast::<Map>().unwrap_or_default();
+                    map.insert("honours_ttl".into(), release.honours_ttl().into());
+                    map.insert(
+                        "counts_blob_misses".into(),
+                        release.counts_blob_misses().into(),
+                    );
+                    map.insert(
+                        "stores_after_hang_up".into(),
+                        release.stores_after_hang_up().into(),
+                    );
+                    map.into()
+                }
+            })
         },
     );
     let c = ctx.clone();
