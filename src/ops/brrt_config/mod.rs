@@ -57,6 +57,9 @@ pub struct ClusterConfig {
     pub workers: u32,
     /// The node image of a cluster dev-up creates; kind's default when unset.
     pub node_image: Option<String>,
+    /// Registry hosts whose hosts.toml in the nodes brrt may replace though it did not write
+    /// it, keeping the original beside it and putting it back when done with the host.
+    pub take_over_mirrors: Vec<String>,
 }
 
 /// The most workers a created cluster may have: each is a container running containerd and
@@ -332,6 +335,20 @@ impl Checker<'_> {
             }
             image.into_inner()
         });
+        let take_over_mirrors = raw
+            .take_over_mirrors
+            .unwrap_or_default()
+            .into_iter()
+            .map(|host| {
+                if let Err(why) = upstream::check_host(host.get_ref()) {
+                    self.problem(
+                        host.span().start,
+                        format!("cluster.take_over_mirrors: {why}"),
+                    );
+                }
+                host.into_inner()
+            })
+            .collect();
         if create != Some(true) && (workers > 0 || node_image.is_some()) {
             self.warnings.push(format!(
                 "{}: cluster.workers and cluster.node_image are used only to create the cluster; \
@@ -346,6 +363,7 @@ impl Checker<'_> {
             create: create.unwrap_or(false),
             workers,
             node_image,
+            take_over_mirrors,
         }
     }
 

@@ -183,7 +183,8 @@ fn parse_stat_time(text: &str) -> Option<i128> {
         .map(|t| t.as_nanosecond())
 }
 
-/// Writes `files` (absolute path → content) atomically, then records them, with the entries of
+/// Runs the shell snippet `before` (which may stop everything with a non-zero exit), writes
+/// `files` (absolute path → content) atomically, then records them, with the entries of
 /// `stamp` for the paths in `keep`, in the stamp symlink at `stamp_path`; then runs the shell
 /// snippet `then`. All in one `sh` call in the container; returns what `then` printed.
 /// Contents travel as arguments, so nothing is quoted into the script, and each file is written
@@ -195,11 +196,13 @@ pub async fn write_files_atomically(
     stamp_path: &str,
     stamp: &Stamp,
     keep: &BTreeSet<&str>,
+    before: &str,
     then: &str,
 ) -> Result<String> {
     let script = format!(
         "set -e\n\
          stamp_path=$1; stamp=$2; shift 2\n\
+         {before}\
          while [ $# -gt 0 ]; do\n\
          \x20 dir=${{1%/*}}; tmp=\"$dir/.${{1##*/}}.brrt-tmp\"\n\
          \x20 mkdir -p \"$dir\"\n\

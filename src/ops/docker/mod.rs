@@ -14,10 +14,10 @@ mod volume;
 pub use client::{connect, docker_host, ping, version, Engine, EngineVersion};
 pub(crate) use container::is_not_found;
 pub use container::{
-    current_container, ensure_container, ensure_container_ready, ensure_image, follow,
-    image_exists, inspect_container, list_containers, logs, remove_container, rename_container,
-    start_container, stop_container, switches_settled, ContainerOutcome, ContainerSpec,
-    ContainerState, Ready, MANAGED_LABEL, SPEC_HASH_LABEL,
+    aside_name, containers_named, current_container, ensure_container, ensure_container_ready,
+    ensure_image, finish_switch, follow, image_exists, inspect_container, list_containers, logs,
+    remove_container, rename_container, start_container, stop_container, switches_settled,
+    ContainerOutcome, ContainerSpec, ContainerState, Ready, ASIDE, MANAGED_LABEL, SPEC_HASH_LABEL,
 };
 pub use exec::{exec, exec_command, ExecOutput};
 pub use files::{
@@ -28,5 +28,5 @@ pub use network::{connect_network, disconnect_network, ensure_network, remove_ne
 pub use port_holder::port_holder;
 pub use volume::{
     ensure_volume, inspect_volume, list_volumes, path_size, remove_managed_volume, remove_volume,
-    volume_size, VolumeInfo,
+    volume_size, volumes_named, VolumeInfo,
 };
