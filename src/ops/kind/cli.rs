@@ -216,18 +216,24 @@ pub async fn load_image(cli: &KindCli, name: &str, image: &str, mode: Mode) -> R
     })
 }
 
-/// The config handed to `kind create cluster --config`, removed when dropped.
+/// The config handed to `kind create cluster --config`, removed when dropped. It is written in
+/// brrt's private folder (`0600`, never through a symlink), so nobody else can swap it or read
+/// it.
 struct ConfigFile {
     path: std::path::PathBuf,
 }
 
 impl ConfigFile {
     fn write(name: &str, config: &str) -> Result<Self> {
-        let path =
-            std::env::temp_dir().join(format!("brrt-kind-{name}-{}.yaml", std::process::id()));
-        std::fs::write(&path, config)
-            .map_err(|e| Error::Other(format!("cannot write {}: {e}", path.display())))?;
-        Ok(ConfigFile { path })
+        use std::io::Write as _;
+        let file_name = format!("kind-{name}-{}.yaml", std::process::id());
+        let (mut file, path) = crate::ops::private_dir::open(&file_name)?;
+        let written = ConfigFile { path };
+        // A run killed before it removed its file, with this pid, may have left one.
+        file.set_len(0)
+            .and_then(|()| file.write_all(config.as_bytes()))
+            .map_err(|e| Error::Other(format!("cannot write {}: {e}", written.path.display())))?;
+        Ok(written)
     }
 }
 

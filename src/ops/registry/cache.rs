@@ -72,8 +72,7 @@ impl CacheSpec {
         let mut secret_env = BTreeMap::new();
         if mode == MODE_PROXY {
             env.insert("REGISTRY_PROXY_REMOTEURL".to_string(), up.remote.clone());
-            let (user_var, pass_var) = upstream::credential_vars(&up.host);
-            if let (Ok(user), Ok(pass)) = (std::env::var(&user_var), std::env::var(&pass_var)) {
+            if let Some((user, pass)) = upstream::credentials(&up.host) {
                 secret_env.insert("REGISTRY_PROXY_USERNAME".into(), user);
                 secret_env.insert("REGISTRY_PROXY_PASSWORD".into(), pass);
             }
