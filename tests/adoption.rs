@@ -949,7 +949,7 @@ fn migrate_carries_the_old_proxys_cache_over_and_the_node_pulls_it_with_the_upst
     let out = cluster.project.brrt().args(["run", "migrate"]).run();
     out.success()
         .stdout_contains(&format!(
-            "(1 image(s)) from {} into {}",
+            "copied 1 image(s) from {} into {}: 1 manifest(s), 2 blob(s), ",
             cluster.registry,
             cluster.volume(&cache)
         ))
@@ -957,9 +957,10 @@ fn migrate_carries_the_old_proxys_cache_over_and_the_node_pulls_it_with_the_upst
         .stdout_contains(&format!(
             "{cache} (docker.io, offline (upstream unreachable): serving what it holds)"
         ))
-        .stdout_contains("migrate: carried over 1 image(s), ")
+        .stdout_contains("migrate: carried over 1 image(s) (1 manifest(s), 2 blob(s), ")
         .stdout_contains(&format!(
-            "from {} into {cache}, which served all of them",
+            "from {} into {cache}, whose volume served all of them offline (1 image(s), 1 \
+             manifest(s), 2 blob(s))",
             cluster.registry
         ))
         .stdout_contains(&format!("{aside} removed"))
@@ -1020,11 +1021,14 @@ fn a_failed_copy_leaves_the_old_registry_serving_as_it_was() {
     } = OldSetup::new(&tb);
     let receiver = tb.container("reg-docker-io-migrate-copy");
     // The cache's volume is a 4 KiB tmpfs: the copy runs out of space part-way, as it would on
-    // a full disk.
+    // a full disk. It carries brrt's labels (brrt never copies into a volume it did not
+    // create), as the volume of a cache brrt ran before would.
     let volume = cluster.volume(&cache);
     docker(&[
         "volume",
         "create",
+        "--label",
+        "dev.brrt.managed=true",
         "--driver",
         "local",
         "--opt",
@@ -1068,7 +1072,7 @@ fn a_failed_copy_leaves_the_old_registry_serving_as_it_was() {
     }
     assert!(
         volume_exists(&volume),
-        "a volume brrt did not make was removed"
+        "a volume this run did not make was removed"
     );
 }
 
@@ -1192,7 +1196,7 @@ fn a_dev_up_that_fails_during_migrate_puts_the_old_registry_back() {
         .args(["run", "migrate"])
         .run()
         .success()
-        .stdout_contains("migrate: carried over 1 image(s), ");
+        .stdout_contains("migrate: carried over 1 image(s) (");
 }
 
 #[test]

@@ -57,6 +57,13 @@ pub const SETTLE: Duration = Duration::from_secs(3);
 /// Held for the whole of a switch, and while a container left aside is put back.
 static SWITCHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Held by a change that must run to its end even when the run that started it is stopped
+/// (a switch, migrate's copy): take it before spawning the task that makes the change, and
+/// move it in, so brrt's exit waits for the task ([`switches_settled`]).
+pub async fn switch_guard() -> tokio::sync::MutexGuard<'static, ()> {
+    SWITCHING.lock().await
+}
+
 /// Waits until no switch is under way. Whoever stops the runtime calls this first, so that an
 /// interrupted run never leaves the old container aside and nothing serving under its name.
 pub async fn switches_settled() {
@@ -185,8 +192,9 @@ async fn replace(
     ready: &Ready,
 ) -> Result<String> {
     let (docker, spec, old, ready) = (docker.clone(), spec.clone(), old.clone(), ready.clone());
+    let switching = switch_guard().await;
     let task = tokio::spawn(async move {
-        let _switching = SWITCHING.lock().await;
+        let _switching = switching;
         switch(&docker, &spec, &old, &ready).await
     });
     task.await
