@@ -166,7 +166,11 @@ pub struct ForeignFile {
     /// The registry host it is for (its folder's name).
     pub host: String,
     pub path: String,
-    /// Where it sends pulls: its `server`, then each `[host."…"]`, as written.
+    /// The hosts it sends pulls to first (its `[host."…"]` tables), as written.
+    pub mirrors: Vec<String>,
+    /// Where containerd falls back to (its `server`).
+    pub server: Option<String>,
+    /// Its mirrors, then its server.
     pub sends_to: Vec<String>,
     /// brrt may take it over (the host is in `cluster.take_over_mirrors`).
     pub take_over: bool,
@@ -174,39 +178,47 @@ pub struct ForeignFile {
 
 impl ForeignFile {
     fn new(node: &str, host: &str, text: &str, take_over: bool) -> ForeignFile {
-        let sends_to = match toml::from_str::<toml::Table>(text) {
-            Ok(table) => table
-                .get("server")
-                .and_then(toml::Value::as_str)
-                .map(str::to_string)
-                .into_iter()
-                .chain(
-                    table
-                        .get("host")
-                        .and_then(toml::Value::as_table)
-                        .into_iter()
-                        .flat_map(|hosts| hosts.keys().cloned()),
-                )
-                .collect(),
-            Err(_) => Vec::new(),
-        };
+        let table = toml::from_str::<toml::Table>(text).unwrap_or_default();
+        let server = table
+            .get("server")
+            .and_then(toml::Value::as_str)
+            .map(str::to_string);
+        let mirrors: Vec<String> = table
+            .get("host")
+            .and_then(toml::Value::as_table)
+            .map(|hosts| hosts.keys().cloned().collect())
+            .unwrap_or_default();
         ForeignFile {
             node: node.into(),
             host: host.into(),
             path: host_file(host),
-            sends_to,
+            sends_to: mirrors.iter().chain(server.iter()).cloned().collect(),
+            mirrors,
+            server,
             take_over,
         }
     }
 
-    /// `node N: /etc/…/hosts.toml (it sends pulls to A, B)`.
+    /// `node N: /etc/…/hosts.toml (it sends pulls to A, falling back to B)`.
     pub fn describe(&self) -> String {
-        let to = if self.sends_to.is_empty() {
-            "it names no host brrt can read".to_string()
-        } else {
-            format!("it sends pulls to {}", self.sends_to.join(", "))
+        let to = match (self.mirrors.as_slice(), &self.server) {
+            ([], None) => "it names no host brrt can read".to_string(),
+            ([], Some(server)) => format!("it sends pulls to {server}"),
+            (mirrors, None) => format!("it sends pulls to {}", mirrors.join(", ")),
+            (mirrors, Some(server)) => format!(
+                "it sends pulls to {}, falling back to {server}",
+                mirrors.join(", ")
+            ),
         };
         format!("node {}: {} ({to})", self.node, self.path)
+    }
+
+    /// The first mirror it names that a cache could proxy (an http(s) URL).
+    pub fn remote(&self) -> Option<&str> {
+        self.mirrors
+            .iter()
+            .find(|m| m.starts_with("http://") || m.starts_with("https://"))
+            .map(String::as_str)
     }
 }
 
@@ -276,12 +288,7 @@ pub fn foreign_files_error(files: &[ForeignFile]) -> Error {
     let quoted: Vec<String> = hosts.iter().map(|h| format!("{h:?}")).collect();
     let remote = files
         .iter()
-        .find_map(|f| {
-            f.sends_to
-                .iter()
-                .find(|to| to.starts_with("http"))
-                .map(|to| (f.host.as_str(), to.as_str()))
-        })
+        .find_map(|f| f.remote().map(|to| (f.host.as_str(), to)))
         .map(|(host, to)| {
             format!(
                 " To cache what that mirror serves, make it the upstream's remote in \

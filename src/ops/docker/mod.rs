@@ -17,8 +17,8 @@ pub use container::{
     aside_name, containers_named, current_container, ensure_container, ensure_container_ready,
     ensure_image, finish_switch, follow, image_exists, inspect_container, list_containers, logs,
     remove_container, rename_container, start_container, stop_container, switch_guard,
-    switches_settled, ContainerOutcome, ContainerSpec, ContainerState, Ready, ASIDE, MANAGED_LABEL,
-    SPEC_HASH_LABEL,
+    switches_settled, ContainerOutcome, ContainerSpec, ContainerState, FinishedSwitch, Ready,
+    ASIDE, MANAGED_LABEL, SPEC_HASH_LABEL,
 };
 pub use exec::{exec, exec_command, ExecOutput};
 pub use files::{

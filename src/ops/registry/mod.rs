@@ -131,14 +131,14 @@ async fn ensure_registry(
 /// registry's name aside itself (migrate), so that one is not refused.
 ///
 /// Once nothing is refused, a switch that a killed run left half done is finished (see
-/// [`docker::finish_switch`]), saying which way.
+/// [`docker::finish_switch`]), saying which way; those are returned.
 pub async fn preflight(
     d: &Docker,
     push: &PushRegistrySpec,
     caches: &[CacheSpec],
     replacing: bool,
     mode: Mode,
-) -> Result<()> {
+) -> Result<Vec<docker::FinishedSwitch>> {
     let containers = docker::containers_named(d, &push.name).await?;
     let mut names = vec![push.name.clone()];
     names.extend(caches.iter().map(CacheSpec::name));
@@ -207,14 +207,15 @@ pub async fn preflight(
             });
         }
     }
+    let mut finished = Vec::new();
     if !mode.dry_run {
         for name in &names {
             if containers.contains_key(&docker::aside_name(name)) {
-                docker::finish_switch(d, name, &REGISTRY_READY).await?;
+                finished.extend(docker::finish_switch(d, name, &REGISTRY_READY).await?);
             }
         }
     }
-    Ok(())
+    Ok(finished)
 }
 
 /// Why brrt will not use the registry name `name`, held by a container it did not create, and
@@ -278,7 +279,10 @@ pub async fn remove(
     let volume = volume_name(name);
     if let Some(c) = docker::inspect_container(d, name).await? {
         if !c.labels.contains_key(docker::MANAGED_LABEL) {
-            let advice = if is_proxy(&c.env) {
+            let advice = if c.labels.contains_key(ROLE_LABEL) {
+                "it carries brrt's registry labels, but brrt did not make it; remove it \
+                 yourself if it is yours to lose"
+            } else if is_proxy(&c.env) {
                 "it is a pull-through cache made by hand: `brrt run migrate` takes it over, \
                  keeping what it cached"
             } else {

@@ -293,12 +293,27 @@ async fn set_aside(docker: &Docker, old: &ContainerState, aside: &str) -> Result
     Ok(())
 }
 
+/// How [`finish_switch`] finished a switch a killed run left half done.
+#[derive(Debug, Clone, Serialize)]
+pub struct FinishedSwitch {
+    /// The container that was left aside, `<name>-brrt-old`.
+    pub name: String,
+    /// `removed` (the new container serves) or `put back` (it did not, or there was none).
+    pub action: String,
+    /// The sentence said on stderr.
+    pub said: String,
+}
+
 /// Finishes a switch that a run killed half-way left behind: `<name>-brrt-old`, brrt's, beside
 /// `name` or instead of it. With nothing at `name`, the old container is put back and started.
 /// With brrt's new container there, it is kept and the old one removed if it passes `ready`,
-/// else the new one is removed and the old one put back. Says on stderr which it did, and
-/// returns that sentence; `None` when there was nothing to finish.
-pub async fn finish_switch(docker: &Docker, name: &str, ready: &Ready) -> Result<Option<String>> {
+/// else the new one is removed and the old one put back. Says on stderr which it did; `None`
+/// when there was nothing to finish.
+pub async fn finish_switch(
+    docker: &Docker,
+    name: &str,
+    ready: &Ready,
+) -> Result<Option<FinishedSwitch>> {
     // A switch an interrupted run started may still be going: it finishes first.
     let _switching = SWITCHING.lock().await;
     let aside = aside_name(name);
@@ -308,13 +323,16 @@ pub async fn finish_switch(docker: &Docker, name: &str, ready: &Ready) -> Result
     if !left.labels.contains_key(MANAGED_LABEL) {
         return Ok(None);
     }
-    let said = match inspect_container(docker, name).await? {
+    let (action, said) = match inspect_container(docker, name).await? {
         None => {
             rename(docker, &aside, name).await?;
             start(docker, name).await?;
-            format!(
-                "{aside} was left aside by an interrupted switch, with nothing at {name}: it is \
-                 back as {name} and running"
+            (
+                "put back",
+                format!(
+                    "{aside} was left aside by an interrupted switch, with nothing at {name}: it \
+                     is back as {name} and running"
+                ),
             )
         }
         Some(new) if !new.labels.contains_key(MANAGED_LABEL) => {
@@ -333,25 +351,36 @@ pub async fn finish_switch(docker: &Docker, name: &str, ready: &Ready) -> Result
             match serves {
                 Ok(()) => {
                     remove(docker, &aside).await?;
-                    format!(
-                        "{aside} was left aside by an interrupted switch; the new {name} \
-                         serves, so {aside} was removed"
+                    (
+                        "removed",
+                        format!(
+                            "{aside} was left aside by an interrupted switch; the new {name} \
+                             serves, so {aside} was removed"
+                        ),
                     )
                 }
                 Err(why) => {
                     remove(docker, name).await?;
                     rename(docker, &aside, name).await?;
                     start(docker, name).await?;
-                    format!(
-                        "{aside} was left aside by an interrupted switch, and the new {name} does \
-                         not serve ({why}): it was removed, and {aside} is back as {name} and running"
+                    (
+                        "put back",
+                        format!(
+                            "{aside} was left aside by an interrupted switch, and the new {name} \
+                             does not serve ({why}): it was removed, and {aside} is back as \
+                             {name} and running"
+                        ),
                     )
                 }
             }
         }
     };
     tracing::warn!("{said}");
-    Ok(Some(said))
+    Ok(Some(FinishedSwitch {
+        name: aside,
+        action: action.into(),
+        said,
+    }))
 }
 
 /// Renames a container.

@@ -18,7 +18,7 @@ mod spec;
 pub use ensure::{
     aside_name, current_container, ensure_container, ensure_container_ready, finish_switch,
     rename as rename_container, start as start_container, switch_guard, switches_settled,
-    ContainerOutcome, Ready, ASIDE,
+    ContainerOutcome, FinishedSwitch, Ready, ASIDE,
 };
 pub use image::{ensure_image, image_exists};
 pub(crate) use inspect::is_not_found;
