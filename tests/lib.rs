@@ -18,6 +18,7 @@ mod engine_loss;
 mod imports;
 mod integrations;
 mod interrupt;
+mod migrate_ownership;
 mod ownership;
 mod plugins;
 mod project_files;

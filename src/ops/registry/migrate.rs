@@ -595,14 +595,15 @@ impl CopyJob {
                 self.volume
             )
         };
+        if reason == "interrupted" {
+            return Error::Other(format!(
+                "the copy of {} was interrupted; {back}, and its data is untouched{partial}",
+                self.what
+            ));
+        }
         Error::Other(format!(
-            "copying {} {}: {reason}; {back}, and its data is untouched{partial}",
-            self.what,
-            if reason == "interrupted" {
-                "was"
-            } else {
-                "failed"
-            }
+            "copying {} failed: {reason}; {back}, and its data is untouched{partial}",
+            self.what
         ))
     }
 }
@@ -669,8 +670,14 @@ async fn copy(d: &Docker, from: &str, path: &str, receiver: &str) -> Result<()> 
         ),
     );
     let origin = format!("{from}:{source}");
-    let stream = download.map(move |chunk| {
-        chunk.map_err(|e| std::io::Error::other(format!("reading {origin}: {e}")))
+    // Each chunk gives the other tasks a turn: a copy of gigabytes must not keep brrt from
+    // seeing a Ctrl-C until it is done.
+    let stream = download.then(move |chunk| {
+        let origin = origin.clone();
+        async move {
+            tokio::task::yield_now().await;
+            chunk.map_err(|e| std::io::Error::other(format!("reading {origin}: {e}")))
+        }
     });
     let opts = UploadToContainerOptionsBuilder::default()
         .path(DATA_DIR)
@@ -756,7 +763,7 @@ pub async fn put_back(d: &Docker, name: &str, mode: Mode) -> Result<Action> {
 /// What carrying an old registry's credentials over did.
 #[derive(Debug, Clone, Serialize)]
 pub struct CarriedCredentials {
-    pub upstream: Option<String>,
+    pub upstream: String,
     /// brrt's cache uses the old registry's credentials for the rest of this run.
     pub carried: bool,
     /// BRRT_<UPSTREAM>_USERNAME/_PASSWORD are set, and so used instead.
@@ -766,15 +773,15 @@ pub struct CarriedCredentials {
 }
 
 /// Hands the old registry's upstream credentials (`REGISTRY_PROXY_USERNAME`/`_PASSWORD`, or a
-/// user and password in its remote URL) to brrt's cache for its upstream, for the rest of this
-/// process, unless `BRRT_<UPSTREAM>_USERNAME`/`_PASSWORD` are set. They never reach a script,
-/// a label or the terminal.
-pub async fn carry_credentials(d: &Docker, name: &str) -> Result<CarriedCredentials> {
+/// user and password in its remote URL) to brrt's cache for `host`, the upstream it stands
+/// for, for the rest of this process, unless `BRRT_<UPSTREAM>_USERNAME`/`_PASSWORD` are set.
+/// They never reach a script, a label or the terminal.
+pub async fn carry_credentials(d: &Docker, name: &str, host: &str) -> Result<CarriedCredentials> {
     let at = match docker::inspect_container(d, name).await? {
         Some(c) if !c.labels.contains_key(MANAGED_LABEL) => name.to_string(),
         _ => aside_name(name),
     };
-    let old = legacy(d, &at).await?;
+    legacy(d, &at).await?;
     let state = docker::inspect_container(d, &at)
         .await?
         .ok_or_else(|| Error::Other(format!("no container named {at}")))?;
@@ -785,8 +792,8 @@ pub async fn carry_credentials(d: &Docker, name: &str) -> Result<CarriedCredenti
             .find_map(|e| e.strip_prefix(&format!("{key}=")))
             .map(str::to_string)
     };
-    let host = old.upstream.clone().unwrap_or_default();
-    let (username_var, password_var) = upstream::credential_vars(&host);
+    upstream::check_host(host).map_err(Error::InvalidSpec)?;
+    let (username_var, password_var) = upstream::credential_vars(host);
     let from_environment =
         std::env::var_os(&username_var).is_some() && std::env::var_os(&password_var).is_some();
     let from_url = env("REGISTRY_PROXY_REMOTEURL").and_then(|url| {
@@ -804,14 +811,14 @@ pub async fn carry_credentials(d: &Docker, name: &str) -> Result<CarriedCredenti
         (None, _) => from_url,
     };
     let carried = match found {
-        Some((user, pass)) if !from_environment && old.upstream.is_some() => {
-            upstream::carry_credentials(&host, user, pass);
+        Some((user, pass)) if !from_environment => {
+            upstream::carry_credentials(host, user, pass);
             true
         }
         _ => false,
     };
     Ok(CarriedCredentials {
-        upstream: old.upstream,
+        upstream: host.to_string(),
         carried,
         from_environment,
         username_var,

@@ -125,16 +125,16 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "carry_credentials",
-        &["name: String"],
+        &["name: String", "upstream: String"],
         "Map",
         "When the old registry `name` logs in to its upstream (REGISTRY_PROXY_USERNAME and \
-         _PASSWORD, or a user in its remote URL), hands those credentials to brrt's cache for the \
-         rest of this run, unless BRRT_<UPSTREAM>_USERNAME/_PASSWORD are set. Nothing is printed \
+         _PASSWORD, or a user in its remote URL), hands those credentials to brrt's cache for \
+         `upstream` for the rest of this run, unless BRRT_<UPSTREAM>_USERNAME/_PASSWORD are set. Nothing is printed \
          or kept. Returns #{upstream, carried, from_environment, username_var, password_var}.",
-        move |name: &str| -> RhaiResult<Dynamic> {
-            let name = name.to_string();
+        move |name: &str, upstream: &str| -> RhaiResult<Dynamic> {
+            let (name, upstream) = (name.to_string(), upstream.to_string());
             to_dynamic(&with_docker(&c, |d| async move {
-                ops::carry_credentials(&d, &name).await
+                ops::carry_credentials(&d, &name, &upstream).await
             })?)
         },
     );
