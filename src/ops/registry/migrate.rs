@@ -670,14 +670,8 @@ async fn copy(d: &Docker, from: &str, path: &str, receiver: &str) -> Result<()> 
         ),
     );
     let origin = format!("{from}:{source}");
-    // Each chunk gives the other tasks a turn: a copy of gigabytes must not keep brrt from
-    // seeing a Ctrl-C until it is done.
-    let stream = download.then(move |chunk| {
-        let origin = origin.clone();
-        async move {
-            tokio::task::yield_now().await;
-            chunk.map_err(|e| std::io::Error::other(format!("reading {origin}: {e}")))
-        }
+    let stream = download.map(move |chunk| {
+        chunk.map_err(|e| std::io::Error::other(format!("reading {origin}: {e}")))
     });
     let opts = UploadToContainerOptionsBuilder::default()
         .path(DATA_DIR)
