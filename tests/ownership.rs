@@ -10,7 +10,6 @@ use crate::support::cluster::{
 use crate::support::{docker, try_docker, Containerd, Output, Testbed};
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 /// No caches: only the push registry.
 const NO_CACHE: CacheConfig<'static> = CacheConfig {
@@ -716,4 +715,247 @@ fn an_upstream_that_never_answers_leaves_the_cache_serving_offline() {
     );
     node.forget_images();
     node.must_pull("docker.io/library/hello:1");
+}
+
+/// Issue 18: the probe that checks an offline cache's upstream removed whatever held
+/// `<cache>-probe` first.
+#[test]
+fn the_upstream_probe_leaves_a_hand_made_container_of_its_name() {
+    let Some(tb) = Testbed::require("own_probe_name") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    let cache = cluster.cache("docker.io");
+    cluster.upstream("docker.io").stop();
+    cluster
+        .dev_up()
+        .success()
+        .stdout_contains("offline (upstream unreachable)");
+    let probe = tb.container("reg-docker-io-probe");
+    assert_eq!(probe, format!("{cache}-probe"));
+    hand_made_registry(&tb, &probe, &cluster.network, &[]);
+    let before = fingerprint(&probe);
+    cluster.upstream("docker.io").start();
+    cluster
+        .dev_up()
+        .success()
+        .stderr_contains(&format!(
+            "warning: {probe} was not created by brrt, and brrt checks the upstream of {cache} \
+             with a container of that name: it is left as it is, and {cache} keeps serving what \
+             it holds; rename or remove it"
+        ))
+        .stdout_contains("offline (upstream unreachable)");
+    assert_eq!(fingerprint(&probe), before);
+}
+
+/// Issue 18: the Tilt extension's `brrt-down` button (dev-down, with purge) is one click; under
+/// the real Tilt, it removes what brrt made and leaves the look-alikes: a container that copies
+/// a cache's labels, a volume named like a cache's, and a node's own hosts.toml.
+#[test]
+fn the_tilt_down_button_removes_only_what_brrt_made() {
+    let tilt = crate::support::testbed_bin().join("tilt");
+    if !tilt.is_file() {
+        crate::support::missing(
+            "the_tilt_down_button_removes_only_what_brrt_made",
+            &format!("no tilt in {}", tilt.display()),
+        );
+        return;
+    }
+    let Some(tb) = Testbed::require("own_tilt_down") else {
+        return;
+    };
+    let cluster = docker_hub_cluster(&tb);
+    let cache = cluster.cache("docker.io");
+    cluster.dev_up().success();
+    let node = cluster.control_plane();
+    // The look-alikes.
+    let labelled = tb.container("reg-quay-io");
+    docker(&[
+        "run",
+        "--detach",
+        "--name",
+        &labelled,
+        "--network",
+        &cluster.network,
+        "--label",
+        "dev.brrt.registry.role=cache",
+        "--label",
+        &format!("dev.brrt.registry.group={}", cluster.registry),
+        REGISTRY_IMAGE,
+    ]);
+    tb.remove_volume_on_drop(&anonymous_volume(&labelled));
+    let volume = tb.volume("reg-gcr-io-data");
+    docker(&["volume", "create", &volume]);
+    node.exec(&[
+        "sh", "-c",
+        "mkdir -p /etc/containerd/certs.d/quay.io && printf 'server = \"https://quay.io\"\\n' > /etc/containerd/certs.d/quay.io/hosts.toml",
+    ])
+    .unwrap();
+    let (container_before, file_before) = (
+        fingerprint(&labelled),
+        node.mirror("quay.io").expect("the node's own file"),
+    );
+
+    let project = cluster.project.path();
+    let extension = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/tilt/brrt/Tiltfile");
+    cluster.project.write(
+        "Tiltfile",
+        format!(
+            "load({:?}, 'brrt_down')\nbrrt_down(brrt={:?}, script={:?}, purge=True)\n",
+            extension.display().to_string(),
+            crate::support::BRRT,
+            script("dev-down.rhai").display().to_string(),
+        ),
+    );
+    let dev_dir = tempfile::tempdir().expect("Tilt's state folder");
+    let port = free_port().to_string();
+    let tilt_cmd = |args: &[&str]| {
+        let mut c = Command::new(&tilt);
+        c.args(args)
+            .current_dir(project)
+            .env("TILT_DISABLE_ANALYTICS", "1")
+            .env("TILT_DEV_DIR", dev_dir.path())
+            .env("TILT_PORT", &port)
+            .env("KUBECONFIG", crate::support::NO_KUBECONFIG)
+            .env_remove("BRRT_LOG");
+        c
+    };
+    let mut up = tilt_cmd(&["up", "--stream"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tilt up starts");
+    let status = || {
+        let out = tilt_cmd(&["get", "uiresource", "brrt-down", "-o", "json"])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let json: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {out:?}"))?;
+        Ok::<_, String>(json["status"].clone())
+    };
+    wait_for(120, "Tilt to load the button", || status().map(drop));
+    assert_eq!(
+        status().unwrap()["updateStatus"],
+        "none",
+        "it ran by itself"
+    );
+    // The click.
+    let clicked = tilt_cmd(&["trigger", "brrt-down"]).output().unwrap();
+    assert!(clicked.status.success(), "{clicked:?}");
+    let done = wait_for(180, "the button's run to end", || {
+        let s = status()?;
+        match s["buildHistory"][0]["finishTime"].as_str() {
+            Some(_) => Ok(s),
+            None => Err(format!("{s}")),
+        }
+    });
+    let _ = up.kill();
+    let _ = up.wait();
+    assert_eq!(
+        done["buildHistory"][0]["error"],
+        serde_json::Value::Null,
+        "{done}"
+    );
+
+    // brrt's own are gone…
+    assert!(!container_exists(&cache) && !container_exists(&cluster.registry));
+    assert!(!volume_exists(&cluster.volume(&cache)));
+    assert_eq!(node.mirror("docker.io"), None);
+    // …the look-alikes are not.
+    assert_eq!(fingerprint(&labelled), container_before);
+    assert!(volume_exists(&volume));
+    assert_eq!(node.mirror("quay.io").as_ref(), Some(&file_before));
+}
+
+/// Issue 18: the kind config for `kind create cluster --config` was written to a predictable
+/// name in the shared /tmp, through whatever symlink was there. It now goes into brrt's
+/// private folder, 0600. A SPY stands in for the kind CLI here (none can run on these
+/// machines): it only reports how the file it was handed looks, and fails.
+#[test]
+fn the_kind_config_is_written_where_only_the_user_can_reach_it() {
+    // dev-up's checks before it asks kind need the engine.
+    let Some(_tb) = Testbed::require("own_kind_file") else {
+        return;
+    };
+    let spy = tempfile::tempdir().expect("a temp dir");
+    let kind = spy.path().join("kind");
+    std::fs::write(
+        &kind,
+        "#!/bin/sh\n\
+         case \"$1 $2\" in\n\
+         \x20 version*) echo 'kind v0.27.0 go1.23.4 linux/amd64' ;;\n\
+         \x20 'get clusters') ;;\n\
+         \x20 'create cluster')\n\
+         \x20   while [ $# -gt 0 ]; do [ \"$1\" = --config ] && cfg=$2; shift; done\n\
+         \x20   [ -L \"$cfg\" ] && echo 'spy: a symlink' >&2\n\
+         \x20   echo \"spy: $(stat -c '%a %F' \"$cfg\") in $(dirname \"$cfg\"), $(stat -c '%a' \"$(dirname \"$cfg\")\")\" >&2\n\
+         \x20   exit 1 ;;\n\
+         esac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&kind, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let runtime = tempfile::tempdir().expect("a temp dir");
+    std::fs::set_permissions(
+        runtime.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let name = format!("brrt-t-kind-file-{}", std::process::id());
+    let project = crate::support::Project::new().file(
+        "brrt.toml",
+        format!(
+            "[cluster]\nname = {name:?}\ncreate = true\nnetwork = {name:?}\n\n[registry]\nname = \
+             {name:?}\nport = {}\nimage = {REGISTRY_IMAGE:?}\n\n[cache]\nenabled = false\n",
+            free_port()
+        ),
+    );
+    let out = project
+        .brrt()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                spy.path().display(),
+                std::env::var("PATH").unwrap()
+            ),
+        )
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .arg("run")
+        .arg(script("dev-up.rhai"))
+        .run();
+    out.failure(1).stderr_contains(&format!(
+        "spy: 600 regular file in {}, 700",
+        runtime.path().join("brrt").display()
+    ));
+    out.stderr_lacks("spy: a symlink");
+    // And it is gone again.
+    let left: Vec<_> = std::fs::read_dir(runtime.path().join("brrt"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Issue 18: a `[cache.remotes]` URL with a user and password was taken as it was (and shown
+/// in errors); it is refused like one in `[cache.shared]`, pointing to the variables, without
+/// the password.
+#[test]
+fn a_password_in_cache_remotes_is_refused_and_never_echoed() {
+    let project = crate::support::Project::new().file(
+        "brrt.toml",
+        "[cache]\nupstreams = [\"quay.io\"]\n\n[cache.remotes]\n\
+         \"quay.io\" = \"https://robot:hunter2-18@mirror.corp.example\"\n",
+    );
+    let out = project.brrt().arg("run").arg(script("dev-up.rhai")).run();
+    out.failure(1)
+        .stderr_contains(
+            "brrt.toml:5:13: cache.remotes: the URL for `quay.io` holds a user or password, and \
+             brrt.toml is no place for secrets (it is shared, and kept in git): write \
+             \"https://mirror.corp.example\" and set BRRT_QUAY_IO_USERNAME and \
+             BRRT_QUAY_IO_PASSWORD in the environment instead",
+        )
+        .stderr_contains("\"https://***@mirror.corp.example\"")
+        .stderr_lacks("hunter2-18")
+        .stdout_lacks("hunter2-18");
 }
