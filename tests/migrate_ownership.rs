@@ -328,7 +328,7 @@ fn ctrl_c_during_the_copy_starts_the_old_registry_again() {
     ]);
     let receiver = tb.container("reg-docker-io-migrate-copy");
     let volume = cluster.volume(&cache);
-    let mut run = cluster.project.brrt().args(["run", "migrate"]).spawn();
+    let run = cluster.project.brrt().args(["run", "migrate"]).spawn();
     // The engine holds the receiving container's lock while it unpacks, so the copy is seen
     // where its bytes land: the ballast growing in the cache's volume.
     wait_for(120, "the copy to be under way", || {

@@ -384,8 +384,10 @@ pub async fn apply_mirrors(
         &stamp_path,
         &stamp,
         &unchanged,
-        &guard,
-        &sweep,
+        docker::AroundWrite {
+            before: &guard,
+            after: &sweep,
+        },
     )
     .await
     .map_err(|e| match e {

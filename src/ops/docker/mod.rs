@@ -23,7 +23,7 @@ pub use container::{
 pub use exec::{exec, exec_command, ExecOutput};
 pub use files::{
     file_holds, put_file, read_dir_files, read_file, read_stamp, stat_path, write_files_atomically,
-    PathStat, Stamp,
+    AroundWrite, PathStat, Stamp,
 };
 pub use network::{connect_network, disconnect_network, ensure_network, remove_network};
 pub use port_holder::port_holder;

@@ -428,7 +428,7 @@ async fn foreign_mirror_notes(
             continue;
         }
         for f in crate::ops::containerd::foreign_mirrors(d, &node.name).await? {
-            let taken = take_over.iter().any(|h| *h == f.host);
+            let taken = take_over.contains(&f.host);
             let remote = f
                 .remote()
                 .map(|to| {
