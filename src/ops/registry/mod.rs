@@ -167,7 +167,12 @@ pub async fn preflight(
     let volumes = docker::volumes_named(d, &push.name).await?;
     for name in &names {
         let volume = volume_name(name);
-        if volumes.get(&volume).is_some_and(|v| !v.is_managed()) {
+        // brrt's own container of that name mounts it already (a volume from before brrt
+        // labelled its volumes): nothing new is written into someone else's.
+        let in_use_by_brrt = containers
+            .get(name)
+            .is_some_and(|c| c.labels.contains_key(docker::MANAGED_LABEL));
+        if !in_use_by_brrt && volumes.get(&volume).is_some_and(|v| !v.is_managed()) {
             return Err(Error::NotOurs {
                 what: "volume".into(),
                 name: volume,
