@@ -222,33 +222,88 @@ impl ForeignFile {
     }
 }
 
+/// What making a node's mirrors match will do, found before any change: the files to write,
+/// those that hold already, any file brrt did not write and may not take over, and the stamp
+/// it was all read against. [`apply_plan`] carries it out; a flow plans every node first, so a
+/// refusal comes before its first change, and a no-op reads each file once.
+#[derive(Debug, Clone)]
+pub struct MirrorPlan {
+    node: String,
+    mirrors: BTreeMap<String, String>,
+    take_over: BTreeSet<String>,
+    stamp: docker::Stamp,
+    writes: BTreeMap<String, String>,
+    report: MirrorReport,
+    foreign: Vec<ForeignFile>,
+}
+
+impl MirrorPlan {
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The files brrt did not write and may not take over: applying the plan is refused.
+    pub fn foreign(&self) -> &[ForeignFile] {
+        &self.foreign
+    }
+}
+
+/// Plans [`apply_mirrors`]: brrt's own files are known by its stamp (one stat each when
+/// nothing changed); any other file at a wanted host is read. A file brrt did not write is
+/// foreign unless its host is in `take_over` and no original is kept beside it already.
+pub async fn plan_mirrors(
+    d: &Docker,
+    node: &str,
+    mirrors: &BTreeMap<String, String>,
+    take_over: &BTreeSet<String>,
+) -> Result<MirrorPlan> {
+    check_host_names(mirrors.keys())?;
+    let stamp = docker::read_stamp(d, node, &format!("{CERTS_DIR}/{STAMP}")).await?;
+    let mut plan = MirrorPlan {
+        node: node.into(),
+        mirrors: mirrors.clone(),
+        take_over: take_over.clone(),
+        stamp,
+        writes: BTreeMap::new(),
+        report: MirrorReport {
+            node: node.into(),
+            ..Default::default()
+        },
+        foreign: Vec::new(),
+    };
+    for (host, text) in mirrors {
+        let path = host_file(host);
+        if docker::file_holds(d, node, &path, text, &plan.stamp).await? {
+            plan.report.unchanged.push(host.clone());
+            continue;
+        }
+        if let Some(found) = foreign_file(d, node, host, take_over.contains(host)).await? {
+            // One taken over already has its original beside it: a second would be lost.
+            let kept = format!("{path}{ORIGINAL_SUFFIX}");
+            if found.take_over && docker::stat_path(d, node, &kept).await?.is_none() {
+                plan.report.taken_over.push(host.clone());
+            } else {
+                plan.foreign.push(ForeignFile {
+                    take_over: false,
+                    ..found
+                });
+            }
+        }
+        plan.writes.insert(path, text.clone());
+        plan.report.written.push(host.clone());
+    }
+    Ok(plan)
+}
+
 /// The hosts.toml files at the hosts of `mirrors` in a node that brrt did not write and may
-/// not take over (its host is not in `take_over`): a flow must stop before any change while
-/// there is one. Brrt's own files are known by its stamp (one stat each when nothing changed);
-/// any other file is read.
+/// not take over: a flow must stop before any change while there is one.
 pub async fn check_mirrors(
     d: &Docker,
     node: &str,
     mirrors: &BTreeMap<String, String>,
     take_over: &BTreeSet<String>,
 ) -> Result<Vec<ForeignFile>> {
-    check_host_names(mirrors.keys())?;
-    let stamp = docker::read_stamp(d, node, &format!("{CERTS_DIR}/{STAMP}")).await?;
-    let mut foreign = Vec::new();
-    for (host, text) in mirrors {
-        let path = host_file(host);
-        if docker::file_holds(d, node, &path, text, &stamp).await? {
-            continue;
-        }
-        if let Some(found) = foreign_file(d, node, host, false).await? {
-            // One taken over already has its original beside it: a second would be lost.
-            let kept = format!("{path}{ORIGINAL_SUFFIX}");
-            if !take_over.contains(host) || docker::stat_path(d, node, &kept).await?.is_some() {
-                foreign.push(found);
-            }
-        }
-    }
-    Ok(foreign)
+    Ok(plan_mirrors(d, node, mirrors, take_over).await?.foreign)
 }
 
 /// The hosts.toml for `host` in a node when brrt did not write it.
@@ -319,32 +374,28 @@ pub async fn apply_mirrors(
     take_over: &BTreeSet<String>,
     mode: Mode,
 ) -> Result<MirrorReport> {
-    check_host_names(mirrors.keys())?;
-    let mut report = MirrorReport {
-        node: node.into(),
-        ..Default::default()
-    };
+    let plan = plan_mirrors(d, node, mirrors, take_over).await?;
+    apply_plan(d, plan, mode).await
+}
+
+/// Carries out a [`MirrorPlan`]; refused, with nothing changed, when it found a file brrt did
+/// not write and may not take over. A file that appears after the plan is never lost either:
+/// the write itself sets aside or refuses what is not brrt's.
+pub async fn apply_plan(d: &Docker, plan: MirrorPlan, mode: Mode) -> Result<MirrorReport> {
+    if !plan.foreign.is_empty() {
+        return Err(foreign_files_error(&plan.foreign));
+    }
+    let MirrorPlan {
+        node,
+        mirrors,
+        take_over,
+        stamp,
+        writes,
+        mut report,
+        ..
+    } = plan;
+    let (node, mirrors, take_over) = (node.as_str(), &mirrors, &take_over);
     let stamp_path = format!("{CERTS_DIR}/{STAMP}");
-    let stamp = docker::read_stamp(d, node, &stamp_path).await?;
-    let mut writes = BTreeMap::new();
-    let mut foreign = Vec::new();
-    for (host, text) in mirrors {
-        if docker::file_holds(d, node, &host_file(host), text, &stamp).await? {
-            report.unchanged.push(host.clone());
-        } else {
-            let found = foreign_file(d, node, host, take_over.contains(host)).await?;
-            match found {
-                Some(f) if !f.take_over => foreign.push(f),
-                Some(_) => report.taken_over.push(host.clone()),
-                None => {}
-            }
-            writes.insert(host_file(host), text.clone());
-            report.written.push(host.clone());
-        }
-    }
-    if !foreign.is_empty() {
-        return Err(foreign_files_error(&foreign));
-    }
     // The stamp lists the files brrt wrote: when it lists exactly the wanted ones, no other
     // managed file is there to remove.
     let wanted: BTreeSet<String> = mirrors.keys().map(|h| host_file(h)).collect();

@@ -164,15 +164,23 @@ pub async fn preflight(
             });
         }
     }
-    let volumes = docker::volumes_named(d, &push.name).await?;
-    for name in &names {
-        let volume = volume_name(name);
-        // brrt's own container of that name mounts it already (a volume from before brrt
-        // labelled its volumes): nothing new is written into someone else's.
-        let in_use_by_brrt = containers
+    // A volume brrt's own container of that name mounts already (one from before brrt labelled
+    // its volumes) is left as it is: nothing new is written into someone else's. When every
+    // container is brrt's (the common no-op), no volume needs a look.
+    let brrts = |name: &String| {
+        containers
             .get(name)
-            .is_some_and(|c| c.labels.contains_key(docker::MANAGED_LABEL));
-        if !in_use_by_brrt && volumes.get(&volume).is_some_and(|v| !v.is_managed()) {
+            .is_some_and(|c| c.labels.contains_key(docker::MANAGED_LABEL))
+    };
+    let unowned: Vec<&String> = names.iter().filter(|n| !brrts(n)).collect();
+    let volumes = if unowned.is_empty() {
+        BTreeMap::new()
+    } else {
+        docker::volumes_named(d, &push.name).await?
+    };
+    for name in unowned {
+        let volume = volume_name(name);
+        if volumes.get(&volume).is_some_and(|v| !v.is_managed()) {
             return Err(Error::NotOurs {
                 what: "volume".into(),
                 name: volume,

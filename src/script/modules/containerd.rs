@@ -29,9 +29,14 @@ fn apply_mirrors(
     let report = with_docker(c, |d| async move {
         ops::apply_mirrors(&d, &node, &mirrors, &take_over, mode).await
     })?;
+    report_map(c, &report)
+}
+
+/// A mirror report as scripts see it, with its action; the change is recorded.
+fn report_map(c: &ScriptContext, report: &ops::MirrorReport) -> RhaiResult<Dynamic> {
     let action = report.action();
     c.record(action, format!("mirrors in node {}", report.node));
-    let mut map = to_dynamic(&report)?.cast::<Map>();
+    let mut map = to_dynamic(report)?.cast::<Map>();
     map.insert("action".into(), action.to_string().into());
     Ok(map.into())
 }
@@ -111,26 +116,48 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     m.func(
         "preflight",
         &["nodes: Array", "mirrors: Map", "options: Map"],
-        "()",
-        "Before a flow changes anything: throws if any of `nodes` (names) holds a hosts.toml that \
-         brrt did not write at a host of `mirrors` and may not take over (options.take_over), \
-         naming each node, file and the hosts it sends pulls to, and the ways on.",
-        move |nodes: Array, mirrors: Map, options: Map| -> RhaiResult<()> {
+        "Map",
+        "Before a flow changes anything: plans containerd::apply_mirrors in each of `nodes` \
+         (names), and throws if any holds a hosts.toml that brrt did not write at a host of \
+         `mirrors` and may not take over (options.take_over), naming each node, file and the \
+         hosts it sends pulls to, and the ways on. Returns node name → plan, for \
+         containerd::apply_mirrors(plan): the files are read once.",
+        move |nodes: Array, mirrors: Map, options: Map| -> RhaiResult<Dynamic> {
             let nodes: Vec<String> = from_dynamic("containerd::preflight", &nodes.into())?;
             let mirrors: BTreeMap<String, String> =
                 from_dynamic("containerd::preflight", &mirrors.into())?;
             let take_over = take_over(&options, "containerd::preflight")?;
-            with_docker(&c, |d| async move {
-                let mut foreign = Vec::new();
+            let plans = with_docker(&c, |d| async move {
+                let mut plans = Vec::new();
                 for node in &nodes {
-                    foreign.extend(ops::check_mirrors(&d, node, &mirrors, &take_over).await?);
+                    plans.push(ops::plan_mirrors(&d, node, &mirrors, &take_over).await?);
                 }
+                let foreign: Vec<ops::ForeignFile> =
+                    plans.iter().flat_map(|p| p.foreign().to_vec()).collect();
                 if foreign.is_empty() {
-                    Ok(())
+                    Ok(plans)
                 } else {
                     Err(ops::foreign_files_error(&foreign))
                 }
-            })
+            })?;
+            let map: Map = plans
+                .into_iter()
+                .map(|p| (p.node().into(), Dynamic::from(p)))
+                .collect();
+            Ok(map.into())
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "apply_mirrors",
+        &["plan: MirrorPlan"],
+        "Map",
+        "Carries out a plan containerd::preflight made, as containerd::apply_mirrors(node, \
+         mirrors, options) would, without reading the node's files again.",
+        move |plan: ops::MirrorPlan| -> RhaiResult<Dynamic> {
+            let mode = c.mode;
+            let report = with_docker(&c, |d| async move { ops::apply_plan(&d, plan, mode).await })?;
+            report_map(&c, &report)
         },
     );
     let c = ctx.clone();
