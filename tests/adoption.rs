@@ -756,30 +756,39 @@ fn init_picks_the_current_kubectl_context_among_several_kind_clusters() {
 /// The old setup with hello:1 cached, as a team comes to `migrate`: a proxy registry made by
 /// hand at `registry.name`, the node's mirror pointing at it, hello:1 pulled through it, and a
 /// brrt.toml that asks for a docker.io cache.
-struct OldSetup<'t> {
-    cluster: Cluster<'t>,
-    node: Node,
+pub(crate) struct OldSetup<'t> {
+    pub(crate) cluster: Cluster<'t>,
+    pub(crate) node: Node,
     /// The old registry's (anonymous) data volume.
-    old_volume: String,
-    old_id: String,
+    pub(crate) old_volume: String,
+    pub(crate) old_id: String,
     /// brrt's docker.io cache, to be.
-    cache: String,
+    pub(crate) cache: String,
     /// Where migrate renames the old registry while the new one starts.
-    aside: String,
+    pub(crate) aside: String,
 }
 
 impl<'t> OldSetup<'t> {
-    fn new(tb: &'t Testbed) -> Self {
+    pub(crate) fn new(tb: &'t Testbed) -> Self {
+        OldSetup::with(tb, &[])
+    }
+
+    /// The same, with `extra` arguments for `docker run` of the old registry (before the image).
+    pub(crate) fn with(tb: &'t Testbed, extra: &[&str]) -> Self {
         let mut cluster = Cluster::new(tb);
         cluster
             .add_upstream("docker.io")
             .push("brrt-testbed/hello:1", "library/hello:1");
-        let old_volume = old_proxy_registry(tb, &cluster);
+        let old_volume = old_proxy_registry(tb, &cluster, extra);
         old_mirror(&cluster);
         let node = cluster.control_plane();
         node.must_pull("docker.io/library/hello:1");
         // The manifest, the config and the one layer of hello:1.
-        wait_until_held(&cluster.registry, "library/hello", "1", 3);
+        let root = extra
+            .iter()
+            .find_map(|a| a.strip_prefix("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="))
+            .unwrap_or("/var/lib/registry");
+        wait_until_held_in(&cluster.registry, root, "library/hello", "1", 3);
         let old_id = container_id(&cluster.registry);
         cluster.write_config(&CacheConfig {
             enabled: true,
@@ -800,8 +809,13 @@ impl<'t> OldSetup<'t> {
 /// The single registry of the old setup, made by hand as teams do: `registry:2` in proxy mode
 /// at the config's registry name and port, on the cluster network, its data in the container's
 /// anonymous volume. Returns that volume's name.
-fn old_proxy_registry(tb: &Testbed, cluster: &Cluster<'_>) -> String {
-    docker(&[
+fn old_proxy_registry(tb: &Testbed, cluster: &Cluster<'_>, extra: &[&str]) -> String {
+    let port = format!("127.0.0.1:{}:5000", cluster.port);
+    let remote = format!(
+        "REGISTRY_PROXY_REMOTEURL={}",
+        cluster.upstream("docker.io").remote()
+    );
+    let mut args = vec![
         "run",
         "--detach",
         "--name",
@@ -809,16 +823,15 @@ fn old_proxy_registry(tb: &Testbed, cluster: &Cluster<'_>) -> String {
         "--network",
         &cluster.network,
         "--publish",
-        &format!("127.0.0.1:{}:5000", cluster.port),
+        &port,
         "--restart",
         "always",
         "--env",
-        &format!(
-            "REGISTRY_PROXY_REMOTEURL={}",
-            cluster.upstream("docker.io").remote()
-        ),
-        REGISTRY_IMAGE,
-    ]);
+        &remote,
+    ];
+    args.extend_from_slice(extra);
+    args.push(REGISTRY_IMAGE);
+    docker(&args);
     let volume = docker(&[
         "container",
         "inspect",
@@ -839,8 +852,14 @@ fn old_proxy_registry(tb: &Testbed, cluster: &Cluster<'_>) -> String {
 
 /// Waits until the old registry `container` holds `repo:tag` and `blobs` blobs in its storage:
 /// a proxy writes what it served in the background, and lists it in its catalog only later.
-fn wait_until_held(container: &str, repo: &str, tag: &str, blobs: usize) {
-    let storage = "/var/lib/registry/docker/registry/v2";
+pub(crate) fn wait_until_held(container: &str, repo: &str, tag: &str, blobs: usize) {
+    wait_until_held_in(container, "/var/lib/registry", repo, tag, blobs);
+}
+
+/// [`wait_until_held`] for a registry whose storage is at `root`.
+pub(crate) fn wait_until_held_in(container: &str, root: &str, repo: &str, tag: &str, blobs: usize) {
+    let storage = format!("{root}/docker/registry/v2");
+    let storage = storage.as_str();
     wait_for(30, &format!("{container} to hold {repo}:{tag}"), || {
         let files = stored_files(container, storage)?;
         let link = format!("repositories/{repo}/_manifests/tags/{tag}/current/link");
@@ -854,7 +873,7 @@ fn wait_until_held(container: &str, repo: &str, tag: &str, blobs: usize) {
 }
 
 /// The files under `dir` in a container, relative to it (`docker cp` to a tar stream).
-fn stored_files(container: &str, dir: &str) -> Result<Vec<String>, String> {
+pub(crate) fn stored_files(container: &str, dir: &str) -> Result<Vec<String>, String> {
     let out = Command::new("docker")
         .args(["cp", &format!("{container}:{dir}/."), "-"])
         .output()
@@ -892,7 +911,7 @@ fn old_mirror(cluster: &Cluster<'_>) {
         .expect("the old mirror is written");
 }
 
-fn running(name: &str) -> Option<String> {
+pub(crate) fn running(name: &str) -> Option<String> {
     try_docker(&[
         "container",
         "inspect",
@@ -949,7 +968,7 @@ fn migrate_carries_the_old_proxys_cache_over_and_the_node_pulls_it_with_the_upst
     let out = cluster.project.brrt().args(["run", "migrate"]).run();
     out.success()
         .stdout_contains(&format!(
-            "(1 image(s)) from {} into {}",
+            "copied 1 image(s) from {} into {}: 1 manifest(s), 2 blob(s), ",
             cluster.registry,
             cluster.volume(&cache)
         ))
@@ -957,9 +976,10 @@ fn migrate_carries_the_old_proxys_cache_over_and_the_node_pulls_it_with_the_upst
         .stdout_contains(&format!(
             "{cache} (docker.io, offline (upstream unreachable): serving what it holds)"
         ))
-        .stdout_contains("migrate: carried over 1 image(s), ")
+        .stdout_contains("migrate: carried over 1 image(s) (1 manifest(s), 2 blob(s), ")
         .stdout_contains(&format!(
-            "from {} into {cache}, which served all of them",
+            "from {} into {cache}, whose volume served all of them offline (1 image(s), 1 \
+             manifest(s), 2 blob(s))",
             cluster.registry
         ))
         .stdout_contains(&format!("{aside} removed"))
@@ -1020,11 +1040,14 @@ fn a_failed_copy_leaves_the_old_registry_serving_as_it_was() {
     } = OldSetup::new(&tb);
     let receiver = tb.container("reg-docker-io-migrate-copy");
     // The cache's volume is a 4 KiB tmpfs: the copy runs out of space part-way, as it would on
-    // a full disk.
+    // a full disk. It carries brrt's labels (brrt never copies into a volume it did not
+    // create), as the volume of a cache brrt ran before would.
     let volume = cluster.volume(&cache);
     docker(&[
         "volume",
         "create",
+        "--label",
+        "dev.brrt.managed=true",
         "--driver",
         "local",
         "--opt",
@@ -1068,7 +1091,7 @@ fn a_failed_copy_leaves_the_old_registry_serving_as_it_was() {
     }
     assert!(
         volume_exists(&volume),
-        "a volume brrt did not make was removed"
+        "a volume this run did not make was removed"
     );
 }
 
@@ -1192,7 +1215,7 @@ fn a_dev_up_that_fails_during_migrate_puts_the_old_registry_back() {
         .args(["run", "migrate"])
         .run()
         .success()
-        .stdout_contains("migrate: carried over 1 image(s), ");
+        .stdout_contains("migrate: carried over 1 image(s) (");
 }
 
 #[test]
@@ -1332,9 +1355,9 @@ fn migrate_finds_the_config_of_a_registry3_proxy_configured_by_file() {
         .args(["run", "migrate"])
         .run()
         .success()
-        .stdout_contains("migrate: carried over 1 image(s), ")
+        .stdout_contains("migrate: carried over 1 image(s) (1 manifest(s), ")
         .stdout_contains(&format!(
-            "from {} into {cache}, which served all of them",
+            "from {} into {cache}, whose volume served all of them offline",
             cluster.registry
         ));
     node.forget_images();

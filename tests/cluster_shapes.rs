@@ -368,7 +368,8 @@ fn the_current_docker_context_is_the_engine_brrt_uses_and_names() {
         .run()
         .failure(1)
         .stderr_contains(&format!(
-            "run hold.rhai) is applying brrt.toml on {door_host}; run again when it is done"
+            "holds push registry {} and its caches on {door_host}; run again when it is done",
+            cluster.registry
         ));
     project.write("release", "");
     holder.wait_for_exit(Duration::from_secs(30));
@@ -538,7 +539,7 @@ fn a_cluster_whose_create_was_killed_is_recreated_never_unchanged() {
     let left: Vec<String> = nodes.iter().map(|n| container_id(n)).collect();
 
     let never = format!(
-        "kind cluster {} was never finished: brrt began to create it (pid {}: ",
+        "kind cluster {} was never finished: brrt began to create it (pid {}, at ",
         cluster.name,
         run.id()
     );

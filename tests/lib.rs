@@ -20,6 +20,8 @@ mod engine_loss;
 mod imports;
 mod integrations;
 mod interrupt;
+mod migrate_ownership;
+mod ownership;
 mod plugins;
 mod project_files;
 mod registry_flows;

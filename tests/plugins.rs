@@ -713,3 +713,40 @@ fn the_example_policy_plugin_checks_image_references() {
         .run()
         .success();
 }
+
+/// Issue 18: a plugin's log text went to brrt's log as it was, so a plugin could print lines
+/// that look like brrt's own, or send escape sequences to the user's terminal.
+#[test]
+fn a_plugins_log_line_cannot_fake_lines_or_drive_the_terminal() {
+    let manifest = r#"{"name": "noisy", "api": 1, "functions": [{"name": "shout", "params": [], "doc": "Logs raw bytes."}]}"#;
+    let said = "done\\0a\\1b[2Jerror: brrt: all caches deleted\\07";
+    let plugin = module(&format!(
+        r#"(import "brrt" "log" (func $log (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "{manifest}")
+  (data (i32.const 4096) "{said}")
+  (data (i32.const 8192) "{{\"ok\":null}}")
+  (func (export "brrt_alloc") (param i32) (result i32) (i32.const 16384))
+  (func (export "brrt_manifest") (result i64)
+    (i64.const {manifest_len}))
+  (func (export "brrt_call") (param i32 i32 i32 i32) (result i64)
+    (call $log (i32.const 1) (i32.const 4096) (i32.const 41))
+    (i64.const {ok}))"#,
+        manifest = wat_string(manifest),
+        manifest_len = manifest.len(),
+        ok = (8192_i64 << 32) | 11,
+    ));
+    let project = Project::new()
+        .file("plugins/noisy.wasm", plugin)
+        .file("flow.rhai", "import \"noisy\" as n;\nn::shout();\n");
+    let out = project.brrt().args(["run", "flow.rhai"]).run();
+    out.success()
+        .stderr_contains(r"noisy: done\n\u{1b}[2Jerror: brrt: all caches deleted\u{7}")
+        .stderr_lacks("\u{1b}")
+        .stderr_lacks("\u{7}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(
+        !lines.iter().any(|l| l.starts_with("error: brrt")),
+        "{lines:#?}"
+    );
+}

@@ -117,7 +117,7 @@ pub struct RunArgs {
     /// With --watch: what a change does while a run is going on.
     #[arg(long, value_enum, default_value_t = OnBusyArg::Queue, requires = "watch")]
     pub on_busy: OnBusyArg,
-    /// Fail at once, instead of waiting, when another brrt is applying the same config.
+    /// Fail at once, instead of waiting, when another brrt is changing the same containers.
     #[arg(long)]
     pub no_wait: bool,
     /// Stop a script after this many operations, a runaway loop [default: 50000000].

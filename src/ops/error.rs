@@ -90,6 +90,15 @@ pub enum Error {
     #[error("{0}")]
     KindCli(String),
 
+    /// Something brrt did not create (it lacks brrt's label) is where brrt would act. brrt leaves
+    /// it as it is; `advice` says what the user can do.
+    #[error("{what} {name} was not created by brrt (it has no dev.brrt.managed label), so brrt leaves it as it is: {advice}")]
+    NotOurs {
+        what: String,
+        name: String,
+        advice: String,
+    },
+
     /// The run was interrupted (Ctrl-C, SIGTERM or a restart of a watched flow).
     #[error("interrupted")]
     Interrupted,

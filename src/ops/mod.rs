@@ -18,6 +18,7 @@ pub mod flows;
 pub mod init;
 pub mod k8s;
 pub mod kind;
+pub mod private_dir;
 pub mod registry;
 pub mod run_lock;
 pub mod timestamp;

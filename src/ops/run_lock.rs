@@ -1,15 +1,19 @@
-//! One flow at a time per config and engine: an advisory file lock, so that a second `dev-up`
-//! on the same config waits for the first instead of racing it into Docker's 409 conflicts.
+//! One flow at a time per set of containers: an advisory file lock, so that a second `dev-up`
+//! that would change the same containers waits for the first instead of racing it into
+//! Docker's 409 conflicts. The lock is keyed by the engine and by what the flow changes (the
+//! push registry's name, which names its caches, and the cluster's, which names its nodes), not
+//! by the config's path: two configs that name the same containers take turns.
 //!
-//! The lock file lives in the temp folder, named by a hash of the engine address and the
-//! config's full path; it holds the pid and command line of whoever has it, so a waiting run
-//! can say for whom it waits. The lock goes with the process, even when it is killed.
+//! Lock files live in brrt's private folder ([`private_dir`](crate::ops::private_dir)), opened
+//! without following symlinks. Each holds its holder's pid and the config it applies, so a
+//! waiting run can say for whom it waits; never a command line. The lock goes with the
+//! process, even when it is killed.
 
 use crate::ops::digest::sha256_hex;
-use crate::ops::{Error, Result};
-use std::fs::{File, OpenOptions, TryLockError};
+use crate::ops::{private_dir, Error, Result};
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Whether to wait for a lock someone else holds.
@@ -26,56 +30,64 @@ pub enum LockWait {
 #[derive(Debug)]
 pub struct RunLock {
     _file: File,
+    /// What it is held for, as [`LockKey::name`] gives it.
+    pub key: String,
     pub path: PathBuf,
 }
 
-/// The folder lock files go in. Shared by every user of the machine.
-fn lock_dir() -> PathBuf {
-    std::env::temp_dir().join("brrt-locks")
+/// What a flow locks: something on an engine whose containers the flow changes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LockKey {
+    /// `push registry kind-registry and its caches`, `the nodes of cluster brrt-dev`.
+    pub what: String,
+    pub engine: String,
 }
 
-/// The lock file for `config` on `engine`.
-pub fn lock_path(config: &Path, engine: &str) -> PathBuf {
-    let config = std::fs::canonicalize(config).unwrap_or_else(|_| config.to_path_buf());
-    let key = sha256_hex(format!("{engine}\0{}", config.display()));
-    lock_dir().join(format!("{}.lock", &key[..24]))
+impl LockKey {
+    /// The push registry `name` and its caches on `engine`.
+    pub fn registry(engine: &str, name: &str) -> LockKey {
+        LockKey {
+            what: format!("push registry {name} and its caches"),
+            engine: engine.into(),
+        }
+    }
+
+    /// The nodes of kind cluster `name` on `engine`.
+    pub fn cluster(engine: &str, name: &str) -> LockKey {
+        LockKey {
+            what: format!("the nodes of cluster {name}"),
+            engine: engine.into(),
+        }
+    }
+
+    /// The lock file's name: a hash, so no name can reach outside the folder.
+    fn file_name(&self) -> String {
+        let key = sha256_hex(format!("{}\0{}", self.engine, self.what));
+        format!("{}.lock", &key[..24])
+    }
+
+    pub fn name(&self) -> String {
+        format!("{} on {}", self.what, self.engine)
+    }
 }
 
-/// Takes the lock for `config` on `engine`. `shown` names the config in messages. While it
-/// waits, `cancelled` is asked every poll, so Ctrl-C still stops the run.
+/// Takes the lock for `key`. `config` names what this run applies, for whoever waits for it.
+/// While it waits, `cancelled` is asked every poll, so Ctrl-C still stops the run.
 pub async fn acquire(
-    config: &Path,
-    shown: &str,
-    engine: &str,
+    key: &LockKey,
+    config: &str,
     wait: LockWait,
     cancelled: impl Fn() -> bool,
 ) -> Result<RunLock> {
-    let path = lock_path(config, engine);
+    let (mut file, path) = private_dir::open(&key.file_name())?;
     let io = |e: std::io::Error| Error::Other(format!("cannot lock {}: {e}", path.display()));
-    let dir = lock_dir();
-    if !dir.is_dir() {
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        // Every user's runs meet here: anyone may create a lock file, nobody may remove another's.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777));
-        }
-    }
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io)?;
     let mut said = false;
     loop {
         match file.try_lock() {
             Ok(()) => break,
             Err(TryLockError::WouldBlock) => {
                 let holder = holder(&mut file);
-                let busy = format!("another brrt ({holder}) is applying {shown} on {engine}");
+                let busy = format!("another brrt ({holder}) holds {}", key.name());
                 if wait == LockWait::NoWait {
                     return Err(Error::Other(format!(
                         "{busy}; run again when it is done, or leave out --no-wait to wait for it"
@@ -94,19 +106,19 @@ pub async fn acquire(
         }
     }
     if said {
-        tracing::info!("got the lock for {shown}; going on");
+        tracing::info!("got the lock for {}; going on", key.name());
     }
-    let me = format!(
-        "pid {}: {}",
-        std::process::id(),
-        std::env::args().collect::<Vec<_>>().join(" ")
-    );
+    let me = format!("pid {}, applying {config}", std::process::id());
     let written = file
         .set_len(0)
         .and_then(|()| file.rewind())
         .and_then(|()| file.write_all(me.as_bytes()));
     written.map_err(io)?;
-    Ok(RunLock { _file: file, path })
+    Ok(RunLock {
+        _file: file,
+        key: key.name(),
+        path,
+    })
 }
 
 /// Who holds the lock, as its holder wrote it.

@@ -162,6 +162,48 @@ pub fn credential_vars(host: &str) -> (String, String) {
     )
 }
 
+/// Credentials a flow carried over for an upstream in this process (migrate, from the old
+/// proxy it replaces), used where `BRRT_<UPSTREAM>_USERNAME/_PASSWORD` are not set. Never
+/// written anywhere brrt keeps.
+static CARRIED: std::sync::Mutex<BTreeMap<String, (String, String)>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// The user and password for `host`: from `BRRT_<UPSTREAM>_USERNAME` and `_PASSWORD`, else
+/// those a flow carried over in this process.
+pub fn credentials(host: &str) -> Option<(String, String)> {
+    let (user_var, pass_var) = credential_vars(host);
+    if let (Ok(user), Ok(pass)) = (std::env::var(&user_var), std::env::var(&pass_var)) {
+        return Some((user, pass));
+    }
+    CARRIED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(host)
+        .cloned()
+}
+
+/// Uses `user` and `password` for `host` for the rest of this process, unless its variables
+/// are set.
+pub fn carry_credentials(host: &str, user: String, password: String) {
+    CARRIED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(host.to_string(), (user, password));
+}
+
+/// A URL without the user and password it may hold (`https://u:p@host/x` → `https://host/x`),
+/// and whether it held any: what brrt may print or keep of it.
+pub fn without_credentials(url: &str) -> (String, bool) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_string(), false);
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => (format!("{scheme}://{}", &rest[at + 1..]), true),
+        None => (url.to_string(), false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +246,26 @@ mod tests {
         assert_eq!(
             host_for_remote("http://upstream:5000/", &over).as_deref(),
             Some("docker.io")
+        );
+    }
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        assert_eq!(
+            without_credentials("https://robot:s3cret@mirror.example.com/v2/hub"),
+            ("https://mirror.example.com/v2/hub".to_string(), true)
+        );
+        assert_eq!(
+            without_credentials("http://up:5000"),
+            ("http://up:5000".to_string(), false)
+        );
+        assert_eq!(
+            without_credentials("https://a:b@c@host"),
+            ("https://host".to_string(), true)
+        );
+        assert_eq!(
+            without_credentials("https://host/p@th"),
+            ("https://host/p@th".to_string(), false)
         );
     }
 

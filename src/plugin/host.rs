@@ -377,6 +377,21 @@ fn failure(
     }
 }
 
+/// A plugin's text as one line of brrt's log: control characters (newlines, terminal escapes)
+/// written as escapes, so a plugin can neither fake log lines nor drive the terminal.
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
 /// `brrt.log(level, ptr, len)`: a line in brrt's log, prefixed with the plugin's name.
 /// Levels: 0 error, 1 warn, 2 info, 3 debug, 4 (and above) trace.
 fn log(caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32) -> Result<(), wasmi::Error> {
@@ -395,7 +410,9 @@ fn log(caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32) -> Result<
         )));
     };
     let bytes = &data[range];
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_LOG_BYTES)]);
+    let text = escape_controls(&String::from_utf8_lossy(
+        &bytes[..bytes.len().min(MAX_LOG_BYTES)],
+    ));
     let name = &caller.data().name;
     match level {
         ..=0 => tracing::error!(target: "brrt::plugin", "{name}: {text}"),

@@ -1,7 +1,7 @@
 //! What native functions share during one run: the tokio handle, the mode, the Docker client,
 //! the files the run depends on, and what it changed.
 
-use crate::ops::run_lock::{LockWait, RunLock};
+use crate::ops::run_lock::{LockKey, LockWait, RunLock};
 use crate::ops::{self, Action, Mode};
 use crate::plugin;
 use std::collections::{BTreeMap, BTreeSet};
@@ -189,29 +189,37 @@ impl ScriptContext {
         }
     }
 
-    /// Takes the run lock for `config` on the engine brrt talks to (DOCKER_HOST, or the Docker
-    /// context's endpoint), unless this run holds it already. It is held until the run ends.
-    pub fn lock_config(&self, config: &Path) -> ops::Result<()> {
+    /// Takes the run locks for what the config `config` names (its push registry with its
+    /// caches, and its cluster's nodes) on the engine brrt talks to (DOCKER_HOST, or the Docker
+    /// context's endpoint), unless this run holds them already. They are held until the run
+    /// ends.
+    pub fn lock_config(&self, config: &Path, registry: &str, cluster: &str) -> ops::Result<()> {
         let engine = match lock(&self.docker).as_ref() {
             Some(d) => d.endpoint().host.clone(),
             None => ops::docker::endpoint()
                 .map(|e| e.host)
                 .unwrap_or_else(|_| ops::docker::docker_host()),
         };
-        let path = ops::run_lock::lock_path(config, &engine);
-        if lock(&self.locks).iter().any(|l| l.path == path) {
-            return Ok(());
+        let mut keys = vec![
+            LockKey::registry(&engine, registry),
+            LockKey::cluster(&engine, cluster),
+        ];
+        // Always in the same order, so two runs never wait for each other's second lock.
+        keys.sort();
+        let shown = config.display().to_string();
+        for key in keys {
+            if lock(&self.locks).iter().any(|l| l.key == key.name()) {
+                continue;
+            }
+            let cancel = self.cancel.clone();
+            let taken = self.block_on(ops::run_lock::acquire(
+                &key,
+                &shown,
+                self.settings.lock_wait,
+                move || cancel.is_cancelled(),
+            ))?;
+            lock(&self.locks).push(taken);
         }
-        let shown = self.display_path(config);
-        let cancel = self.cancel.clone();
-        let taken = self.block_on(ops::run_lock::acquire(
-            config,
-            &shown,
-            &engine,
-            self.settings.lock_wait,
-            move || cancel.is_cancelled(),
-        ))?;
-        lock(&self.locks).push(taken);
         Ok(())
     }
 

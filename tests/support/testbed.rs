@@ -123,6 +123,7 @@ pub struct Testbed {
     containers: RefCell<Vec<String>>,
     networks: RefCell<Vec<String>>,
     volumes: RefCell<Vec<String>>,
+    images: RefCell<Vec<String>>,
 }
 
 impl Testbed {
@@ -203,6 +204,7 @@ impl Testbed {
             containers: RefCell::default(),
             networks: RefCell::default(),
             volumes: RefCell::default(),
+            images: RefCell::default(),
         })
     }
 
@@ -243,6 +245,34 @@ impl Testbed {
         name
     }
 
+    /// An image of this test's own, built from `dockerfile` (which starts `FROM` a testbed
+    /// image: nothing is pulled), removed on drop. Returns its name.
+    #[track_caller]
+    pub fn image(&self, what: &str, dockerfile: &str) -> String {
+        let name = format!("{}-{what}:test", self.prefix);
+        self.images.borrow_mut().push(name.clone());
+        let mut build = Command::new("docker")
+            .args(["build", "--quiet", "--tag", &name, "-"])
+            .env("DOCKER_BUILDKIT", "0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("cannot run docker build");
+        std::io::Write::write_all(
+            &mut build.stdin.take().expect("stdin is piped"),
+            dockerfile.as_bytes(),
+        )
+        .expect("docker build takes the Dockerfile");
+        let out = build.wait_with_output().expect("docker build runs");
+        assert!(
+            out.status.success(),
+            "docker build of {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        name
+    }
+
     /// A volume the test made without naming it (a container's anonymous volume), removed on
     /// drop.
     pub fn remove_volume_on_drop(&self, name: &str) {
@@ -261,6 +291,9 @@ impl Drop for Testbed {
         }
         for name in self.volumes.borrow().iter() {
             let _ = try_docker(&["volume", "rm", "--force", name]);
+        }
+        for name in self.images.borrow().iter() {
+            let _ = try_docker(&["image", "rm", "--force", name]);
         }
     }
 }

@@ -64,6 +64,9 @@ pub struct ClusterConfig {
     pub workers: u32,
     /// The node image of a cluster dev-up creates; kind's default when unset.
     pub node_image: Option<String>,
+    /// Registry hosts whose hosts.toml in the nodes brrt may replace though it did not write
+    /// it, keeping the original beside it and putting it back when done with the host.
+    pub take_over_mirrors: Vec<String>,
 }
 
 /// The most workers a created cluster may have: each is a container running containerd and
@@ -179,6 +182,35 @@ impl Checker<'_> {
     fn problem(&mut self, offset: usize, message: String) {
         let error = ConfigError::at(self.path, self.text, offset, message);
         self.problems.push((offset, error));
+    }
+
+    /// A problem with a URL that holds a user or password: the line is shown with them
+    /// blanked, so the error never echoes a secret.
+    fn credentials_problem(&mut self, offset: usize, url: &str, message: String) {
+        let mut error = ConfigError::at(self.path, self.text, offset, message);
+        let (plain, _) = upstream::without_credentials(url);
+        let (scheme, _) = url.split_once("://").unwrap_or(("", ""));
+        let shown = plain.replacen("://", "://***@", 1);
+        error.snippet = error
+            .snippet
+            .map(|line| line.replace(url, if scheme.is_empty() { &plain } else { &shown }));
+        self.problems.push((offset, error));
+    }
+
+    /// The error for a URL in `key` that holds a user or password: where the credentials go
+    /// instead. The password is never repeated.
+    fn refuse_credentials(&mut self, url: &At<String>, key: &str, host: &str) {
+        let (plain, _) = upstream::without_credentials(url.get_ref());
+        let (user_var, pass_var) = upstream::credential_vars(host);
+        self.credentials_problem(
+            url.span().start,
+            url.get_ref(),
+            format!(
+                "{key}: the URL for `{host}` holds a user or password, and brrt.toml is no place \
+                 for secrets (it is shared, and kept in git): write {plain:?} and set \
+                 {user_var} and {pass_var} in the environment instead"
+            ),
+        );
     }
 
     /// The value of a string key, or `default`; problems with it are noted, not fatal, so that
@@ -348,6 +380,20 @@ impl Checker<'_> {
             }
             image.into_inner()
         });
+        let take_over_mirrors = raw
+            .take_over_mirrors
+            .unwrap_or_default()
+            .into_iter()
+            .map(|host| {
+                if let Err(why) = upstream::check_host(host.get_ref()) {
+                    self.problem(
+                        host.span().start,
+                        format!("cluster.take_over_mirrors: {why}"),
+                    );
+                }
+                host.into_inner()
+            })
+            .collect();
         if create != Some(true) && (workers > 0 || node_image.is_some()) {
             self.warnings.push(format!(
                 "{}: cluster.workers and cluster.node_image are used only to create the cluster; \
@@ -363,6 +409,7 @@ impl Checker<'_> {
             create: create.unwrap_or(false),
             workers,
             node_image,
+            take_over_mirrors,
         }
     }
 
@@ -407,7 +454,9 @@ impl Checker<'_> {
                 self.problem(host.span().start, format!("cache.remotes: {why}"));
             }
             let u = url.get_ref();
-            if !(u.starts_with("http://") || u.starts_with("https://"))
+            if upstream::without_credentials(u).1 {
+                self.refuse_credentials(&url, "cache.remotes", host.get_ref());
+            } else if !(u.starts_with("http://") || u.starts_with("https://"))
                 || u.contains(char::is_whitespace)
             {
                 self.problem(
@@ -457,7 +506,9 @@ impl Checker<'_> {
             if let Err(why) = upstream::check_host(host.get_ref()) {
                 self.problem(host.span().start, format!("cache.shared: {why}"));
             }
-            if let Err(why) = endpoint(url.get_ref()) {
+            if upstream::without_credentials(url.get_ref()).1 {
+                self.refuse_credentials(&url, "cache.shared", host.get_ref());
+            } else if let Err(why) = endpoint(url.get_ref()) {
                 self.problem(
                     url.span().start,
                     format!(
@@ -468,7 +519,8 @@ impl Checker<'_> {
             }
             if remotes.contains_key(host.get_ref()) {
                 self.warnings.push(format!(
-                    "{}: `{}` is in both [cache.remotes] and [cache.shared]; nodes pull it from                      the team cache, so its remote is not used",
+                    "{}: `{}` is in both [cache.remotes] and [cache.shared]; nodes pull it from \
+                     the team cache, so its remote is not used",
                     self.path,
                     host.get_ref()
                 ));
@@ -828,7 +880,25 @@ mod tests {
             "{e}"
         );
         let e = problems("[cache.shared]\n\"docker.io\" = \"https://me:secret@x\"\n");
-        assert!(e.contains("must not hold credentials"), "{e}");
+        assert!(
+            e.contains("set BRRT_DOCKER_IO_USERNAME and BRRT_DOCKER_IO_PASSWORD"),
+            "{e}"
+        );
+        assert!(e.contains("\"https://***@x\""), "{e}");
+        assert!(!e.contains("me:secret") && !e.contains("secret@"), "{e}");
+        let e =
+            problems("[cache.remotes]\n\"quay.io\" = \"https://robot:hunter2@mirror.example\"\n");
+        assert!(
+            e.contains(
+                "team.toml:2:13: cache.remotes: the URL for `quay.io` holds a user or password"
+            ),
+            "{e}"
+        );
+        assert!(
+            e.contains("write \"https://mirror.example\" and set BRRT_QUAY_IO_USERNAME"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2") && !e.contains("robot"), "{e}");
         let both = parse(
             "b.toml",
             "[cache.remotes]\n\"docker.io\" = \"https://m\"\n[cache.shared]\n\"docker.io\" = \"https://x\"\n",

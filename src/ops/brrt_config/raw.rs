@@ -27,6 +27,7 @@ pub(super) struct RawCluster {
     pub create: Option<At<bool>>,
     pub workers: Option<At<i64>>,
     pub node_image: Option<At<String>>,
+    pub take_over_mirrors: Option<Vec<At<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

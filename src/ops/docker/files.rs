@@ -274,9 +274,19 @@ fn parse_stat_time(text: &str) -> Option<i128> {
         .map(|t| t.as_nanosecond())
 }
 
-/// Writes `files` (absolute path → content) atomically, then records them, with the entries of
-/// `stamp` for the paths in `keep`, in the stamp symlink at `stamp_path`; then runs the shell
-/// snippet `then`. All in one `sh` call in the container; returns what `then` printed.
+/// Shell snippets run around a write, in the same `sh` call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AroundWrite<'a> {
+    /// Runs first; a non-zero exit stops everything before any file is written.
+    pub before: &'a str,
+    /// Runs last; what it prints is returned.
+    pub after: &'a str,
+}
+
+/// Runs `around.before`, writes `files` (absolute path → content) atomically, then records
+/// them, with the entries of `stamp` for the paths in `keep`, in the stamp symlink at
+/// `stamp_path`; then runs `around.after`. All in one `sh` call in the container; returns what
+/// `around.after` printed.
 /// Contents travel as arguments, so nothing is quoted into the script, and each file is written
 /// under a temporary name and renamed over the old one. Parent folders are created as needed.
 pub async fn write_files_atomically(
@@ -286,11 +296,16 @@ pub async fn write_files_atomically(
     stamp_path: &str,
     stamp: &Stamp,
     keep: &BTreeSet<&str>,
-    then: &str,
+    around: AroundWrite<'_>,
 ) -> Result<String> {
+    let AroundWrite {
+        before,
+        after: then,
+    } = around;
     let script = format!(
         "set -e\n\
          stamp_path=$1; stamp=$2; shift 2\n\
+         {before}\
          while [ $# -gt 0 ]; do\n\
          \x20 dir=${{1%/*}}; tmp=\"$dir/.${{1##*/}}.brrt-tmp\"\n\
          \x20 mkdir -p \"$dir\"\n\

@@ -61,6 +61,31 @@ pub async fn list_volumes(docker: &Docker, labels: &[String]) -> Result<Vec<Volu
     Ok(out)
 }
 
+/// Every volume whose name contains `part`, by name (brrt's or not): one request for all the
+/// volumes a flow is about to use.
+pub async fn volumes_named(docker: &Docker, part: &str) -> Result<BTreeMap<String, VolumeInfo>> {
+    let filters = HashMap::from([("name".to_string(), vec![part.to_string()])]);
+    let opts = ListVolumesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    let list = docker
+        .list_volumes(Some(opts))
+        .await
+        .map_err(|e| Error::docker("list volumes", e))?;
+    Ok(list
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| {
+            let info = VolumeInfo {
+                name: v.name,
+                labels: v.labels.into_iter().collect(),
+            };
+            (info.name.clone(), info)
+        })
+        .collect())
+}
+
 /// Creates a named volume, labelled as brrt's with `labels` besides, unless it exists.
 pub async fn ensure_volume(
     docker: &Docker,
@@ -87,10 +112,21 @@ pub async fn ensure_volume(
     Ok(Action::Created)
 }
 
-/// Removes a named volume; `Absent` if there was none.
+/// Removes a named volume brrt created; `Absent` if there was none. One without brrt's label is
+/// refused with [`Error::NotOurs`] and kept.
 pub async fn remove_volume(docker: &Docker, name: &str, mode: Mode) -> Result<Action> {
-    if inspect_volume(docker, name).await?.is_none() {
-        return Ok(Action::Absent);
+    match inspect_volume(docker, name).await? {
+        None => return Ok(Action::Absent),
+        Some(v) if !v.is_managed() => {
+            return Err(Error::NotOurs {
+                what: "volume".into(),
+                name: name.into(),
+                advice: format!(
+                    "remove it yourself (`docker volume rm {name}`) if it is yours to lose"
+                ),
+            })
+        }
+        Some(_) => {}
     }
     if mode.announce(Action::Removed, &format!("volume {name}")) {
         let opts = RemoveVolumeOptionsBuilder::default().force(true).build();

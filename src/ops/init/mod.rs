@@ -188,10 +188,20 @@ pub async fn init(req: &InitRequest) -> Result<InitReport> {
             Action::Unchanged,
             "kept: it exists, and brrt init never overwrites a file",
         );
-        if let Err(e) = brrt_config::parse("brrt.toml", &text) {
-            plan.notes.push(format!(
-                "brrt.toml does not pass brrt's checks; fix it:\n{e}"
-            ));
+        match brrt_config::parse("brrt.toml", &text) {
+            Ok(c) => {
+                if let Some(d) = docker.as_deref() {
+                    plan.notes.extend(
+                        foreign_mirror_notes(d, &c.cluster.name, &c.cluster.take_over_mirrors)
+                            .await?,
+                    );
+                }
+            }
+            Err(e) => {
+                plan.notes.push(format!(
+                    "brrt.toml does not pass brrt's checks; fix it:\n{e}"
+                ));
+            }
         }
     } else {
         let findings = find(&dir, docker.as_deref()).await?;
@@ -222,6 +232,10 @@ pub async fn init(req: &InitRequest) -> Result<InitReport> {
         });
         if let Some(note) = legacy_registry_note(docker.as_deref(), &findings.registry).await? {
             plan.notes.push(note);
+        }
+        if let Some(d) = docker.as_deref() {
+            plan.notes
+                .extend(foreign_mirror_notes(d, &cluster, &[]).await?);
         }
     }
 
@@ -413,6 +427,52 @@ fn kube_context() -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     let config: yaml_serde::Value = yaml_serde::from_str(&text).ok()?;
     config["current-context"].as_str().map(str::to_string)
+}
+
+/// One note per hosts.toml in the cluster's nodes that brrt did not write: dev-up stops at it
+/// unless brrt may take it over (`take_over`), and the note says what to do.
+async fn foreign_mirror_notes(
+    d: &Docker,
+    cluster: &str,
+    take_over: &[String],
+) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    for node in kind::nodes(d, cluster).await? {
+        if !node.running {
+            continue;
+        }
+        for f in crate::ops::containerd::foreign_mirrors(d, &node.name).await? {
+            let taken = take_over.contains(&f.host);
+            let remote = f
+                .remote()
+                .map(|to| {
+                    format!(
+                        "; to cache what it serves, [cache.remotes] {:?} = {to:?}",
+                        f.host
+                    )
+                })
+                .unwrap_or_default();
+            notes.push(if taken {
+                format!(
+                    "{} was not written by brrt; cluster.take_over_mirrors names {}, so dev-up \
+                     replaces it and keeps it as hosts.toml.brrt-original (dev-down puts it back)",
+                    f.describe(),
+                    f.host
+                )
+            } else {
+                format!(
+                    "{} was not written by brrt, so dev-up stops before changing anything while \
+                     brrt would write a mirror for {}: add {:?} to [cluster] take_over_mirrors \
+                     to let brrt replace it while it runs (the original is kept beside it and put \
+                     back){remote}",
+                    f.describe(),
+                    f.host,
+                    f.host
+                )
+            });
+        }
+    }
+    Ok(notes)
 }
 
 /// Says what `migrate` does about an old proxy at the registry's name.

@@ -18,6 +18,7 @@ use crate::ops::timestamp::{now_nanos, show_utc};
 use crate::ops::{Action, Error, Mode, Result};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 /// Held by the task that creates a cluster, and by its clean-up when the run was stopped.
@@ -91,8 +92,14 @@ pub async fn create(
 /// right now by another brrt, which is then waited for).
 pub async fn unfinished(name: &str) -> Result<Option<String>> {
     creates_settled().await;
-    let path = marker_path(name);
-    let Ok(mut file) = OpenOptions::new().read(true).write(true).open(&path) else {
+    let path = marker_path(name)?;
+    // Never through a symlink: the folder is this user's alone, and a link there is no marker.
+    let Ok(mut file) = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+    else {
         return Ok(None);
     };
     let mut said = false;
@@ -129,7 +136,14 @@ pub async fn unfinished(name: &str) -> Result<Option<String>> {
 
 /// Forgets that brrt began to create `name`: it is deleted (or finished).
 pub fn forget(name: &str) {
-    let _ = std::fs::remove_file(marker_path(name));
+    if let Ok(path) = marker_path(name) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Where the marker for cluster `name` is.
+fn marker_path(name: &str) -> Result<PathBuf> {
+    Ok(crate::ops::private_dir::private_dir()?.join(marker_name(name)))
 }
 
 /// What a create needs, moved into its task.
@@ -216,19 +230,16 @@ impl CreateJob {
     }
 }
 
-/// The folder of the markers. Shared by every user of the machine, as the run locks are.
-fn marker_dir() -> PathBuf {
-    std::env::temp_dir().join("brrt-kind-create")
-}
-
 /// The marker for cluster `name` on the engine kind uses (the docker CLI's: see
 /// [`crate::ops::docker::endpoint`]).
-fn marker_path(name: &str) -> PathBuf {
+/// The marker's file name in brrt's private folder ([`crate::ops::private_dir`]): only this
+/// user can write there, and a symlink is never followed.
+fn marker_name(name: &str) -> String {
     let engine = crate::ops::docker::endpoint()
         .map(|e| e.host)
         .unwrap_or_default();
     let key = sha256_hex(format!("{engine}\0{name}"));
-    marker_dir().join(format!("{}-{}.creating", name, &key[..16]))
+    format!("kind-create-{}-{}", name, &key[..16])
 }
 
 /// The marker of a create under way: the file exists and this process holds its lock.
@@ -239,36 +250,16 @@ struct Marker {
 
 impl Marker {
     fn take(name: &str) -> Result<Marker> {
-        let path = marker_path(name);
+        let (mut file, path) = crate::ops::private_dir::open(&marker_name(name))?;
         let io = |e: std::io::Error| Error::Other(format!("cannot write {}: {e}", path.display()));
-        let dir = marker_dir();
-        if !dir.is_dir() {
-            std::fs::create_dir_all(&dir).map_err(io)?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777));
-            }
-        }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
         file.try_lock().map_err(|_| {
             Error::Other(format!(
                 "another brrt ({}) is creating kind cluster {name}; wait for it",
                 holder(&mut file)
             ))
         })?;
-        let me = format!(
-            "pid {}: {}, at {}",
-            std::process::id(),
-            std::env::args().collect::<Vec<_>>().join(" "),
-            show_utc(now_nanos())
-        );
+        // Who and when, never a command line: arguments can hold what others should not read.
+        let me = format!("pid {}, at {}", std::process::id(), show_utc(now_nanos()));
         file.set_len(0)
             .and_then(|()| file.rewind())
             .and_then(|()| file.write_all(me.as_bytes()))
@@ -295,18 +286,22 @@ fn holder(file: &mut File) -> String {
     }
 }
 
-/// The config handed to `kind create cluster --config`, removed when dropped.
+/// The config handed to `kind create cluster --config`, removed when dropped. It is written in
+/// brrt's private folder (`0600`, never through a symlink), so nobody else can swap or read it.
 struct ConfigFile {
     path: PathBuf,
 }
 
 impl ConfigFile {
     fn write(name: &str, config: &str) -> Result<Self> {
-        let path =
-            std::env::temp_dir().join(format!("brrt-kind-{name}-{}.yaml", std::process::id()));
-        std::fs::write(&path, config)
-            .map_err(|e| Error::Other(format!("cannot write {}: {e}", path.display())))?;
-        Ok(ConfigFile { path })
+        let file_name = format!("kind-{name}-{}.yaml", std::process::id());
+        let (mut file, path) = crate::ops::private_dir::open(&file_name)?;
+        let written = ConfigFile { path };
+        // A run killed before it removed its file, with this pid, may have left one.
+        file.set_len(0)
+            .and_then(|()| file.write_all(config.as_bytes()))
+            .map_err(|e| Error::Other(format!("cannot write {}: {e}", written.path.display())))?;
+        Ok(written)
     }
 }
 

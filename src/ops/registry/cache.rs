@@ -72,8 +72,7 @@ impl CacheSpec {
         let mut secret_env = BTreeMap::new();
         if mode == MODE_PROXY {
             env.insert("REGISTRY_PROXY_REMOTEURL".to_string(), up.remote.clone());
-            let (user_var, pass_var) = upstream::credential_vars(&up.host);
-            if let (Ok(user), Ok(pass)) = (std::env::var(&user_var), std::env::var(&pass_var)) {
+            if let Some((user, pass)) = upstream::credentials(&up.host) {
                 secret_env.insert("REGISTRY_PROXY_USERNAME".into(), user);
                 secret_env.insert("REGISTRY_PROXY_PASSWORD".into(), pass);
             }
@@ -210,9 +209,10 @@ async fn ensure_cache_container(
         match ensure(proxy, MODE_PROXY).await {
             Err(Error::NotStarted {
                 logs,
+                reason,
                 old_restored: false,
                 ..
-            }) if upstream_unreachable(&logs) => true,
+            }) if upstream_unreachable(&logs) || upstream_silent(&reason, &logs) => true,
             other => return other,
         }
     };
@@ -257,6 +257,14 @@ fn upstream_unreachable(logs: &str) -> bool {
         || logs.contains("connection refused")
 }
 
+/// Whether a proxy that did not come up (`reason`) is waiting for its upstream: it runs, but
+/// never began to listen, because the request to the upstream it makes before its server
+/// starts has not come back (an upstream that accepts and never answers, or a firewall that
+/// drops packets). Once it gives up it would say so, too late for the wait.
+fn upstream_silent(reason: &str, logs: &str) -> bool {
+    reason.starts_with("it did not answer") && !logs.contains("listening on")
+}
+
 /// Starts a throwaway proxy of the cache's upstream (no volume of the cache's, on its network)
 /// and sees whether it comes up: exactly what the real cache would need.
 async fn upstream_answers(d: &Docker, proxy: &ContainerSpec) -> Result<bool> {
@@ -266,7 +274,20 @@ async fn upstream_answers(d: &Docker, proxy: &ContainerSpec) -> Result<bool> {
     probe.ports = vec!["127.0.0.1::5000".into()];
     probe.restart = Some("no".into());
     probe.labels.insert(ROLE_LABEL.into(), "probe".into());
-    let _ = docker::remove_container(d, &probe.name, Mode::default()).await;
+    if let Some(left) = docker::inspect_container(d, &probe.name).await? {
+        if !left.labels.contains_key(docker::MANAGED_LABEL) {
+            tracing::warn!(
+                "{} was not created by brrt, and brrt checks the upstream of {} with a \
+                 container of that name: it is left as it is, and {} keeps serving what it \
+                 holds; rename or remove it",
+                probe.name,
+                proxy.name,
+                proxy.name
+            );
+            return Ok(false);
+        }
+        docker::remove_container(d, &probe.name, Mode::default()).await?;
+    }
     let ready = Ready::Http {
         container_port: "5000/tcp",
         path: "/v2/",

@@ -17,7 +17,8 @@ pub struct RegistryInfo {
     pub volume: String,
 }
 
-/// The caches that belong with push registry `group`.
+/// The caches that belong with push registry `group`. A cache a killed switch left aside
+/// (`<name>-brrt-old`) is not one of them: the next dev-up finishes that switch.
 pub async fn caches(d: &Docker, group: &str) -> Result<Vec<RegistryInfo>> {
     let labels = [
         format!("{ROLE_LABEL}=cache"),
@@ -26,6 +27,7 @@ pub async fn caches(d: &Docker, group: &str) -> Result<Vec<RegistryInfo>> {
     Ok(docker::list_containers(d, &labels)
         .await?
         .into_iter()
+        .filter(|c| !c.name.ends_with(docker::ASIDE))
         .map(|c| RegistryInfo {
             upstream: c.labels.get(UPSTREAM_LABEL).cloned().unwrap_or_default(),
             role: "cache".into(),
@@ -40,7 +42,14 @@ pub async fn caches(d: &Docker, group: &str) -> Result<Vec<RegistryInfo>> {
 /// whether or not their containers still exist. Only labelled volumes are listed, so a volume
 /// someone else made with a look-alike name is never among them.
 pub async fn volumes(d: &Docker, group: &str) -> Result<Vec<VolumeInfo>> {
-    docker::list_volumes(d, &[format!("{GROUP_LABEL}={group}")]).await
+    docker::list_volumes(
+        d,
+        &[
+            docker::MANAGED_LABEL.to_string(),
+            format!("{GROUP_LABEL}={group}"),
+        ],
+    )
+    .await
 }
 
 /// The HTTP API of a registry: an `http(s)://` URL as it is, or a registry container by name,

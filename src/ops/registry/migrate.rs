@@ -2,13 +2,18 @@
 //! proxy mode that teams set up by hand) to brrt's topology, keeping what it cached.
 //!
 //! Each step is safe on its own, whatever calls it: none touches a registry brrt created, or
-//! one that is not in proxy mode (it may hold pushed images that exist nowhere else). The data
-//! is copied, never moved: through the engine's archive API, from the old container's
-//! `/var/lib/registry` (a named or anonymous volume, a bind mount or its own filesystem) into
-//! a container that is created on the cache's volume and never started, so no shell is needed
-//! in any image. A copy that fails leaves the old registry as it was, running again if it ran.
+//! one that is not in proxy mode (it may hold pushed images that exist nowhere else), and none
+//! copies into a volume brrt did not create. The data is copied, never moved: through the
+//! engine's archive API, from the old container's `/var/lib/registry` (a named or anonymous
+//! volume, a bind mount or its own filesystem) into a container that is created on the cache's
+//! volume and never started, so no shell is needed in any image. A copy that fails, or that the
+//! user interrupts, leaves the old registry as it was, running again if it ran.
+//!
+//! The old container goes only after the cache's volume is checked against the old registry's
+//! own tags, manifests and blobs, served by a throwaway registry that reads the volume offline
+//! (read-only, no upstream): a blob the copy missed cannot be fetched from the upstream and
+//! pass. Every figure is counted from the old registry's storage, never estimated.
 
-use super::api::RegistryApi;
 use super::{labels, volume_name, CacheSpec, DATA_DIR};
 use crate::ops::docker::{self, MANAGED_LABEL};
 use crate::ops::{upstream, Action, Error, Mode, Result};
@@ -21,13 +26,14 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::time::Duration;
 
 /// The old registry's name while brrt's push registry takes its own: `kind-registry-pre-brrt`.
 pub const ASIDE_SUFFIX: &str = "-pre-brrt";
 /// Role label of the container that is created on the cache's volume to receive the copy.
 const COPY_ROLE: &str = "migrate-copy";
+/// Role label of the throwaway registry that serves the cache's volume, read-only, to check it.
+const VERIFY_ROLE: &str = "migrate-verify";
 
 /// Where a registry keeps its data.
 #[derive(Debug, Clone, Serialize)]
@@ -64,8 +70,11 @@ pub struct LegacyRegistry {
     /// brrt created it (then there is nothing to migrate).
     pub managed: bool,
     /// The remote it proxies (`REGISTRY_PROXY_REMOTEURL`, or `proxy.remoteurl` in its config
-    /// file); `None` when it is no pull-through cache.
+    /// file), without any user or password it holds; `None` when it is no pull-through cache.
     pub remote: Option<String>,
+    /// It logs in to its upstream (`REGISTRY_PROXY_USERNAME`/`_PASSWORD`, or a user in its
+    /// remote URL). The credentials themselves never leave ops.
+    pub logs_in: bool,
     /// The upstream host that remote stands for (`https://registry-1.docker.io` → `docker.io`).
     pub upstream: Option<String>,
     pub data: DataSource,
@@ -139,6 +148,14 @@ async fn inspect_one(
             remote_in_config_file(d, name, &files).await
         }
     };
+    let (remote, in_url) = match remote {
+        Some(r) => {
+            let (plain, had) = upstream::without_credentials(&r);
+            (Some(plain), had)
+        }
+        None => (None, false),
+    };
+    let logs_in = in_url || env_value("REGISTRY_PROXY_USERNAME").is_some();
     let upstream = remote
         .as_deref()
         .and_then(|r| upstream::host_for_remote(r, remotes));
@@ -182,7 +199,7 @@ async fn inspect_one(
         _ => None,
     }
     .map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX));
-    let tags = stored_tags(d, name, &path).await?.0;
+    let tags = stored_index(d, name, &path).await?.tags;
     Ok(Some(LegacyRegistry {
         name: name.to_string(),
         aside: false,
@@ -192,6 +209,7 @@ async fn inspect_one(
         status: state.status,
         managed: state.labels.contains_key(MANAGED_LABEL),
         remote,
+        logs_in,
         upstream,
         data,
         size,
@@ -256,43 +274,99 @@ async fn remote_in_config_file(d: &Docker, container: &str, files: &[String]) ->
     None
 }
 
-/// The tags in a registry's storage, and every manifest digest it holds per repository,
-/// read through the archive API (no process runs in the container; a stopped one works too).
-async fn stored_tags(
-    d: &Docker,
-    container: &str,
-    data: &str,
-) -> Result<(Vec<StoredTag>, BTreeMap<String, BTreeSet<String>>)> {
+/// What a registry's storage holds, as its link files say: per repository the tags, the
+/// manifests (revisions) and the blobs (layers and configs).
+#[derive(Debug, Default)]
+struct StoredIndex {
+    tags: Vec<StoredTag>,
+    revisions: BTreeMap<String, BTreeSet<String>>,
+    layers: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl StoredIndex {
+    /// Every blob digest the links name, manifests included.
+    fn digests(&self) -> BTreeSet<&str> {
+        self.revisions
+            .values()
+            .chain(self.layers.values())
+            .flatten()
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// Reads a registry's index through the archive API (no process runs in the container; a
+/// stopped one works too).
+async fn stored_index(d: &Docker, container: &str, data: &str) -> Result<StoredIndex> {
     let root = format!(
         "{}/docker/registry/v2/repositories",
         data.trim_end_matches('/')
     );
     let files = docker::read_dir_files(d, container, &root).await?;
-    let mut tags = Vec::new();
-    let mut revisions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut index = StoredIndex::default();
+    let digest_of = |rest: &str| {
+        rest.strip_prefix("sha256/")
+            .and_then(|r| r.strip_suffix("/link"))
+            .map(|hex| format!("sha256:{hex}"))
+    };
     for (path, link) in &files {
         if let Some((repo, rest)) = path.split_once("/_manifests/tags/") {
             if let Some(tag) = rest.strip_suffix("/current/link") {
-                tags.push(StoredTag {
+                index.tags.push(StoredTag {
                     repo: repo.to_string(),
                     tag: tag.to_string(),
                     digest: link.trim().to_string(),
                 });
             }
         } else if let Some((repo, rest)) = path.split_once("/_manifests/revisions/") {
-            if let Some(hex) = rest
-                .strip_prefix("sha256/")
-                .and_then(|r| r.strip_suffix("/link"))
-            {
-                revisions
+            if let Some(digest) = digest_of(rest) {
+                index
+                    .revisions
                     .entry(repo.to_string())
                     .or_default()
-                    .insert(format!("sha256:{hex}"));
+                    .insert(digest);
+            }
+        } else if let Some((repo, rest)) = path.split_once("/_layers/") {
+            if let Some(digest) = digest_of(rest) {
+                index
+                    .layers
+                    .entry(repo.to_string())
+                    .or_default()
+                    .insert(digest);
             }
         }
     }
-    tags.sort();
-    Ok((tags, revisions))
+    index.tags.sort();
+    Ok(index)
+}
+
+/// The blobs of `index` whose data a registry's storage holds, with their sizes: one stat each
+/// through the archive API. A link whose blob is missing is left out (the registry itself
+/// cannot serve it).
+async fn held_blobs(
+    d: &Docker,
+    container: &str,
+    data: &str,
+    index: &StoredIndex,
+) -> Result<BTreeMap<String, u64>> {
+    let mut held = BTreeMap::new();
+    for digest in index.digests() {
+        let Some(hex) = digest.strip_prefix("sha256:").filter(|h| h.len() > 2) else {
+            continue;
+        };
+        let path = format!(
+            "{}/docker/registry/v2/blobs/sha256/{}/{hex}/data",
+            data.trim_end_matches('/'),
+            &hex[..2]
+        );
+        if let Some(stat) = docker::stat_path(d, container, &path).await? {
+            held.insert(
+                digest.to_string(),
+                u64::try_from(stat.size).unwrap_or_default(),
+            );
+        }
+    }
+    Ok(held)
 }
 
 /// Refuses a container that is not an old proxy: brrt's own, or one that is no pull-through
@@ -322,25 +396,60 @@ async fn legacy(d: &Docker, name: &str) -> Result<LegacyRegistry> {
     Ok(found)
 }
 
+/// A tag the copy gave a new digest in the cache's volume.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplacedTag {
+    pub repo: String,
+    pub tag: String,
+    /// The digest the cache's volume held for it.
+    pub was: String,
+    /// The old registry's, which it holds now.
+    pub now: String,
+}
+
 /// What copying an old registry's data did.
 #[derive(Debug, Clone, Serialize)]
 pub struct CopyOutcome {
     pub from: String,
     pub volume: String,
     pub volume_action: Action,
-    /// Bytes in the cache's volume after the copy (-1 when it cannot be measured from here);
-    /// the archive's size otherwise.
-    pub bytes: i64,
-    /// The tags the cache's volume holds after the copy.
+    /// The old registry's tags: what was carried over.
     pub tags: Vec<StoredTag>,
+    /// Manifests the old registry held (an index and its images count one each).
+    pub manifests: usize,
+    /// Layer and config blobs it held, each counted once.
+    pub blobs: usize,
+    /// The bytes of those manifests and blobs, summed from each one's size.
+    pub bytes: i64,
+    /// Tags the cache's volume held already with another digest: the copy replaced them.
+    pub replaced: Vec<ReplacedTag>,
     /// The old registry ran before the copy stopped it.
     pub was_running: bool,
 }
 
+/// The cache's volume, if brrt may copy into it: absent (brrt creates it) or brrt's own.
+async fn check_cache_volume(d: &Docker, volume: &str) -> Result<()> {
+    match docker::inspect_volume(d, volume).await? {
+        Some(v) if !v.is_managed() => Err(Error::NotOurs {
+            what: "volume".into(),
+            name: volume.into(),
+            advice: format!(
+                "migrate copies into the volume of brrt's cache, and will not merge into one \
+                 brrt did not create; give brrt's registries another name (registry.name), or \
+                 remove that volume yourself (`docker volume rm {volume}`) if it is yours to lose; \
+                 nothing was changed"
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Stops the old registry `name` and copies its data into the volume of the cache `spec`
-/// (created with brrt's labels when absent; merged into when present: the storage is
-/// content-addressed). When the copy fails, the old registry is started again if it ran, a
-/// volume created here is removed, and the error says so.
+/// (created with brrt's labels when absent; merged into when it is brrt's: the storage is
+/// content-addressed, and a tag it held with another digest is reported). A volume brrt did
+/// not create is refused before anything changes. When the copy fails, or the run is
+/// interrupted during it, the old registry is started again if it ran, a volume created here
+/// is removed, and the error (or the log, for an interrupt) says so.
 pub async fn copy_into_cache(
     d: &Docker,
     name: &str,
@@ -350,82 +459,226 @@ pub async fn copy_into_cache(
     let old = legacy(d, name).await?;
     let cache = spec.name();
     let volume = volume_name(&cache);
+    check_cache_volume(d, &volume).await?;
+    let receiver = format!("{cache}-{COPY_ROLE}");
+    check_role(d, &receiver, COPY_ROLE).await?;
     let what = format!("{name}'s data into volume {volume}");
     if !mode.announce(Action::Updated, &format!("stop {name} and copy {what}")) {
         return Ok(CopyOutcome {
             from: name.to_string(),
             volume,
             volume_action: Action::Unchanged,
-            bytes: old.size,
             tags: old.tags,
+            manifests: 0,
+            blobs: 0,
+            bytes: old.size,
+            replaced: Vec::new(),
             was_running: old.running,
         });
     }
     // Before the first change: the image of the receiving container must be here.
     docker::ensure_image(d, &spec.image).await?;
     let up = spec.resolve_upstream()?;
-    docker::stop_container(d, name).await?;
-    let restore = |reason: String| async move {
-        let back = if old.running {
+    // The copy is a task of its own: when the run is interrupted (Ctrl-C), this future is
+    // dropped, `interrupted` fires, and the task puts the old registry back before brrt exits.
+    let guard = docker::switch_guard().await;
+    let (_interrupt_on_drop, interrupted) = tokio::sync::oneshot::channel::<()>();
+    let job = CopyJob {
+        d: d.clone(),
+        name: name.to_string(),
+        old,
+        volume,
+        receiver,
+        image: spec.image.clone(),
+        volume_labels: labels("cache", &spec.registry, Some(&up.host)),
+        what,
+    };
+    tokio::spawn(async move {
+        let _guard = guard;
+        job.run(interrupted).await
+    })
+    .await
+    .map_err(|e| Error::Other(format!("copying the old registry's data failed: {e}")))?
+}
+
+/// What was copied, counted from the old registry's storage.
+struct Counted {
+    tags: Vec<StoredTag>,
+    manifests: usize,
+    blobs: usize,
+    bytes: i64,
+    replaced: Vec<ReplacedTag>,
+}
+
+/// Everything the copy task needs, owned.
+struct CopyJob {
+    d: Docker,
+    name: String,
+    old: LegacyRegistry,
+    volume: String,
+    receiver: String,
+    image: String,
+    volume_labels: BTreeMap<String, String>,
+    what: String,
+}
+
+impl CopyJob {
+    async fn run(self, interrupted: tokio::sync::oneshot::Receiver<()>) -> Result<CopyOutcome> {
+        let d = &self.d;
+        docker::stop_container(d, &self.name).await?;
+        let volume_action = match docker::ensure_volume(
+            d,
+            &self.volume,
+            &self.volume_labels,
+            Mode::default(),
+        )
+        .await
+        {
+            Ok(a) => a,
+            Err(e) => return Err(self.restore(Action::Unchanged, &e.to_string()).await),
+        };
+        let copied = tokio::select! {
+            copied = self.copy_and_count() => copied,
+            _ = interrupted => Err(Error::Interrupted),
+        };
+        let _ = remove_receiver(d, &self.receiver).await;
+        match copied {
+            Ok(Counted {
+                tags,
+                manifests,
+                blobs,
+                bytes,
+                replaced,
+            }) => Ok(CopyOutcome {
+                from: self.name.clone(),
+                volume: self.volume.clone(),
+                volume_action: if volume_action == Action::Created {
+                    Action::Created
+                } else {
+                    Action::Updated
+                },
+                tags,
+                manifests,
+                blobs,
+                bytes,
+                replaced,
+                was_running: self.old.running,
+            }),
+            Err(Error::Interrupted) => {
+                let said = self.restore(volume_action, "interrupted").await;
+                tracing::warn!("{said}");
+                Err(Error::Interrupted)
+            }
+            Err(e) => Err(self.restore(volume_action, &e.to_string()).await),
+        }
+    }
+
+    /// The old registry's index and blobs, counted; the copy; and the tags it replaced.
+    async fn copy_and_count(&self) -> Result<Counted> {
+        let d = &self.d;
+        let path = &self.old.data.path;
+        let index = stored_index(d, &self.name, path).await?;
+        let held = held_blobs(d, &self.name, path, &index).await?;
+        create_receiver(d, &self.name, &self.receiver, &self.volume, &self.image).await?;
+        let before = stored_index(d, &self.receiver, DATA_DIR).await?.tags;
+        copy(d, &self.name, path, &self.receiver).await?;
+        let replaced = before
+            .into_iter()
+            .filter_map(|had| {
+                let now = index
+                    .tags
+                    .iter()
+                    .find(|t| t.repo == had.repo && t.tag == had.tag && t.digest != had.digest)?;
+                Some(ReplacedTag {
+                    repo: had.repo,
+                    tag: had.tag,
+                    was: had.digest,
+                    now: now.digest.clone(),
+                })
+            })
+            .collect();
+        let held_in = |links: &BTreeMap<String, BTreeSet<String>>| {
+            links
+                .values()
+                .flatten()
+                .filter(|d| held.contains_key(*d))
+                .collect::<BTreeSet<_>>()
+                .len()
+        };
+        Ok(Counted {
+            manifests: held_in(&index.revisions),
+            blobs: held_in(&index.layers),
+            bytes: i64::try_from(held.values().sum::<u64>()).unwrap_or(i64::MAX),
+            tags: index.tags,
+            replaced,
+        })
+    }
+
+    /// Puts things back after a copy that did not finish; the sentence that says so.
+    async fn restore(&self, volume_action: Action, reason: &str) -> Error {
+        let d = &self.d;
+        let name = &self.name;
+        if volume_action == Action::Created {
+            let _ = docker::remove_volume(d, &self.volume, Mode::default()).await;
+        }
+        let back = if self.old.running {
             match docker::start_container(d, name).await {
                 Ok(()) => format!("{name} is running again as before"),
-                Err(e) => format!("{name} could not be started again ({e}): `docker start {name}`"),
+                Err(e) => {
+                    format!("{name} could not be started again ({e}): `docker start {name}`")
+                }
             }
         } else {
             format!("{name} is stopped, as it was")
         };
-        Error::Other(format!(
-            "copying {what} failed: {reason}; {back}, and its data is untouched"
-        ))
-    };
-    let volume_labels = labels("cache", &spec.registry, Some(&up.host));
-    let volume_action = match docker::ensure_volume(d, &volume, &volume_labels, mode).await {
-        Ok(a) => a,
-        Err(e) => return Err(restore(e.to_string()).await),
-    };
-    let receiver = format!("{cache}-{COPY_ROLE}");
-    let copied = copy(d, name, &old.data.path, &receiver, &volume, &spec.image).await;
-    let tags = match &copied {
-        Ok(_) => stored_tags(d, &receiver, DATA_DIR).await.map(|t| t.0),
-        Err(_) => Ok(Vec::new()),
-    };
-    let _ = remove_receiver(d, &receiver).await;
-    let (archive_bytes, tags) = match (copied, tags) {
-        (Ok(bytes), Ok(tags)) => (bytes, tags),
-        (Err(e), _) | (_, Err(e)) => {
-            if volume_action == Action::Created {
-                let _ = docker::remove_volume(d, &volume, mode).await;
-            }
-            return Err(restore(e.to_string()).await);
-        }
-    };
-    let bytes = docker::volume_size(d, &volume)
-        .await?
-        .map_or(archive_bytes, |b| i64::try_from(b).unwrap_or(i64::MAX));
-    Ok(CopyOutcome {
-        from: name.to_string(),
-        volume,
-        volume_action: if volume_action == Action::Created {
-            Action::Created
+        let partial = if volume_action == Action::Created {
+            String::new()
         } else {
-            Action::Updated
-        },
-        bytes,
-        tags,
-        was_running: old.running,
-    })
+            format!(
+                "; {} may hold part of the copy, which its cache serves or fetches again",
+                self.volume
+            )
+        };
+        if reason == "interrupted" {
+            return Error::Other(format!(
+                "the copy of {} was interrupted; {back}, and its data is untouched{partial}",
+                self.what
+            ));
+        }
+        Error::Other(format!(
+            "copying {} failed: {reason}; {back}, and its data is untouched{partial}",
+            self.what
+        ))
+    }
 }
 
-/// Streams `from`'s `path` into `volume` through a container created on it (never started);
-/// returns the bytes of the archive.
-async fn copy(
+/// Refuses a container at `name` that brrt did not make for `role`.
+async fn check_role(d: &Docker, name: &str, role: &str) -> Result<()> {
+    match docker::inspect_container(d, name).await? {
+        Some(c)
+            if !c.labels.contains_key(MANAGED_LABEL)
+                || c.labels.get(super::ROLE_LABEL).map(String::as_str) != Some(role) =>
+        {
+            Err(Error::NotOurs {
+                what: "container".into(),
+                name: name.into(),
+                advice: "migrate uses that name for a container of its own; rename or remove \
+                         that one, then run migrate again"
+                    .into(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A container created (never started) on the cache's volume, to receive the copy.
+async fn create_receiver(
     d: &Docker,
     from: &str,
-    path: &str,
     receiver: &str,
     volume: &str,
     image: &str,
-) -> Result<i64> {
+) -> Result<()> {
     remove_receiver(d, receiver).await?;
     let mut receiver_labels = labels(COPY_ROLE, from, None);
     receiver_labels.insert(MANAGED_LABEL.into(), "true".into());
@@ -444,6 +697,12 @@ async fn copy(
     d.create_container(Some(opts), body)
         .await
         .map_err(|e| Error::docker(format!("create container {receiver}"), e))?;
+    Ok(())
+}
+
+/// Streams `from`'s `path` into the receiver's volume. A broken download ends the upload with
+/// an error: a partial archive is never taken for the whole.
+async fn copy(d: &Docker, from: &str, path: &str, receiver: &str) -> Result<()> {
     // `path/.`: the archive holds the folder's contents, whatever the folder is called.
     let source = format!("{}/.", path.trim_end_matches('/'));
     let download = d.download_from_container(
@@ -454,17 +713,9 @@ async fn copy(
                 .build(),
         ),
     );
-    let bytes = Arc::new(AtomicU64::new(0));
-    let counted = bytes.clone();
-    // A broken download ends the upload with an error: a partial archive is never taken for
-    // the whole.
     let origin = format!("{from}:{source}");
     let stream = download.map(move |chunk| {
-        chunk
-            .inspect(|c| {
-                counted.fetch_add(c.len() as u64, Ordering::Relaxed);
-            })
-            .map_err(|e| std::io::Error::other(format!("reading {origin}: {e}")))
+        chunk.map_err(|e| std::io::Error::other(format!("reading {origin}: {e}")))
     });
     let opts = UploadToContainerOptionsBuilder::default()
         .path(DATA_DIR)
@@ -476,21 +727,12 @@ async fn copy(
                 Error::Other(message)
             }
             other => Error::Other(other.to_string()),
-        })?;
-    Ok(i64::try_from(bytes.load(Ordering::Relaxed)).unwrap_or(i64::MAX))
+        })
 }
 
 /// Removes the receiving container (never its volume); only one brrt made for a copy.
 async fn remove_receiver(d: &Docker, receiver: &str) -> Result<()> {
-    let Some(c) = docker::inspect_container(d, receiver).await? else {
-        return Ok(());
-    };
-    if c.labels.get(super::ROLE_LABEL).map(String::as_str) != Some(COPY_ROLE) {
-        return Err(Error::Other(format!(
-            "a container named {receiver} exists that brrt did not make for a migration; \
-             remove or rename it, then run migrate again"
-        )));
-    }
+    check_role(d, receiver, COPY_ROLE).await?;
     remove_keeping_volumes(d, receiver).await
 }
 
@@ -556,7 +798,73 @@ pub async fn put_back(d: &Docker, name: &str, mode: Mode) -> Result<Action> {
     Ok(Action::Updated)
 }
 
-/// What a cache served of the images it was given.
+/// What carrying an old registry's credentials over did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CarriedCredentials {
+    pub upstream: String,
+    /// brrt's cache uses the old registry's credentials for the rest of this run.
+    pub carried: bool,
+    /// BRRT_<UPSTREAM>_USERNAME/_PASSWORD are set, and so used instead.
+    pub from_environment: bool,
+    pub username_var: String,
+    pub password_var: String,
+}
+
+/// Hands the old registry's upstream credentials (`REGISTRY_PROXY_USERNAME`/`_PASSWORD`, or a
+/// user and password in its remote URL) to brrt's cache for `host`, the upstream it stands
+/// for, for the rest of this process, unless `BRRT_<UPSTREAM>_USERNAME`/`_PASSWORD` are set.
+/// They never reach a script, a label or the terminal.
+pub async fn carry_credentials(d: &Docker, name: &str, host: &str) -> Result<CarriedCredentials> {
+    let at = match docker::inspect_container(d, name).await? {
+        Some(c) if !c.labels.contains_key(MANAGED_LABEL) => name.to_string(),
+        _ => aside_name(name),
+    };
+    legacy(d, &at).await?;
+    let state = docker::inspect_container(d, &at)
+        .await?
+        .ok_or_else(|| Error::Other(format!("no container named {at}")))?;
+    let env = |key: &str| {
+        state
+            .env
+            .iter()
+            .find_map(|e| e.strip_prefix(&format!("{key}=")))
+            .map(str::to_string)
+    };
+    upstream::check_host(host).map_err(Error::InvalidSpec)?;
+    let (username_var, password_var) = upstream::credential_vars(host);
+    let from_environment =
+        std::env::var_os(&username_var).is_some() && std::env::var_os(&password_var).is_some();
+    let from_url = env("REGISTRY_PROXY_REMOTEURL").and_then(|url| {
+        let (_, rest) = url.split_once("://")?;
+        let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+        let (user_info, _) = authority.rsplit_once('@')?;
+        let (user, pass) = user_info.split_once(':').unwrap_or((user_info, ""));
+        Some((user.to_string(), pass.to_string()))
+    });
+    let found = match (
+        env("REGISTRY_PROXY_USERNAME"),
+        env("REGISTRY_PROXY_PASSWORD"),
+    ) {
+        (Some(user), pass) => Some((user, pass.unwrap_or_default())),
+        (None, _) => from_url,
+    };
+    let carried = match found {
+        Some((user, pass)) if !from_environment => {
+            upstream::carry_credentials(host, user, pass);
+            true
+        }
+        _ => false,
+    };
+    Ok(CarriedCredentials {
+        upstream: host.to_string(),
+        carried,
+        from_environment,
+        username_var,
+        password_var,
+    })
+}
+
+/// What the cache's volume served, offline, of what the old registry held.
 #[derive(Debug, Clone, Serialize)]
 pub struct Served {
     pub images: usize,
@@ -564,63 +872,94 @@ pub struct Served {
     pub blobs: usize,
 }
 
-/// Checks that the cache `cache` holds every tag of `tags` in its own storage, with the same
-/// digest, and serves it through its API: the manifest by digest, and every blob of every
-/// manifest the storage holds (the child images of an index that were pulled). Fails on the
-/// first that is missing.
-pub async fn verify_served(d: &Docker, cache: &str, tags: &[StoredTag]) -> Result<Served> {
-    let (held, revisions) = stored_tags(d, cache, DATA_DIR).await?;
-    let api = super::api_for(d, cache).await?;
+/// Checks the volume of the cache `spec` against what the old registry `from` (stopped or not,
+/// usually the one put aside) holds in its own storage: every tag with the same digest, every
+/// manifest and every blob, served by a throwaway registry that reads the volume read-only and
+/// has no upstream, so nothing missing can be fetched and pass. Fails on the first that is
+/// missing, naming it.
+pub async fn verify(d: &Docker, from: &str, spec: &CacheSpec) -> Result<Served> {
+    let old = legacy(d, from).await?;
+    let index = stored_index(d, from, &old.data.path).await?;
+    let held = held_blobs(d, from, &old.data.path, &index).await?;
+    let cache = spec.name();
+    let volume = volume_name(&cache);
+    if docker::inspect_volume(d, &volume).await?.is_none() {
+        return Err(Error::Other(format!(
+            "{cache} has no volume {volume}: nothing of {from} was carried over"
+        )));
+    }
+    check_cache_volume(d, &volume).await?;
+    let checker = format!("{cache}-{VERIFY_ROLE}");
+    check_role(d, &checker, VERIFY_ROLE).await?;
+    remove_keeping_volumes(d, &checker).await?;
+    let mut checker_labels = labels(VERIFY_ROLE, &spec.registry, None);
+    checker_labels.insert(MANAGED_LABEL.into(), "true".into());
+    let container = docker::ContainerSpec {
+        name: checker.clone(),
+        image: spec.image.clone(),
+        ports: vec!["127.0.0.1::5000".into()],
+        mounts: vec![format!("{volume}:{DATA_DIR}:ro")],
+        restart: Some("no".into()),
+        labels: checker_labels,
+        ..Default::default()
+    };
+    let ready = docker::Ready::Http {
+        container_port: "5000/tcp",
+        path: "/v2/",
+        within: Duration::from_secs(15),
+    };
+    docker::ensure_container_ready(d, &container, Mode::default(), &ready).await?;
+    let checked = check_served(d, &checker, &cache, &index, &held).await;
+    let _ = docker::remove_container(d, &checker, Mode::default()).await;
+    checked
+}
+
+async fn check_served(
+    d: &Docker,
+    checker: &str,
+    cache: &str,
+    index: &StoredIndex,
+    held: &BTreeMap<String, u64>,
+) -> Result<Served> {
+    let api = super::api_for(d, checker).await?;
+    let missing = |what: String| {
+        Error::Other(format!(
+            "{cache}'s volume does not hold {what}, which the old registry holds"
+        ))
+    };
     let mut served = Served {
         images: 0,
         manifests: 0,
         blobs: 0,
     };
-    for t in tags {
-        if !held.contains(t) {
-            return Err(Error::Other(format!(
-                "{cache} does not hold {}:{} ({}) in its volume",
-                t.repo, t.tag, t.digest
-            )));
-        }
-        let mut pending = vec![t.digest.clone()];
-        while let Some(digest) = pending.pop() {
-            let manifest = api.manifest_json(&t.repo, &digest).await.map_err(|e| {
-                Error::Other(format!("{cache} does not serve {}@{digest}: {e}", t.repo))
-            })?;
-            served.manifests += 1;
-            let local = revisions.get(&t.repo);
-            for child in manifest["manifests"].as_array().into_iter().flatten() {
-                if let Some(c) = child["digest"].as_str() {
-                    if local.is_some_and(|l| l.contains(c)) {
-                        pending.push(c.to_string());
-                    }
-                }
-            }
-            let blobs = manifest["layers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .chain(std::iter::once(&manifest["config"]))
-                .filter_map(|b| b["digest"].as_str());
-            for blob in blobs {
-                check_blob(&api, cache, &t.repo, blob).await?;
-                served.blobs += 1;
-            }
+    for t in &index.tags {
+        let found = api.manifest(&t.repo, &t.tag).await.ok();
+        if found.as_ref().map(|m| m.digest.as_str()) != Some(t.digest.as_str()) {
+            return Err(missing(format!("{}:{} ({})", t.repo, t.tag, t.digest)));
         }
         served.images += 1;
     }
-    Ok(served)
-}
-
-async fn check_blob(api: &RegistryApi, cache: &str, repo: &str, blob: &str) -> Result<()> {
-    if api.blob_exists(repo, blob).await? {
-        Ok(())
-    } else {
-        Err(Error::Other(format!(
-            "{cache} does not serve blob {blob} of {repo}"
-        )))
+    let mut manifests = BTreeSet::new();
+    for (repo, digests) in &index.revisions {
+        for digest in digests.iter().filter(|d| held.contains_key(*d)) {
+            if api.manifest_json(repo, digest).await.is_err() {
+                return Err(missing(format!("the manifest {repo}@{digest}")));
+            }
+            manifests.insert(digest);
+        }
     }
+    served.manifests = manifests.len();
+    let mut blobs = BTreeSet::new();
+    for (repo, digests) in &index.layers {
+        for digest in digests.iter().filter(|d| held.contains_key(*d)) {
+            if !api.blob_exists(repo, digest).await? {
+                return Err(missing(format!("the blob {digest} of {repo}")));
+            }
+            blobs.insert(digest);
+        }
+    }
+    served.blobs = blobs.len();
+    Ok(served)
 }
 
 /// What removing the old registry did.
@@ -630,26 +969,44 @@ pub struct RemovedLegacy {
     pub action: Action,
     /// Its data volume, kept: `docker volume rm` frees the space once the migration is trusted.
     pub kept_volume: Option<String>,
+    /// What the check before the removal found the cache's volume to serve.
+    pub served: Option<Served>,
 }
 
-/// Removes the old registry put aside, keeping its data volume.
-pub async fn remove_aside(d: &Docker, name: &str, mode: Mode) -> Result<RemovedLegacy> {
+/// Removes the old registry put aside, keeping its data volume, once [`verify`] finds that the
+/// volume of the cache `spec` serves everything it held: never before, whatever calls this (its
+/// data may live only in its own filesystem).
+pub async fn remove_aside(
+    d: &Docker,
+    name: &str,
+    spec: &CacheSpec,
+    mode: Mode,
+) -> Result<RemovedLegacy> {
     let aside = aside_name(name);
     let Some(found) = inspect_one(d, &aside, &BTreeMap::new()).await? else {
         return Ok(RemovedLegacy {
             name: aside,
             action: Action::Absent,
             kept_volume: None,
+            served: None,
         });
     };
     check_legacy(&found)?;
-    if mode.announce(Action::Removed, &format!("container {aside}")) {
-        remove_keeping_volumes(d, &aside).await?;
+    if !mode.announce(Action::Removed, &format!("container {aside}")) {
+        return Ok(RemovedLegacy {
+            name: aside,
+            action: Action::Removed,
+            kept_volume: found.data.volume,
+            served: None,
+        });
     }
+    let served = verify(d, &aside, spec).await?;
+    remove_keeping_volumes(d, &aside).await?;
     Ok(RemovedLegacy {
         name: aside,
         action: Action::Removed,
         kept_volume: found.data.volume,
+        served: Some(served),
     })
 }
 

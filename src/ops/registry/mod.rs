@@ -131,15 +131,76 @@ async fn ensure_registry(
 }
 
 /// Checks, before a flow changes anything, that every registry it is about to ensure can be
-/// made: each image is here (pulled if not; under `--dry-run` only looked up) and the push
-/// registry's host port is free or already its own. The first problem is returned, and nothing
-/// has changed.
+/// made, and that brrt may use every name it needs: the containers at the push registry's and
+/// the caches' names (and the names they go aside under while they are replaced) and their
+/// volumes are brrt's or absent; each image is here (pulled if not; under `--dry-run` only
+/// looked up); the push registry's host port is free or already its own. The first problem is
+/// returned, and nothing has changed. `replacing`: the flow puts the container at the push
+/// registry's name aside itself (migrate), so that one is not refused.
+///
+/// Once nothing is refused, a switch that a killed run left half done is finished (see
+/// [`docker::finish_switch`]), saying which way; those are returned.
 pub async fn preflight(
     d: &Docker,
     push: &PushRegistrySpec,
     caches: &[CacheSpec],
+    replacing: bool,
     mode: Mode,
-) -> Result<()> {
+) -> Result<Vec<docker::FinishedSwitch>> {
+    let containers = docker::containers_named(d, &push.name).await?;
+    let mut names = vec![push.name.clone()];
+    names.extend(caches.iter().map(CacheSpec::name));
+    for name in &names {
+        if let Some(c) = containers.get(name) {
+            let replaced = replacing && *name == push.name;
+            if !c.labels.contains_key(docker::MANAGED_LABEL) && !replaced {
+                return Err(not_ours(d, name, push).await);
+            }
+        }
+        let aside = docker::aside_name(name);
+        if containers
+            .get(&aside)
+            .is_some_and(|c| !c.labels.contains_key(docker::MANAGED_LABEL))
+        {
+            return Err(Error::NotOurs {
+                what: "container".into(),
+                name: aside,
+                advice: format!(
+                    "brrt renames {name} to that name while it replaces it; rename or remove \
+                     that container, or give brrt's registries another name (registry.name)"
+                ),
+            });
+        }
+    }
+    // A volume brrt's own container of that name mounts already (one from before brrt labelled
+    // its volumes) is left as it is: nothing new is written into someone else's. When every
+    // container is brrt's (the common no-op), no volume needs a look.
+    let brrts = |name: &String| {
+        containers
+            .get(name)
+            .is_some_and(|c| c.labels.contains_key(docker::MANAGED_LABEL))
+    };
+    let unowned: Vec<&String> = names.iter().filter(|n| !brrts(n)).collect();
+    let volumes = if unowned.is_empty() {
+        BTreeMap::new()
+    } else {
+        docker::volumes_named(d, &push.name).await?
+    };
+    for name in unowned {
+        let volume = volume_name(name);
+        if volumes.get(&volume).is_some_and(|v| !v.is_managed()) {
+            return Err(Error::NotOurs {
+                what: "volume".into(),
+                name: volume,
+                advice: format!(
+                    "brrt keeps the data of {name} in a volume of that name and would write \
+                     into it; give brrt's registries another name (registry.name), or remove \
+                     that volume yourself (`docker volume rm {})` if it is yours to lose",
+                    volume_name(name)
+                ),
+            });
+        }
+    }
     let mut images: Vec<&str> = caches.iter().map(|c| c.image.as_str()).collect();
     images.push(&push.image);
     images.sort_unstable();
@@ -153,24 +214,66 @@ pub async fn preflight(
             docker::ensure_image(d, image).await?;
         }
     }
-    let own = docker::inspect_container(d, &push.name)
-        .await?
-        .is_some_and(|c| {
-            c.ports
-                .values()
-                .any(|hp| hp.rsplit(':').next() == Some(push.port.to_string().as_str()))
-        });
-    if own {
-        return Ok(());
+    let own = containers.get(&push.name).is_some_and(|c| {
+        c.ports
+            .values()
+            .any(|hp| hp.rsplit(':').next() == Some(push.port.to_string().as_str()))
+    });
+    if !own {
+        if let Some(holder) = docker::port_holder(d, &push.host_ip, push.port, &push.name).await? {
+            return Err(Error::PortInUse {
+                ip: push.host_ip.clone(),
+                port: push.port,
+                holder,
+            });
+        }
     }
-    if let Some(holder) = docker::port_holder(d, &push.host_ip, push.port, &push.name).await? {
-        return Err(Error::PortInUse {
-            ip: push.host_ip.clone(),
-            port: push.port,
-            holder,
-        });
+    let mut finished = Vec::new();
+    if !mode.dry_run {
+        for name in &names {
+            if containers.contains_key(&docker::aside_name(name)) {
+                finished.extend(docker::finish_switch(d, name, &REGISTRY_READY).await?);
+            }
+        }
     }
-    Ok(())
+    Ok(finished)
+}
+
+/// Why brrt will not use the registry name `name`, held by a container it did not create, and
+/// what the user can do: `brrt run migrate` for a pull-through cache made by hand at the push
+/// registry's name, another registry.name otherwise.
+async fn not_ours(d: &Docker, name: &str, push: &PushRegistrySpec) -> Error {
+    let proxy = docker::inspect_container(d, name)
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|c| is_proxy(&c.env));
+    let advice = if name == push.name && proxy {
+        "it is a pull-through cache made by hand: `brrt run migrate` moves what it cached into \
+         brrt's cache and puts brrt's push registry in its place (`brrt run migrate --dry-run` \
+         shows the plan)"
+            .to_string()
+    } else if name == push.name {
+        "it may hold images pushed to it that exist nowhere else: give brrt's push registry \
+         another name (registry.name in brrt.toml, and registry.port if it holds that port)"
+            .to_string()
+    } else {
+        format!(
+            "brrt names its caches <registry.name>-<upstream>, and {name} is one of them: give \
+             brrt's registries another name (registry.name in brrt.toml), or rename that container"
+        )
+    };
+    Error::NotOurs {
+        what: "container".into(),
+        name: name.into(),
+        advice,
+    }
+}
+
+/// Whether a container's environment makes it a pull-through cache.
+pub(crate) fn is_proxy(env: &[String]) -> bool {
+    env.iter()
+        .any(|e| e.starts_with("REGISTRY_PROXY_REMOTEURL="))
 }
 
 /// What removing a registry did to its container and its volume.
@@ -180,18 +283,55 @@ pub struct RemoveOutcome {
     pub action: Action,
     pub volume: String,
     pub volume_action: Action,
+    /// Why the container at that name was left as it is (brrt did not create it), and what to
+    /// do; `None` when it was brrt's or absent.
+    pub left_alone: Option<String>,
 }
 
-/// Removes a registry container, and its volume unless `keep_volume`. Only a volume brrt
-/// created is ever deleted.
+/// Removes a registry container brrt created (with the container a killed switch left aside
+/// beside it), and its volume unless `keep_volume`. A container brrt did not create is left
+/// running, and `left_alone` says why and what to do; only a volume brrt created is deleted.
 pub async fn remove(
     d: &Docker,
     name: &str,
     keep_volume: bool,
     mode: Mode,
 ) -> Result<RemoveOutcome> {
-    let action = docker::remove_container(d, name, mode).await?;
     let volume = volume_name(name);
+    if let Some(c) = docker::inspect_container(d, name).await? {
+        if !c.labels.contains_key(docker::MANAGED_LABEL) {
+            let advice = if c.labels.contains_key(ROLE_LABEL) {
+                "it carries brrt's registry labels, but brrt did not make it; remove it \
+                 yourself if it is yours to lose"
+            } else if is_proxy(&c.env) {
+                "it is a pull-through cache made by hand: `brrt run migrate` takes it over, \
+                 keeping what it cached"
+            } else {
+                "it may hold images pushed to it that exist nowhere else; give brrt's push \
+                 registry another name (registry.name in brrt.toml)"
+            };
+            let state = if c.running { "running" } else { "stopped" };
+            return Ok(RemoveOutcome {
+                name: name.into(),
+                action: Action::Unchanged,
+                volume,
+                volume_action: Action::Unchanged,
+                left_alone: Some(format!(
+                    "{name} was not created by brrt (it has no {} label), so it was left as it \
+                     is ({state}), with its data: {advice}",
+                    docker::MANAGED_LABEL
+                )),
+            });
+        }
+    }
+    let aside = docker::aside_name(name);
+    if docker::inspect_container(d, &aside)
+        .await?
+        .is_some_and(|c| c.labels.contains_key(docker::MANAGED_LABEL))
+    {
+        docker::remove_container(d, &aside, mode).await?;
+    }
+    let action = docker::remove_container(d, name, mode).await?;
     let volume_action = if keep_volume {
         Action::Unchanged
     } else {
@@ -202,25 +342,42 @@ pub async fn remove(
         action,
         volume,
         volume_action,
+        left_alone: None,
     })
 }
 
-/// Empties a cache: removes its container and volume, then starts it again, empty. A volume
-/// brrt did not create is refused before anything is removed.
+/// Empties a cache: removes its container and volume, then starts it again, empty. A container
+/// or volume brrt did not create is refused before anything is removed.
 pub async fn clear(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<RegistryOutcome> {
-    let volume = volume_name(&spec.name());
+    let name = spec.name();
+    let volume = volume_name(&name);
+    if docker::inspect_container(d, &name)
+        .await?
+        .is_some_and(|c| !c.labels.contains_key(docker::MANAGED_LABEL))
+    {
+        return Err(Error::NotOurs {
+            what: "container".into(),
+            name: name.clone(),
+            advice: format!(
+                "it was not emptied; brrt names its cache for {} so: give brrt's registries \
+                 another name (registry.name), or rename that container",
+                spec.upstream
+            ),
+        });
+    }
     if docker::inspect_volume(d, &volume)
         .await?
         .is_some_and(|v| !v.is_managed())
     {
-        return Err(Error::Other(format!(
-            "{} was not emptied: its volume {volume} was not created by brrt (it lacks the {} \
-             label), so brrt does not delete it; remove it by hand if it is yours to lose \
-             (`docker volume rm {volume}`)",
-            spec.name(),
-            docker::MANAGED_LABEL
-        )));
+        return Err(Error::NotOurs {
+            what: "volume".into(),
+            name: volume.clone(),
+            advice: format!(
+                "{name} was not emptied; remove the volume yourself (`docker volume rm \
+                 {volume}`) if it is yours to lose"
+            ),
+        });
     }
-    remove(d, &spec.name(), false, mode).await?;
+    remove(d, &name, false, mode).await?;
     ensure_cache(d, spec, mode).await
 }

@@ -36,8 +36,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
          key, a wrong type, a bad name or upstream, or an empty file is an error naming file, line \
          and column. Returns #{path, cluster, registry, cache, team} with defaults filled in \
          (cache.team_caches is [cache.shared]: `shared` is a word Rhai reserves); [team] passes \
-         through unchecked. Takes the run lock for this config and engine, so two runs never apply \
-         it at once.",
+         through unchecked. Takes the run locks for the containers it names (its push registry and \
+         caches, its cluster's nodes) on this engine, so two runs never change them at once, \
+         whatever config each reads.",
         move |path: &str| -> RhaiResult<Dynamic> { brrt_config(&c, path, true) },
     );
     let c = ctx.clone();
@@ -81,12 +82,13 @@ fn brrt_config(c: &ScriptContext, path: &str, take_lock: bool) -> RhaiResult<Dyn
             "no config at {shown}: `brrt init` writes one (see the README), or pass --set config=PATH"
         )));
     }
-    if take_lock {
-        c.lock_config(&full).map_err(|e| script_error(c, e))?;
-    }
     let text = config_file::read_settled(&full, c.patience())
         .map_err(|e| runtime_error(format!("{shown}: cannot read: {e}")))?;
     let config = brrt_config::parse(&shown, &text).map_err(runtime_error)?;
+    if take_lock {
+        c.lock_config(&full, &config.registry.name, &config.cluster.name)
+            .map_err(|e| script_error(c, e))?;
+    }
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }

@@ -5,9 +5,41 @@ use crate::ops::upstream::KNOWN_UPSTREAMS;
 use crate::script::api_doc::ModuleBuilder;
 use crate::script::context::ScriptContext;
 use crate::script::convert::{from_dynamic, to_dynamic, with_docker, RhaiResult};
-use rhai::{Dynamic, Map};
-use std::collections::BTreeMap;
+use rhai::{Array, Dynamic, Map};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+/// `options.take_over`: the hosts whose hosts.toml brrt may take over.
+fn take_over(options: &Map, what: &str) -> RhaiResult<BTreeSet<String>> {
+    match options.get("take_over") {
+        None => Ok(BTreeSet::new()),
+        Some(list) => from_dynamic(what, list),
+    }
+}
+
+fn apply_mirrors(
+    c: &ScriptContext,
+    node: &str,
+    mirrors: Map,
+    take_over: BTreeSet<String>,
+) -> RhaiResult<Dynamic> {
+    let mirrors: BTreeMap<String, String> =
+        from_dynamic("containerd::apply_mirrors", &mirrors.into())?;
+    let (node, mode) = (node.to_string(), c.mode);
+    let report = with_docker(c, |d| async move {
+        ops::apply_mirrors(&d, &node, &mirrors, &take_over, mode).await
+    })?;
+    report_map(c, &report)
+}
+
+/// A mirror report as scripts see it, with its action; the change is recorded.
+fn report_map(c: &ScriptContext, report: &ops::MirrorReport) -> RhaiResult<Dynamic> {
+    let action = report.action();
+    c.record(action, format!("mirrors in node {}", report.node));
+    let mut map = to_dynamic(report)?.cast::<Map>();
+    map.insert("action".into(), action.to_string().into());
+    Ok(map.into())
+}
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     m.func(
@@ -60,20 +92,86 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         &["node: String", "mirrors: Map"],
         "Map",
         "Makes a node's brrt-managed mirrors exactly `mirrors` (host → hosts.toml text): atomic \
-         writes of what differs, removal of what is no longer wanted; returns #{node, action, \
-         written, removed, unchanged}.",
+         writes of what differs, removal of what is no longer wanted (an original brrt took over \
+         is put back); a hosts.toml brrt did not write at one of those hosts is refused and left \
+         as it is. Returns #{node, action, written, removed, unchanged, taken_over}.",
         move |node: &str, mirrors: Map| -> RhaiResult<Dynamic> {
+            apply_mirrors(&c, node, mirrors, BTreeSet::new())
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "apply_mirrors",
+        &["node: String", "mirrors: Map", "options: Map"],
+        "Map",
+        "containerd::apply_mirrors(node, mirrors), where options.take_over lists hosts whose \
+         hosts.toml brrt may replace though it did not write it: the original is kept beside it \
+         as hosts.toml.brrt-original and put back when the host is no longer in `mirrors`.",
+        move |node: &str, mirrors: Map, options: Map| -> RhaiResult<Dynamic> {
+            let take_over = take_over(&options, "containerd::apply_mirrors")?;
+            apply_mirrors(&c, node, mirrors, take_over)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "preflight",
+        &["nodes: Array", "mirrors: Map", "options: Map"],
+        "Map",
+        "Before a flow changes anything: plans containerd::apply_mirrors in each of `nodes` \
+         (names), and throws if any holds a hosts.toml that brrt did not write at a host of \
+         `mirrors` and may not take over (options.take_over), naming each node, file and the \
+         hosts it sends pulls to, and the ways on. Returns node name → plan, for \
+         containerd::apply_mirrors(plan): the files are read once.",
+        move |nodes: Array, mirrors: Map, options: Map| -> RhaiResult<Dynamic> {
+            let nodes: Vec<String> = from_dynamic("containerd::preflight", &nodes.into())?;
             let mirrors: BTreeMap<String, String> =
-                from_dynamic("containerd::apply_mirrors", &mirrors.into())?;
-            let (node, mode) = (node.to_string(), c.mode);
-            let report = with_docker(&c, |d| async move {
-                ops::apply_mirrors(&d, &node, &mirrors, mode).await
+                from_dynamic("containerd::preflight", &mirrors.into())?;
+            let take_over = take_over(&options, "containerd::preflight")?;
+            let plans = with_docker(&c, |d| async move {
+                let mut plans = Vec::new();
+                for node in &nodes {
+                    plans.push(ops::plan_mirrors(&d, node, &mirrors, &take_over).await?);
+                }
+                let foreign: Vec<ops::ForeignFile> =
+                    plans.iter().flat_map(|p| p.foreign().to_vec()).collect();
+                if foreign.is_empty() {
+                    Ok(plans)
+                } else {
+                    Err(ops::foreign_files_error(&foreign))
+                }
             })?;
-            let action = report.action();
-            c.record(action, format!("mirrors in node {}", report.node));
-            let mut map = to_dynamic(&report)?.cast::<Map>();
-            map.insert("action".into(), action.to_string().into());
+            let map: Map = plans
+                .into_iter()
+                .map(|p| (p.node().into(), Dynamic::from(p)))
+                .collect();
             Ok(map.into())
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "apply_mirrors",
+        &["plan: MirrorPlan"],
+        "Map",
+        "Carries out a plan containerd::preflight made, as containerd::apply_mirrors(node, \
+         mirrors, options) would, without reading the node's files again.",
+        move |plan: ops::MirrorPlan| -> RhaiResult<Dynamic> {
+            let mode = c.mode;
+            let report = with_docker(&c, |d| async move { ops::apply_plan(&d, plan, mode).await })?;
+            report_map(&c, &report)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "foreign_mirrors",
+        &["node: String"],
+        "Array",
+        "The hosts.toml files in a node that brrt did not write: #{node, host, path, sends_to, \
+         take_over} each, where sends_to lists its server and hosts.",
+        move |node: &str| -> RhaiResult<Dynamic> {
+            let node = node.to_string();
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::foreign_mirrors(&d, &node).await
+            })?)
         },
     );
     let c = ctx.clone();

@@ -73,7 +73,8 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "remove",
         &["name: String"],
         "String",
-        "Removes a container (named volumes stay); returns \"removed\" or \"absent\".",
+        "Removes a container brrt created (named volumes stay); returns \"removed\" or \"absent\". \
+         One brrt did not create (no dev.brrt.managed label) is left as it is, with an error.",
         move |name: &str| -> RhaiResult<String> {
             let mode = c.mode;
             let action = with_docker(&c, |d| async move {
@@ -231,7 +232,8 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             "remove",
             &["name: String"],
             "String",
-            "Removes a named volume; \"absent\" when there was none.",
+            "Removes a named volume brrt created; \"absent\" when there was none. One brrt did not \
+             create is kept, with an error.",
             move |name: &str| -> RhaiResult<String> {
                 change(&c, format!("volume {name}"), |d, mode| async move {
                     ops::remove_volume(&d, name, mode).await

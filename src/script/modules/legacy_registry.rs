@@ -6,7 +6,7 @@ use crate::ops::registry::{migrate as ops, CacheSpec};
 use crate::script::api_doc::ModuleBuilder;
 use crate::script::context::ScriptContext;
 use crate::script::convert::{from_dynamic, to_dynamic, with_docker, RhaiResult};
-use rhai::{Array, Dynamic, Map};
+use rhai::{Dynamic, Map};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -88,36 +88,54 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     );
     let c = ctx.clone();
     m.func(
-        "verify_served",
-        &["cache: String", "tags: Array"],
+        "verify",
+        &["name: String", "cache: Map"],
         "Map",
-        "Checks that the cache container `cache` holds each of `tags` (#{repo, tag, digest}, as \
-         inspect lists them) in its volume and serves it: the manifest by digest and every blob. \
-         Throws at the first that is missing; returns #{images, manifests, blobs}.",
-        move |cache: &str, tags: Array| -> RhaiResult<Dynamic> {
-            let tags: Vec<ops::StoredTag> =
-                from_dynamic("registry::legacy::verify_served", &tags.into())?;
-            let cache = cache.to_string();
+        "Checks the volume of the cache `cache` (a spec as for registry::ensure_cache) against \
+         what the old registry `name` holds in its own storage: every tag with its digest, every \
+         manifest and every blob, served by a throwaway registry that reads the volume \
+         read-only, with no upstream. Throws at the first that is missing; returns #{images, \
+         manifests, blobs}.",
+        move |name: &str, spec: Map| -> RhaiResult<Dynamic> {
+            let spec: CacheSpec = from_dynamic("registry::legacy::verify", &spec.into())?;
+            let name = name.to_string();
             to_dynamic(&with_docker(&c, |d| async move {
-                ops::verify_served(&d, &cache, &tags).await
+                ops::verify(&d, &name, &spec).await
             })?)
         },
     );
     let c = ctx.clone();
     m.func(
         "remove_aside",
-        &["name: String"],
+        &["name: String", "cache: Map"],
         "Map",
-        "Removes the old registry put aside as <name>-pre-brrt, keeping its data volume: #{name, \
-         action, kept_volume}.",
-        move |name: &str| -> RhaiResult<Dynamic> {
+        "Removes the old registry put aside as <name>-pre-brrt, keeping its data volume, once \
+         registry::legacy::verify finds the volume of the cache `cache` serving all it held (it \
+         throws otherwise, and the old registry stays): #{name, action, kept_volume, served}.",
+        move |name: &str, spec: Map| -> RhaiResult<Dynamic> {
+            let spec: CacheSpec = from_dynamic("registry::legacy::remove_aside", &spec.into())?;
             let (name, mode) = (name.to_string(), c.mode);
-            let out = with_docker(
-                &c,
-                |d| async move { ops::remove_aside(&d, &name, mode).await },
-            )?;
+            let out = with_docker(&c, |d| async move {
+                ops::remove_aside(&d, &name, &spec, mode).await
+            })?;
             c.record(out.action, format!("container {}", out.name));
             to_dynamic(&out)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "carry_credentials",
+        &["name: String", "upstream: String"],
+        "Map",
+        "When the old registry `name` logs in to its upstream (REGISTRY_PROXY_USERNAME and \
+         _PASSWORD, or a user in its remote URL), hands those credentials to brrt's cache for \
+         `upstream` for the rest of this run, unless BRRT_<UPSTREAM>_USERNAME/_PASSWORD are set. Nothing is printed \
+         or kept. Returns #{upstream, carried, from_environment, username_var, password_var}.",
+        move |name: &str, upstream: &str| -> RhaiResult<Dynamic> {
+            let (name, upstream) = (name.to_string(), upstream.to_string());
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::carry_credentials(&d, &name, &upstream).await
+            })?)
         },
     );
 }

@@ -24,6 +24,27 @@ fn record(c: &ScriptContext, what: &str, out: &ops::RegistryOutcome) {
     }
 }
 
+fn preflight(c: &ScriptContext, push: Map, caches: Array, replacing: bool) -> RhaiResult<Dynamic> {
+    let push: PushRegistrySpec = from_dynamic("registry::preflight", &push.into())?;
+    let caches: Vec<CacheSpec> = from_dynamic("registry::preflight", &caches.into())?;
+    let mode = c.mode;
+    let finished = with_docker(c, |d| async move {
+        ops::preflight(&d, &push, &caches, replacing, mode).await
+    })?;
+    for f in &finished {
+        let action = if f.action == "removed" {
+            crate::ops::Action::Removed
+        } else {
+            crate::ops::Action::Updated
+        };
+        c.record(
+            action,
+            format!("container {} (left by an interrupted switch)", f.name),
+        );
+    }
+    to_dynamic(&finished)
+}
+
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
@@ -70,7 +91,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "remove",
         &["name: String", "options: Map"],
         "Map",
-        "Removes a registry container; its volume too unless options.keep_volume (default true).",
+        "Removes a registry container brrt created (and the one a killed switch left aside \
+         beside it); its volume too unless options.keep_volume (default true). A container \
+         brrt did not create is left running: action is \"unchanged\" and left_alone says why \
+         and what to do. Returns #{name, action, volume, volume_action, left_alone}.",
         move |name: &str, opts: Map| -> RhaiResult<Dynamic> {
             let keep = opts.get("keep_volume").map_or(Ok(true), |v| {
                 v.as_bool().map_err(|_| {
@@ -91,17 +115,31 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     m.func(
         "preflight",
         &["push: Map", "caches: Array"],
-        "()",
-        "Before a flow changes anything: checks that every registry it will ensure can be made \
-         (images here or pullable, the push registry's port free or its own); throws the first \
-         problem.",
-        move |push: Map, caches: Array| -> RhaiResult<()> {
-            let push: PushRegistrySpec = from_dynamic("registry::preflight", &push.into())?;
-            let caches: Vec<CacheSpec> = from_dynamic("registry::preflight", &caches.into())?;
-            let mode = c.mode;
-            with_docker(&c, |d| async move {
-                ops::preflight(&d, &push, &caches, mode).await
-            })
+        "Array",
+        "Before a flow changes anything: checks that brrt may use every name it will (containers \
+         and volumes at the registries' names are brrt's or absent), that every registry can be \
+         made (images here or pullable, the push registry's port free or its own), and throws \
+         the first problem. Then finishes each switch a killed run left half done, saying which \
+         way: returns #{name, action, said} for each (action is removed or \"put back\").",
+        move |push: Map, caches: Array| -> RhaiResult<Dynamic> {
+            preflight(&c, push, caches, false)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "preflight",
+        &["push: Map", "caches: Array", "options: Map"],
+        "Array",
+        "registry::preflight(push, caches), where options.replacing = true means the flow puts \
+         the container at the push registry's name aside itself (migrate), so it is not refused.",
+        move |push: Map, caches: Array, options: Map| -> RhaiResult<Dynamic> {
+            let replacing = match options.get("replacing") {
+                None => false,
+                Some(v) => v.as_bool().map_err(|_| {
+                    runtime_error("registry::preflight: options.replacing must be true or false")
+                })?,
+            };
+            preflight(&c, push, caches, replacing)
         },
     );
     let c = ctx.clone();

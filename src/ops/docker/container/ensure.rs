@@ -1,15 +1,16 @@
 //! The ensure that makes the engine match a spec, without ever losing a working container.
 //!
 //! Everything that can fail early does, before anything changes: the spec is checked, the
-//! image is pulled, the ports are checked. A container whose spec changed is renamed aside and
-//! stopped, the new one is started and must become ready, and only then is the old one
-//! removed; if the new one does not start, it goes and the old one is renamed back and
-//! started again. A new container that does not start is removed, so no crash-looping leftover
-//! looks "unchanged" to the next run.
+//! image is pulled, the ports are checked, and the name the old container goes aside under
+//! must be free or brrt's own. A container whose spec changed is renamed aside (a refused
+//! rename changes nothing) and then stopped, the new one is started and must become ready and
+//! stay up for [`SETTLE`], and only then is the old one removed; if the new one does not, it
+//! goes and the old one is renamed back and started again. A new container that does not
+//! start is removed, so no crash-looping leftover looks "unchanged" to the next run.
 //!
 //! A switch runs to its end even when the run that started it is stopped (a new save under
 //! `--watch`, Ctrl-C): it is a task of its own, and brrt waits for [`switches_settled`] before
-//! it exits.
+//! it exits. One cut short by SIGKILL is finished by the next run ([`finish_switch`]).
 
 use super::image::ensure_image;
 use super::ports::check_ports_free;
@@ -46,10 +47,22 @@ pub enum Ready {
 }
 
 /// The suffix of a container renamed aside while its replacement starts.
-const ASIDE: &str = "-brrt-old";
+pub const ASIDE: &str = "-brrt-old";
+
+/// How long a new container must stay up after it first passed its readiness check before the
+/// one it replaces is removed: a registry that answers once and then crashes (a bad config
+/// read late, a port it cannot bind) must not cost the user the working one.
+pub const SETTLE: Duration = Duration::from_secs(3);
 
 /// Held for the whole of a switch, and while a container left aside is put back.
 static SWITCHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Held by a change that must run to its end even when the run that started it is stopped
+/// (a switch, migrate's copy): take it before spawning the task that makes the change, and
+/// move it in, so brrt's exit waits for the task ([`switches_settled`]).
+pub async fn switch_guard() -> tokio::sync::MutexGuard<'static, ()> {
+    SWITCHING.lock().await
+}
 
 /// Waits until no switch is under way. Whoever stops the runtime calls this first, so that an
 /// interrupted run never leaves the old container aside and nothing serving under its name.
@@ -82,7 +95,7 @@ pub async fn ensure_container_ready(
         id: id.to_string(),
     };
     if !mode.dry_run {
-        recover_aside(docker, &spec.name).await?;
+        finish_switch(docker, &spec.name, ready).await?;
     }
     let Some(current) = inspect_container(docker, &spec.name).await? else {
         if !mode.announce(Action::Created, &what) {
@@ -104,11 +117,15 @@ pub async fn ensure_container_ready(
         return Ok(outcome(Action::Created, &id));
     };
     if !current.labels.contains_key(MANAGED_LABEL) {
-        return Err(Error::Other(format!(
-            "a container named `{}` exists but brrt did not create it, so brrt will not \
-             replace it; remove it (`docker rm -f {}`) or pick another name in the config",
-            spec.name, spec.name
-        )));
+        return Err(Error::NotOurs {
+            what: "container".into(),
+            name: spec.name.clone(),
+            advice: format!(
+                "pick another name for brrt's container in the config, or remove that one \
+                 yourself (`docker rm -f {}`) if it is yours to lose",
+                spec.name
+            ),
+        });
     }
     if current.labels.get(SPEC_HASH_LABEL) != Some(&spec.hash())
         || !spec.secrets_match(&current.env)
@@ -119,6 +136,7 @@ pub async fn ensure_container_ready(
         ensure_image(docker, &spec.image).await?;
         // Check before touching the old one: a taken port must not cost the user a container.
         check_ports_free(docker, &spec.name, &spec.ports, Some(&current)).await?;
+        check_aside_free(docker, &spec.name).await?;
         let id = replace(docker, spec, &current, ready).await?;
         return Ok(outcome(Action::Recreated, &id));
     }
@@ -174,8 +192,9 @@ async fn replace(
     ready: &Ready,
 ) -> Result<String> {
     let (docker, spec, old, ready) = (docker.clone(), spec.clone(), old.clone(), ready.clone());
+    let switching = switch_guard().await;
     let task = tokio::spawn(async move {
-        let _switching = SWITCHING.lock().await;
+        let _switching = switching;
         switch(&docker, &spec, &old, &ready).await
     });
     task.await
@@ -183,22 +202,20 @@ async fn replace(
 }
 
 /// The switch itself: the old container stays, renamed aside and stopped, until the new one is
-/// ready. Returns the new container's id.
+/// ready and has stayed up for [`SETTLE`]. Returns the new container's id.
 async fn switch(
     docker: &Docker,
     spec: &ContainerSpec,
     old: &ContainerState,
     ready: &Ready,
 ) -> Result<String> {
-    let aside = format!("{}{ASIDE}", spec.name);
-    // A leftover from a run that was killed mid-switch: the current container is the one kept.
-    remove(docker, &aside).await?;
-    // Stop before the rename: Docker 20.10 cannot rename a container that is restarting
-    // ("sandbox not found"), which is just when a cache needs replacing.
-    stop(docker, &old.id).await?;
-    rename(docker, &old.id, &aside).await?;
+    let aside = aside_name(&spec.name);
+    set_aside(docker, old, &aside).await?;
     let started = match create_and_start(docker, spec).await {
-        Ok(id) => wait_ready(docker, &spec.name, ready).await.map(|()| id),
+        Ok(id) => match wait_ready(docker, &spec.name, ready).await {
+            Ok(()) => stays_up(docker, &spec.name, SETTLE).await.map(|()| id),
+            Err(reason) => Err(reason),
+        },
         Err(e) => Err(e.to_string()),
     };
     match started {
@@ -223,22 +240,147 @@ async fn switch(
     }
 }
 
-/// Puts back a container left aside by a run that was stopped mid-switch, when nothing took
-/// its name.
-async fn recover_aside(docker: &Docker, name: &str) -> Result<()> {
-    // A switch an interrupted run started may still be going: it finishes first.
-    let _switching = SWITCHING.lock().await;
-    let aside = format!("{name}{ASIDE}");
-    let Some(left) = inspect_container(docker, &aside).await? else {
-        return Ok(());
-    };
-    if !left.labels.contains_key(MANAGED_LABEL) || inspect_container(docker, name).await?.is_some()
-    {
+/// `<name>-brrt-old`: where a container waits while its replacement starts.
+pub fn aside_name(name: &str) -> String {
+    format!("{name}{ASIDE}")
+}
+
+/// Refuses a switch whose aside name is held by a container brrt did not create, before
+/// anything changes. A stopped aside of brrt's own is a leftover that [`finish_switch`] did
+/// not settle (the current container was kept): it goes.
+async fn check_aside_free(docker: &Docker, name: &str) -> Result<()> {
+    let aside = aside_name(name);
+    match inspect_container(docker, &aside).await? {
+        Some(c) if !c.labels.contains_key(MANAGED_LABEL) => Err(Error::NotOurs {
+            what: "container".into(),
+            name: aside,
+            advice: format!(
+                "brrt renames {name} to that name while its replacement starts; rename or \
+                 remove that container, and run again ({name} was not touched)"
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Renames the old container aside, then stops it. A refused rename changes nothing, so the
+/// old container goes on serving; only one that is restarting, and so serves nothing, is
+/// stopped first (Docker 20.10 cannot rename a restarting container: "sandbox not found").
+async fn set_aside(docker: &Docker, old: &ContainerState, aside: &str) -> Result<()> {
+    if let Some(left) = inspect_container(docker, aside).await? {
+        if !left.labels.contains_key(MANAGED_LABEL) {
+            return check_aside_free(docker, &old.name).await;
+        }
+        remove(docker, aside).await?;
+    }
+    if let Err(refused) = rename(docker, &old.id, aside).await {
+        let now = inspect_container(docker, &old.id).await?;
+        if !now.is_some_and(|c| c.status == "restarting" || !c.running) {
+            return Err(refused);
+        }
+        stop(docker, &old.id).await?;
+        if let Err(e) = rename(docker, &old.id, aside).await {
+            // As it was: its restart policy takes over again.
+            let _ = start(docker, &old.id).await;
+            return Err(e);
+        }
         return Ok(());
     }
-    tracing::warn!("{aside} was left aside by an interrupted run; putting it back as {name}");
-    rename(docker, &aside, name).await?;
-    start(docker, name).await
+    if let Err(e) = stop(docker, aside).await {
+        let _ = rename(docker, aside, &old.name).await;
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// How [`finish_switch`] finished a switch a killed run left half done.
+#[derive(Debug, Clone, Serialize)]
+pub struct FinishedSwitch {
+    /// The container that was left aside, `<name>-brrt-old`.
+    pub name: String,
+    /// `removed` (the new container serves) or `put back` (it did not, or there was none).
+    pub action: String,
+    /// The sentence said on stderr.
+    pub said: String,
+}
+
+/// Finishes a switch that a run killed half-way left behind: `<name>-brrt-old`, brrt's, beside
+/// `name` or instead of it. With nothing at `name`, the old container is put back and started.
+/// With brrt's new container there, it is kept and the old one removed if it passes `ready`,
+/// else the new one is removed and the old one put back. Says on stderr which it did; `None`
+/// when there was nothing to finish.
+pub async fn finish_switch(
+    docker: &Docker,
+    name: &str,
+    ready: &Ready,
+) -> Result<Option<FinishedSwitch>> {
+    // A switch an interrupted run started may still be going: it finishes first.
+    let _switching = SWITCHING.lock().await;
+    let aside = aside_name(name);
+    let Some(left) = inspect_container(docker, &aside).await? else {
+        return Ok(None);
+    };
+    if !left.labels.contains_key(MANAGED_LABEL) {
+        return Ok(None);
+    }
+    let (action, said) = match inspect_container(docker, name).await? {
+        None => {
+            rename(docker, &aside, name).await?;
+            start(docker, name).await?;
+            (
+                "put back",
+                format!(
+                    "{aside} was left aside by an interrupted switch, with nothing at {name}: it \
+                     is back as {name} and running"
+                ),
+            )
+        }
+        Some(new) if !new.labels.contains_key(MANAGED_LABEL) => {
+            tracing::warn!(
+                "{aside} was left aside by an interrupted switch, but {name} is a container brrt \
+                 did not create: both are left as they are"
+            );
+            return Ok(None);
+        }
+        Some(new) => {
+            let serves = if new.running {
+                wait_ready(docker, name, ready).await
+            } else {
+                Err(format!("it is {}", new.status))
+            };
+            match serves {
+                Ok(()) => {
+                    remove(docker, &aside).await?;
+                    (
+                        "removed",
+                        format!(
+                            "{aside} was left aside by an interrupted switch; the new {name} \
+                             serves, so {aside} was removed"
+                        ),
+                    )
+                }
+                Err(why) => {
+                    remove(docker, name).await?;
+                    rename(docker, &aside, name).await?;
+                    start(docker, name).await?;
+                    (
+                        "put back",
+                        format!(
+                            "{aside} was left aside by an interrupted switch, and the new {name} \
+                             does not serve ({why}): it was removed, and {aside} is back as \
+                             {name} and running"
+                        ),
+                    )
+                }
+            }
+        }
+    };
+    tracing::warn!("{said}");
+    Ok(Some(FinishedSwitch {
+        name: aside,
+        action: action.into(),
+        said,
+    }))
 }
 
 /// Renames a container.
@@ -273,6 +415,35 @@ pub async fn start(docker: &Docker, name: &str) -> Result<()> {
         .start_container(name, None)
         .await
         .map_err(|e| Error::docker(format!("start container {name}"), e))
+}
+
+/// Watches a container that has just passed its readiness check for `period`: it must keep
+/// running without a restart, or the reason is returned.
+async fn stays_up(docker: &Docker, name: &str, period: Duration) -> Result<(), String> {
+    let until = Instant::now() + period;
+    loop {
+        let state = inspect_container(docker, name)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "it disappeared".to_string())?;
+        if state.restart_count > 0 || state.status == "restarting" {
+            return Err(format!(
+                "it answered, then restarted within {} s",
+                period.as_secs()
+            ));
+        }
+        if !state.running {
+            return Err(format!(
+                "it answered, then stopped within {} s ({})",
+                period.as_secs(),
+                state.status
+            ));
+        }
+        if Instant::now() >= until {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Waits until a started container passes `ready`, or says why it did not. A container that

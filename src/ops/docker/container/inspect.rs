@@ -1,4 +1,4 @@
-//! Reading containers: one by name, or every one carrying some labels.
+//! Reading containers: one by name, or every one carrying some labels or part of a name.
 
 use crate::ops::{Error, Result};
 use bollard::query_parameters::ListContainersOptionsBuilder;
@@ -91,6 +91,27 @@ pub async fn list_containers(docker: &Docker, labels: &[String]) -> Result<Vec<C
     } else {
         HashMap::from([("label".to_string(), labels.to_vec())])
     };
+    list(docker, filters).await
+}
+
+/// Every container (running or not, brrt's or not) whose name contains `part`, by name: one
+/// request for all the names a flow is about to use. Their `env` is not filled in.
+pub async fn containers_named(
+    docker: &Docker,
+    part: &str,
+) -> Result<BTreeMap<String, ContainerState>> {
+    let filters = HashMap::from([("name".to_string(), vec![part.to_string()])]);
+    Ok(list(docker, filters)
+        .await?
+        .into_iter()
+        .map(|c| (c.name.clone(), c))
+        .collect())
+}
+
+async fn list(
+    docker: &Docker,
+    filters: HashMap<String, Vec<String>>,
+) -> Result<Vec<ContainerState>> {
     let opts = ListContainersOptionsBuilder::default()
         .all(true)
         .filters(&filters)

@@ -16,12 +16,13 @@ mod remove;
 mod spec;
 
 pub use ensure::{
-    current_container, ensure_container, ensure_container_ready, rename as rename_container,
-    start as start_container, switches_settled, ContainerOutcome, Ready,
+    aside_name, current_container, ensure_container, ensure_container_ready, finish_switch,
+    rename as rename_container, start as start_container, switch_guard, switches_settled,
+    ContainerOutcome, FinishedSwitch, Ready, ASIDE,
 };
 pub use image::{ensure_image, image_exists};
 pub(crate) use inspect::is_not_found;
-pub use inspect::{inspect_container, list_containers, ContainerState};
+pub use inspect::{containers_named, inspect_container, list_containers, ContainerState};
 pub use logs::{follow, logs};
 pub use remove::{remove_container, stop as stop_container};
 pub use spec::ContainerSpec;

@@ -1,6 +1,7 @@
-//! Stopping and removing containers; their named volumes stay.
+//! Stopping and removing containers; their named volumes stay. Only a container brrt created
+//! is ever removed.
 
-use super::{inspect_container, is_not_found};
+use super::{inspect_container, is_not_found, MANAGED_LABEL};
 use crate::ops::{Action, Error, Mode, Result};
 use bollard::query_parameters::{RemoveContainerOptionsBuilder, StopContainerOptionsBuilder};
 use bollard::Docker;
@@ -35,10 +36,19 @@ pub(super) async fn remove(docker: &Docker, name: &str) -> Result<()> {
     }
 }
 
-/// Removes a container (its named volumes stay). `Absent` when there was none.
+/// Removes a container brrt created (its named volumes stay, its anonymous ones go with it).
+/// `Absent` when there was none; one without brrt's label is refused with [`Error::NotOurs`]
+/// and left as it is.
 pub async fn remove_container(docker: &Docker, name: &str, mode: Mode) -> Result<Action> {
-    if inspect_container(docker, name).await?.is_none() {
+    let Some(found) = inspect_container(docker, name).await? else {
         return Ok(Action::Absent);
+    };
+    if !found.labels.contains_key(MANAGED_LABEL) {
+        return Err(Error::NotOurs {
+            what: "container".into(),
+            name: name.into(),
+            advice: format!("remove it yourself (`docker rm -f {name}`) if it is yours to lose"),
+        });
     }
     if mode.announce(Action::Removed, &format!("container {name}")) {
         remove(docker, name).await?;
