@@ -60,17 +60,53 @@ fn render(comment: &str, server: Option<&str>, host: &str, entry: HostEntry<'_>)
 /// Renders the `hosts.toml` that sends pulls for `upstream` to `mirror_url` first. `server` is
 /// where containerd falls back when the mirror cannot serve (the real registry), if any.
 pub fn mirror_hosts(upstream: &str, mirror_url: &str, server: Option<&str>) -> String {
+    mirror_hosts_from(upstream, mirror_url, server, None)
+}
+
+/// [`mirror_hosts`], saying in its first line which config wired it (an absolute path): another
+/// run that shares the registry it names can read what that config wants (see
+/// [`wired_from`]). A path that is not one plain line is left out.
+pub fn mirror_hosts_from(
+    upstream: &str,
+    mirror_url: &str,
+    server: Option<&str>,
+    config: Option<&str>,
+) -> String {
     let entry = HostEntry {
         capabilities: ["pull", "resolve"],
         override_path: false,
         header: BTreeMap::new(),
     };
+    let config = config
+        .filter(|c| c.starts_with('/') && !c.contains(char::is_control) && !c.contains(EDIT_END))
+        .unwrap_or("brrt.toml");
     render(
-        &format!("for {upstream}: edit brrt.toml, not this file."),
+        &format!("for {upstream}: edit {config}{EDIT_END}"),
         server,
         mirror_url,
         entry,
     )
+}
+
+/// How the first line of a mirror brrt wrote ends, after the config it names.
+const EDIT_END: &str = ", not this file.";
+
+/// The config that wired a hosts.toml brrt wrote, as its first line names it (an absolute
+/// path); `None` for a file brrt did not write, or one that names no path.
+pub fn wired_from(text: &str) -> Option<String> {
+    let first = text.lines().next()?.strip_prefix(MANAGED_MARKER)?;
+    let (_, rest) = first.split_once(": edit ")?;
+    let path = rest.strip_suffix(EDIT_END)?;
+    path.starts_with('/').then(|| path.to_string())
+}
+
+/// The hosts a hosts.toml sends pulls to first (its `[host."…"]` tables), as written.
+pub fn mirror_urls(text: &str) -> Vec<String> {
+    toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|t| t.get("host").and_then(toml::Value::as_table).cloned())
+        .map(|hosts| hosts.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// Renders the `hosts.toml` that sends pulls for `upstream` straight to a team cache at
@@ -611,6 +647,32 @@ mod tests {
         let host = &parsed["host"]["http://kind-registry-docker-io:5000"];
         assert_eq!(host["capabilities"].as_array().unwrap().len(), 2);
         assert!(text.starts_with(MANAGED_MARKER));
+    }
+
+    #[test]
+    fn a_mirror_names_the_config_that_wired_it() {
+        let text = mirror_hosts_from(
+            "docker.io",
+            "http://brrt-cache-docker-io:5000",
+            Some("https://registry-1.docker.io"),
+            Some("/home/me/svc/brrt.toml"),
+        );
+        assert!(
+            text.starts_with(
+                "# Managed by brrt for docker.io: edit /home/me/svc/brrt.toml, not this file.\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(wired_from(&text).as_deref(), Some("/home/me/svc/brrt.toml"));
+        assert_eq!(mirror_urls(&text), ["http://brrt-cache-docker-io:5000"]);
+        // No path, a relative one, or one that would break the comment line: none is named.
+        for config in [None, Some("brrt.toml"), Some("/a\nserver = \"x\"")] {
+            let text = mirror_hosts_from("docker.io", "http://c:5000", None, config);
+            assert!(text.contains("edit brrt.toml, not this file."), "{text}");
+            assert_eq!(wired_from(&text), None);
+            assert!(toml::from_str::<toml::Table>(&text).is_ok(), "{text}");
+        }
+        assert_eq!(wired_from("server = \"https://x\"\n"), None);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! One flow at a time per set of containers: an advisory file lock, so that a second `dev-up`
 //! that would change the same containers waits for the first instead of racing it into
 //! Docker's 409 conflicts. The lock is keyed by the engine and by what the flow changes (the
-//! push registry's name, which names its caches, and the cluster's, which names its nodes), not
-//! by the config's path: two configs that name the same containers take turns.
+//! push registry's name, the set of caches every cluster shares, and the cluster's name, which
+//! names its nodes), not by the config's path: two configs that name the same containers, or
+//! share caches, take turns.
 //!
 //! Lock files live in brrt's private folder ([`private_dir`](crate::ops::private_dir)), opened
 //! without following symlinks. Each holds its holder's pid and the config it applies, so a
@@ -48,6 +49,15 @@ impl LockKey {
     pub fn registry(engine: &str, name: &str) -> LockKey {
         LockKey {
             what: format!("push registry {name} and its caches"),
+            engine: engine.into(),
+        }
+    }
+
+    /// The caches of the set `name` (cache.name) on `engine`, which every cluster whose config
+    /// names that set shares.
+    pub fn caches(engine: &str, name: &str) -> LockKey {
+        LockKey {
+            what: format!("the caches {name}-* that every cluster shares"),
             engine: engine.into(),
         }
     }

@@ -127,9 +127,14 @@ pub fn check_host(host: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// The cache container for `host` in the group of push registry `registry`:
-/// `kind-registry` + `docker.io` → `kind-registry-docker-io`.
-pub fn cache_name(registry: &str, host: &str) -> String {
+/// The set of caches every config on an engine shares unless it names another
+/// (`cache.name`): one cache per upstream, `brrt-cache-docker-io`, serving every cluster.
+pub const DEFAULT_CACHE_SET: &str = "brrt-cache";
+
+/// The cache container for `host` in the set of caches named `set`:
+/// `brrt-cache` + `docker.io` → `brrt-cache-docker-io`. (Before caches were shared, the set was
+/// the push registry's name: `kind-registry-docker-io`.)
+pub fn cache_name(set: &str, host: &str) -> String {
     let slug: String = host
         .chars()
         .map(|c| {
@@ -140,7 +145,7 @@ pub fn cache_name(registry: &str, host: &str) -> String {
             }
         })
         .collect();
-    format!("{registry}-{slug}")
+    format!("{set}-{slug}")
 }
 
 /// The environment variables holding credentials for `host`:

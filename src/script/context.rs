@@ -189,11 +189,17 @@ impl ScriptContext {
         }
     }
 
-    /// Takes the run locks for what the config `config` names (its push registry with its
-    /// caches, and its cluster's nodes) on the engine brrt talks to (DOCKER_HOST, or the Docker
-    /// context's endpoint), unless this run holds them already. They are held until the run
-    /// ends.
-    pub fn lock_config(&self, config: &Path, registry: &str, cluster: &str) -> ops::Result<()> {
+    /// Takes the run locks for what the config `config` names (its push registry, the set of
+    /// caches it shares with every config that names it, and its cluster's nodes) on the engine
+    /// brrt talks to (DOCKER_HOST, or the Docker context's endpoint), unless this run holds
+    /// them already. They are held until the run ends.
+    pub fn lock_config(
+        &self,
+        config: &Path,
+        registry: &str,
+        caches: &str,
+        cluster: &str,
+    ) -> ops::Result<()> {
         let engine = match lock(&self.docker).as_ref() {
             Some(d) => d.endpoint().host.clone(),
             None => ops::docker::endpoint()
@@ -202,6 +208,7 @@ impl ScriptContext {
         };
         let mut keys = vec![
             LockKey::registry(&engine, registry),
+            LockKey::caches(&engine, caches),
             LockKey::cluster(&engine, cluster),
         ];
         // Always in the same order, so two runs never wait for each other's second lock.

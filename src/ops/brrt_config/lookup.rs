@@ -13,6 +13,7 @@ pub fn lookup(config: &BrrtConfig, key: &str) -> Result<Value, String> {
     if let Value::Object(top) = &mut value {
         // Where the config was read from is no key of brrt.toml.
         top.remove("path");
+        top.remove("file");
         if let Some(Value::Object(cache)) = top.get_mut("cache") {
             if let Some(shared) = cache.remove("team_caches") {
                 cache.insert("shared".into(), shared);

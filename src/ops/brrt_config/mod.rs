@@ -38,6 +38,9 @@ pub const DEFAULT_UPSTREAMS: [&str; 5] = [
 pub struct BrrtConfig {
     /// The file it was read from, as the user named it.
     pub path: String,
+    /// The same file as an absolute path, when the reader knows it (`config::brrt` does): the
+    /// nodes' mirrors name it, so that another config sharing a cache can read what it wants.
+    pub file: String,
     pub cluster: ClusterConfig,
     pub registry: RegistryConfig,
     pub cache: CacheConfig,
@@ -84,6 +87,9 @@ pub struct RegistryConfig {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheConfig {
+    /// What the caches are named after: `<name>-<upstream>` (`brrt-cache-docker-io`). Every
+    /// config on an engine that names the same set shares its caches, one per upstream.
+    pub name: String,
     pub enabled: bool,
     pub offline: bool,
     pub upstreams: Vec<String>,
@@ -268,10 +274,16 @@ impl Checker<'_> {
         };
 
         let cache = raw.cache.unwrap_or_default();
+        let set = self.string(
+            cache.name,
+            "cache.name",
+            upstream::DEFAULT_CACHE_SET,
+            docker_name,
+        );
         let remotes = self.remotes(cache.remotes.unwrap_or_default());
         let shared = self.shared(cache.shared.unwrap_or_default(), &remotes);
         let upstreams = match cache.upstreams {
-            Some(list) => self.upstreams(list, &registry.name, &remotes, &shared),
+            Some(list) => self.upstreams(list, &set, &remotes, &shared),
             None => DEFAULT_UPSTREAMS.map(String::from).to_vec(),
         };
         let image = self.string(cache.image, "cache.image", &registry.image, image_name);
@@ -300,6 +312,7 @@ impl Checker<'_> {
             .collect();
         let warm_files = self.warm_files(cache.warm_files.unwrap_or_default());
         let cache = CacheConfig {
+            name: set,
             enabled: cache.enabled.unwrap_or(true),
             offline: cache.offline.unwrap_or(false),
             upstreams,
@@ -328,6 +341,7 @@ impl Checker<'_> {
         }
         Ok(BrrtConfig {
             path: self.path.to_string(),
+            file: String::new(),
             cluster,
             registry,
             cache,
@@ -534,11 +548,11 @@ impl Checker<'_> {
     }
 
     /// Each upstream is a registry host that brrt knows or that has a remote, listed once, and
-    /// whose cache container name no other upstream shares.
+    /// whose cache container name (in the set `set`, cache.name) no other upstream shares.
     fn upstreams(
         &mut self,
         list: Vec<At<String>>,
-        registry: &str,
+        set: &str,
         remotes: &BTreeMap<String, String>,
         shared: &BTreeMap<String, String>,
     ) -> Vec<String> {
@@ -551,7 +565,7 @@ impl Checker<'_> {
                 self.problem(at, format!("cache.upstreams: {why}"));
                 continue;
             }
-            let cache = upstream::cache_name(registry, &name);
+            let cache = upstream::cache_name(set, &name);
             match by_cache.get(&cache) {
                 Some(first) if *first == name => {
                     self.problem(at, format!("cache.upstreams: `{name}` is listed twice"));

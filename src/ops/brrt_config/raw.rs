@@ -42,6 +42,7 @@ pub(super) struct RawRegistry {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCache {
+    pub name: Option<At<String>>,
     pub enabled: Option<bool>,
     pub offline: Option<bool>,
     pub upstreams: Option<Vec<At<String>>>,

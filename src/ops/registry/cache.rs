@@ -28,12 +28,31 @@ pub const MODE_PROXY: &str = "proxy";
 pub const MODE_OFFLINE: &str = "offline";
 pub const MODE_UNREACHABLE: &str = "offline (upstream unreachable)";
 
-/// One pull-through cache.
+/// Label naming the set of caches a cache belongs to (`cache.name`, `brrt-cache`), which
+/// names it: `brrt-cache-docker-io`.
+pub const SET_LABEL: &str = "dev.brrt.cache.set";
+/// Labels holding a cache's settings that are not in its image: the remote it proxies, its
+/// TTL, and whether it logs in to its upstream (never with what). Another config that shares
+/// the cache reads them to tell whether it wants the cache otherwise.
+pub const REMOTE_LABEL: &str = "dev.brrt.cache.remote";
+pub const TTL_LABEL: &str = "dev.brrt.cache.ttl";
+pub const LOGIN_LABEL: &str = "dev.brrt.cache.login";
+
+/// One pull-through cache, shared by every cluster on the engine whose config names the same
+/// set of caches.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheSpec {
-    /// The push registry's name: caches are named and grouped after it.
-    pub registry: String,
+    /// The set of caches it belongs to (`cache.name`), which names it `<set>-<upstream>`.
+    #[serde(default = "default_set")]
+    pub set: String,
+    /// The push registry of the config that asks for it: that config's own cache from before
+    /// caches were shared, `<registry>-<upstream>`, is what [`super::carry_over`] carries into
+    /// this one.
+    pub registry: Option<String>,
+    /// The kind cluster it is ensured for: while another cluster uses the cache, a change of
+    /// its settings that this cluster's config asks for is refused (see [`super::sharing`]).
+    pub cluster: Option<String>,
     /// The upstream host, e.g. `docker.io`.
     pub upstream: String,
     /// Overrides the upstream's remote (a corporate mirror, a test stand-in).
@@ -50,6 +69,10 @@ pub struct CacheSpec {
     pub offline: bool,
 }
 
+fn default_set() -> String {
+    upstream::DEFAULT_CACHE_SET.into()
+}
+
 impl CacheSpec {
     pub fn resolve_upstream(&self) -> Result<Upstream> {
         let remotes = self
@@ -61,7 +84,14 @@ impl CacheSpec {
     }
 
     pub fn name(&self) -> String {
-        upstream::cache_name(&self.registry, &self.upstream)
+        upstream::cache_name(&self.set, &self.upstream)
+    }
+
+    /// The labels of the cache's volume (brrt's own mark is added where it is created).
+    pub(super) fn volume_labels(&self, up: &Upstream) -> BTreeMap<String, String> {
+        let mut labels = labels("cache", None, Some(&up.host));
+        labels.insert(SET_LABEL.into(), self.set.clone());
+        labels
     }
 
     /// The container serving this cache: a proxy of `up`, or (offline) a plain registry on the
@@ -95,14 +125,22 @@ impl CacheSpec {
                 super::stats::DEBUG_PORT.trim_end_matches("/tcp")
             ));
         }
-        let mut labels = labels("cache", &self.registry, Some(&up.host));
+        let mut labels = self.volume_labels(up);
         labels.insert(MODE_LABEL.into(), mode.into());
+        labels.insert(REMOTE_LABEL.into(), up.remote.clone());
+        if let Some(ttl) = &self.ttl {
+            labels.insert(TTL_LABEL.into(), ttl.clone());
+        }
+        if !secret_env.is_empty() {
+            labels.insert(LOGIN_LABEL.into(), "true".into());
+        }
         ContainerSpec {
             name: name.clone(),
             image: self.image.clone(),
             ports,
             mounts: vec![format!("{}:{DATA_DIR}", volume_name(&name))],
             network: self.network.clone(),
+            joins_networks: true,
             restart: Some("always".into()),
             env,
             secret_env,
@@ -164,7 +202,7 @@ async fn ensure_cache_container(
     let up = spec.resolve_upstream()?;
     let name = spec.name();
     let volume = volume_name(&name);
-    let volume_labels = labels("cache", &spec.registry, Some(&up.host));
+    let volume_labels = spec.volume_labels(&up);
     let ensure = |container: ContainerSpec, shown: &'static str| {
         let volume = volume.clone();
         let volume_labels = volume_labels.clone();
@@ -182,11 +220,15 @@ async fn ensure_cache_container(
             Ok::<_, Error>(out)
         }
     };
+    let current = docker::inspect_container(d, &name).await?;
+    if let Some(c) = &current {
+        // Shared by every cluster on the engine: another's config has a say in its settings.
+        super::sharing::check_settings(d, spec, c).await?;
+    }
     if spec.offline {
         return ensure(spec.container(&up, MODE_OFFLINE), MODE_OFFLINE).await;
     }
     let proxy = spec.container(&up, MODE_PROXY);
-    let current = docker::inspect_container(d, &name).await?;
     let serving = current
         .as_ref()
         .and_then(|c| c.labels.get(MODE_LABEL))

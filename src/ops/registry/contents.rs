@@ -1,7 +1,7 @@
-//! Looking into registries: the caches of a group, their volumes, what each holds and its size.
+//! Looking into registries: the caches of a set, their volumes, what each holds and its size.
 
 use super::api::RegistryApi;
-use super::{volume_name, DATA_DIR, GROUP_LABEL, ROLE_LABEL, UPSTREAM_LABEL};
+use super::{volume_name, DATA_DIR, GROUP_LABEL, ROLE_LABEL, SET_LABEL, UPSTREAM_LABEL};
 use crate::ops::docker::{self, VolumeInfo};
 use crate::ops::{Error, Result};
 use bollard::Docker;
@@ -15,41 +15,52 @@ pub struct RegistryInfo {
     pub upstream: String,
     pub running: bool,
     pub volume: String,
+    /// The networks it is on, sorted.
+    pub networks: Vec<String>,
 }
 
-/// The caches that belong with push registry `group`. A cache a killed switch left aside
+/// The caches named after `name`, `<name>-<upstream>`: the set of caches `name` (cache.name,
+/// shared by every config that names it), or, from before caches were shared, the caches of
+/// the config whose push registry is `name`. A cache a killed switch left aside
 /// (`<name>-brrt-old`) is not one of them: the next dev-up finishes that switch.
-pub async fn caches(d: &Docker, group: &str) -> Result<Vec<RegistryInfo>> {
-    let labels = [
-        format!("{ROLE_LABEL}=cache"),
-        format!("{GROUP_LABEL}={group}"),
-    ];
+pub async fn caches(d: &Docker, name: &str) -> Result<Vec<RegistryInfo>> {
+    let labels = [format!("{ROLE_LABEL}=cache")];
+    let named = |c: &docker::ContainerState, label: &str| {
+        c.labels.get(label).map(String::as_str) == Some(name)
+    };
     Ok(docker::list_containers(d, &labels)
         .await?
         .into_iter()
+        .filter(|c| named(c, SET_LABEL) || named(c, GROUP_LABEL))
         .filter(|c| !c.name.ends_with(docker::ASIDE))
-        .map(|c| RegistryInfo {
-            upstream: c.labels.get(UPSTREAM_LABEL).cloned().unwrap_or_default(),
-            role: "cache".into(),
-            running: c.running,
-            volume: volume_name(&c.name),
-            name: c.name,
+        .map(|c| {
+            let mut networks = c.networks;
+            networks.sort();
+            RegistryInfo {
+                upstream: c.labels.get(UPSTREAM_LABEL).cloned().unwrap_or_default(),
+                role: "cache".into(),
+                running: c.running,
+                volume: volume_name(&c.name),
+                name: c.name,
+                networks,
+            }
         })
         .collect())
 }
 
-/// The volumes brrt made for the registries of `group` (the push registry and its caches),
+/// The volumes brrt made for the registries named after `name`: the push registry `name` and
+/// the caches of its config from before caches were shared, or the set of caches `name`,
 /// whether or not their containers still exist. Only labelled volumes are listed, so a volume
 /// someone else made with a look-alike name is never among them.
-pub async fn volumes(d: &Docker, group: &str) -> Result<Vec<VolumeInfo>> {
-    docker::list_volumes(
-        d,
-        &[
-            docker::MANAGED_LABEL.to_string(),
-            format!("{GROUP_LABEL}={group}"),
-        ],
-    )
-    .await
+pub async fn volumes(d: &Docker, name: &str) -> Result<Vec<VolumeInfo>> {
+    let mut found = Vec::new();
+    for label in [GROUP_LABEL, SET_LABEL] {
+        let labels = [docker::MANAGED_LABEL.to_string(), format!("{label}={name}")];
+        found.extend(docker::list_volumes(d, &labels).await?);
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found.dedup_by(|a, b| a.name == b.name);
+    Ok(found)
 }
 
 /// The HTTP API of a registry: an `http(s)://` URL as it is, or a registry container by name,

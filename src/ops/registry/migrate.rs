@@ -428,7 +428,7 @@ pub struct CopyOutcome {
 }
 
 /// The cache's volume, if brrt may copy into it: absent (brrt creates it) or brrt's own.
-async fn check_cache_volume(d: &Docker, volume: &str) -> Result<()> {
+pub(super) async fn check_cache_volume(d: &Docker, volume: &str) -> Result<()> {
     match docker::inspect_volume(d, volume).await? {
         Some(v) if !v.is_managed() => Err(Error::NotOurs {
             what: "volume".into(),
@@ -476,21 +476,65 @@ pub async fn copy_into_cache(
             was_running: old.running,
         });
     }
+    copy_storage(
+        d,
+        &StorageSource {
+            container: name.to_string(),
+            path: old.data.path.clone(),
+            running: old.running,
+        },
+        spec,
+        what,
+    )
+    .await
+}
+
+/// Where a copy reads a registry's storage: a container (stopped or not; a running one is
+/// stopped for the copy and started again if it fails) and the storage's path in it.
+#[derive(Debug, Clone)]
+pub(super) struct StorageSource {
+    pub container: String,
+    pub path: String,
+    pub running: bool,
+}
+
+/// Copies `from`'s storage into the volume of the cache `spec` (created with brrt's labels
+/// when absent; merged into when it is brrt's), counting what it holds; `what` names the copy
+/// in messages. The cache itself, when it runs (another cluster pulls through it), is stopped
+/// for the copy, so it never serves a blob half-written, and started again after it. The
+/// volume was checked to be brrt's or absent. See [`copy_into_cache`] for what a failure or
+/// an interruption leaves.
+pub(super) async fn copy_storage(
+    d: &Docker,
+    from: &StorageSource,
+    spec: &CacheSpec,
+    what: String,
+) -> Result<CopyOutcome> {
+    let cache = spec.name();
+    let volume = volume_name(&cache);
+    let receiver = format!("{cache}-{COPY_ROLE}");
+    check_role(d, &receiver, COPY_ROLE).await?;
     // Before the first change: the image of the receiving container must be here.
     docker::ensure_image(d, &spec.image).await?;
     let up = spec.resolve_upstream()?;
+    let paused = docker::inspect_container(d, &cache)
+        .await?
+        .filter(|c| c.running && c.labels.contains_key(MANAGED_LABEL))
+        .map(|c| c.name);
     // The copy is a task of its own: when the run is interrupted (Ctrl-C), this future is
     // dropped, `interrupted` fires, and the task puts the old registry back before brrt exits.
     let guard = docker::switch_guard().await;
     let (_interrupt_on_drop, interrupted) = tokio::sync::oneshot::channel::<()>();
     let job = CopyJob {
         d: d.clone(),
-        name: name.to_string(),
-        old,
+        name: from.container.clone(),
+        path: from.path.clone(),
+        was_running: from.running,
+        paused,
         volume,
         receiver,
         image: spec.image.clone(),
-        volume_labels: labels("cache", &spec.registry, Some(&up.host)),
+        volume_labels: spec.volume_labels(&up),
         what,
     };
     tokio::spawn(async move {
@@ -513,8 +557,13 @@ struct Counted {
 /// Everything the copy task needs, owned.
 struct CopyJob {
     d: Docker,
+    /// The container the storage is read from, and where in it.
     name: String,
-    old: LegacyRegistry,
+    path: String,
+    /// It ran before the copy stopped it.
+    was_running: bool,
+    /// The cache on the volume, stopped during the copy and started again after it.
+    paused: Option<String>,
     volume: String,
     receiver: String,
     image: String,
@@ -524,8 +573,26 @@ struct CopyJob {
 
 impl CopyJob {
     async fn run(self, interrupted: tokio::sync::oneshot::Receiver<()>) -> Result<CopyOutcome> {
+        let copied = self.run_paused(interrupted).await;
+        if let Some(cache) = &self.paused {
+            if let Err(e) = docker::start_container(&self.d, cache).await {
+                tracing::warn!("{cache} could not be started again after the copy: {e}");
+            }
+        }
+        copied
+    }
+
+    async fn run_paused(
+        &self,
+        interrupted: tokio::sync::oneshot::Receiver<()>,
+    ) -> Result<CopyOutcome> {
         let d = &self.d;
         docker::stop_container(d, &self.name).await?;
+        if let Some(cache) = &self.paused {
+            if let Err(e) = docker::stop_container(d, cache).await {
+                return Err(self.restore(Action::Unchanged, &e.to_string()).await);
+            }
+        }
         let volume_action = match docker::ensure_volume(
             d,
             &self.volume,
@@ -562,7 +629,7 @@ impl CopyJob {
                 blobs,
                 bytes,
                 replaced,
-                was_running: self.old.running,
+                was_running: self.was_running,
             }),
             Err(Error::Interrupted) => {
                 let said = self.restore(volume_action, "interrupted").await;
@@ -576,7 +643,7 @@ impl CopyJob {
     /// The old registry's index and blobs, counted; the copy; and the tags it replaced.
     async fn copy_and_count(&self) -> Result<Counted> {
         let d = &self.d;
-        let path = &self.old.data.path;
+        let path = &self.path;
         let index = stored_index(d, &self.name, path).await?;
         let held = held_blobs(d, &self.name, path, &index).await?;
         create_receiver(d, &self.name, &self.receiver, &self.volume, &self.image).await?;
@@ -621,7 +688,7 @@ impl CopyJob {
         if volume_action == Action::Created {
             let _ = docker::remove_volume(d, &self.volume, Mode::default()).await;
         }
-        let back = if self.old.running {
+        let back = if self.was_running {
             match docker::start_container(d, name).await {
                 Ok(()) => format!("{name} is running again as before"),
                 Err(e) => {
@@ -653,7 +720,7 @@ impl CopyJob {
 }
 
 /// Refuses a container at `name` that brrt did not make for `role`.
-async fn check_role(d: &Docker, name: &str, role: &str) -> Result<()> {
+pub(super) async fn check_role(d: &Docker, name: &str, role: &str) -> Result<()> {
     match docker::inspect_container(d, name).await? {
         Some(c)
             if !c.labels.contains_key(MANAGED_LABEL)
@@ -680,23 +747,35 @@ async fn create_receiver(
     image: &str,
 ) -> Result<()> {
     remove_receiver(d, receiver).await?;
-    let mut receiver_labels = labels(COPY_ROLE, from, None);
-    receiver_labels.insert(MANAGED_LABEL.into(), "true".into());
+    create_idle(d, receiver, COPY_ROLE, from, volume, image).await
+}
+
+/// A container of brrt's, labelled with `role` and `group`, created (never started) with
+/// `volume` at the registry's data path: the engine's archive API reads and writes a volume
+/// through it, and no process runs.
+pub(super) async fn create_idle(
+    d: &Docker,
+    name: &str,
+    role: &str,
+    group: &str,
+    volume: &str,
+    image: &str,
+) -> Result<()> {
+    let mut idle_labels = labels(role, Some(group), None);
+    idle_labels.insert(MANAGED_LABEL.into(), "true".into());
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
-        labels: Some(receiver_labels.into_iter().collect()),
+        labels: Some(idle_labels.into_iter().collect()),
         host_config: Some(HostConfig {
             binds: Some(vec![format!("{volume}:{DATA_DIR}")]),
             ..Default::default()
         }),
         ..Default::default()
     };
-    let opts = CreateContainerOptionsBuilder::default()
-        .name(receiver)
-        .build();
+    let opts = CreateContainerOptionsBuilder::default().name(name).build();
     d.create_container(Some(opts), body)
         .await
-        .map_err(|e| Error::docker(format!("create container {receiver}"), e))?;
+        .map_err(|e| Error::docker(format!("create container {name}"), e))?;
     Ok(())
 }
 
@@ -736,7 +815,7 @@ async fn remove_receiver(d: &Docker, receiver: &str) -> Result<()> {
     remove_keeping_volumes(d, receiver).await
 }
 
-async fn remove_keeping_volumes(d: &Docker, name: &str) -> Result<()> {
+pub(super) async fn remove_keeping_volumes(d: &Docker, name: &str) -> Result<()> {
     let opts = RemoveContainerOptionsBuilder::default()
         .force(true)
         .v(false)
@@ -879,8 +958,19 @@ pub struct Served {
 /// missing, naming it.
 pub async fn verify(d: &Docker, from: &str, spec: &CacheSpec) -> Result<Served> {
     let old = legacy(d, from).await?;
-    let index = stored_index(d, from, &old.data.path).await?;
-    let held = held_blobs(d, from, &old.data.path, &index).await?;
+    verify_storage(d, from, &old.data.path, spec).await
+}
+
+/// Checks the volume of the cache `spec` against the storage at `path` in the container
+/// `from` (stopped or not), as [`verify`] does.
+pub(super) async fn verify_storage(
+    d: &Docker,
+    from: &str,
+    path: &str,
+    spec: &CacheSpec,
+) -> Result<Served> {
+    let index = stored_index(d, from, path).await?;
+    let held = held_blobs(d, from, path, &index).await?;
     let cache = spec.name();
     let volume = volume_name(&cache);
     if docker::inspect_volume(d, &volume).await?.is_none() {
@@ -892,7 +982,7 @@ pub async fn verify(d: &Docker, from: &str, spec: &CacheSpec) -> Result<Served> 
     let checker = format!("{cache}-{VERIFY_ROLE}");
     check_role(d, &checker, VERIFY_ROLE).await?;
     remove_keeping_volumes(d, &checker).await?;
-    let mut checker_labels = labels(VERIFY_ROLE, &spec.registry, None);
+    let mut checker_labels = labels(VERIFY_ROLE, Some(&spec.set), None);
     checker_labels.insert(MANAGED_LABEL.into(), "true".into());
     let container = docker::ContainerSpec {
         name: checker.clone(),

@@ -5,22 +5,30 @@
 //! - [`cache`]: the caches, and serving offline when an upstream is unreachable
 //! - [`contents`]: what the registries hold, and how big they are
 //! - [`api`]: the registry HTTP API
+//! - [`users`]: which clusters use each registry, read from their nodes
+//! - [`sharing`]: the settings of a cache every cluster shares, and who has a say in them
 //! - [`migrate`]: from a single proxy registry brrt did not create to brrt's caches
+//! - [`carry_over`]: from each config's own caches, from before they were shared
 //! - [`version`]: which distribution a registry runs (2.x or 3.x), where they differ
 
 pub mod activity;
 pub mod api;
 mod cache;
+mod carry_over;
 mod contents;
 pub mod manifest;
 pub mod migrate;
 mod push;
+pub mod sharing;
 pub mod stats;
 pub mod storage;
+pub mod users;
 pub mod version;
 
 pub use api::{BlobReadError, ManifestInfo, RegistryApi, USER_AGENT};
-pub use cache::{CacheSpec, MODE_LABEL};
+pub use cache::{CacheSpec, MODE_LABEL, SET_LABEL};
+pub use carry_over::{carry_over, per_config_caches, CarriedOver, PerConfigCache};
+pub use users::{users, users_of, ClusterUse};
 pub use contents::{api_for, caches, contents, size, volumes, RegistryInfo, TagEntry};
 pub use push::{ensure_push, PushRegistrySpec};
 pub use version::{distribution, Distribution};
@@ -36,7 +44,8 @@ pub use cache::ensure_cache;
 
 /// Label naming a registry container's role: `push` or `cache`.
 pub const ROLE_LABEL: &str = "dev.brrt.registry.role";
-/// Label naming the push registry a cache belongs with (its group).
+/// Label naming the push registry a container belongs with (its group): the push registry's
+/// own, and the caches of one config from before caches were shared.
 pub const GROUP_LABEL: &str = "dev.brrt.registry.group";
 /// Label naming the upstream a cache serves.
 pub const UPSTREAM_LABEL: &str = "dev.brrt.registry.upstream";
@@ -60,11 +69,11 @@ fn default_image() -> String {
 }
 
 /// The labels of a registry's container and volume.
-fn labels(role: &str, group: &str, upstream: Option<&str>) -> BTreeMap<String, String> {
-    let mut labels = BTreeMap::from([
-        (ROLE_LABEL.to_string(), role.to_string()),
-        (GROUP_LABEL.to_string(), group.to_string()),
-    ]);
+fn labels(role: &str, group: Option<&str>, upstream: Option<&str>) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([(ROLE_LABEL.to_string(), role.to_string())]);
+    if let Some(group) = group {
+        labels.insert(GROUP_LABEL.into(), group.into());
+    }
     if let Some(up) = upstream {
         labels.insert(UPSTREAM_LABEL.into(), up.into());
     }
@@ -147,7 +156,17 @@ pub async fn preflight(
     replacing: bool,
     mode: Mode,
 ) -> Result<Vec<docker::FinishedSwitch>> {
-    let containers = docker::containers_named(d, &push.name).await?;
+    // One listing per prefix: the push registry's name, and each set of caches.
+    let mut prefixes = vec![push.name.as_str()];
+    for c in caches {
+        if !prefixes.contains(&c.set.as_str()) {
+            prefixes.push(&c.set);
+        }
+    }
+    let mut containers = BTreeMap::new();
+    for prefix in &prefixes {
+        containers.extend(docker::containers_named(d, prefix).await?);
+    }
     let mut names = vec![push.name.clone()];
     names.extend(caches.iter().map(CacheSpec::name));
     for name in &names {
@@ -181,24 +200,42 @@ pub async fn preflight(
             .is_some_and(|c| c.labels.contains_key(docker::MANAGED_LABEL))
     };
     let unowned: Vec<&String> = names.iter().filter(|n| !brrts(n)).collect();
-    let volumes = if unowned.is_empty() {
-        BTreeMap::new()
-    } else {
-        docker::volumes_named(d, &push.name).await?
-    };
+    let mut volumes = BTreeMap::new();
+    if !unowned.is_empty() {
+        for prefix in &prefixes {
+            volumes.extend(docker::volumes_named(d, prefix).await?);
+        }
+    }
     for name in unowned {
         let volume = volume_name(name);
         if volumes.get(&volume).is_some_and(|v| !v.is_managed()) {
+            let which = if *name == push.name {
+                "give brrt's push registry another name (registry.name)"
+            } else {
+                "give brrt's caches another name ([cache] name)"
+            };
             return Err(Error::NotOurs {
                 what: "volume".into(),
                 name: volume,
                 advice: format!(
                     "brrt keeps the data of {name} in a volume of that name and would write \
-                     into it; give brrt's registries another name (registry.name), or remove \
-                     that volume yourself (`docker volume rm {})` if it is yours to lose",
+                     into it; {which}, or remove that volume yourself (`docker volume rm {})` \
+                     if it is yours to lose",
                     volume_name(name)
                 ),
             });
+        }
+    }
+    // A cache every cluster shares changes only as the configs of all of them want it.
+    for spec in caches {
+        let Some(listed) = containers.get(&spec.name()) else {
+            continue;
+        };
+        if sharing::agrees(spec, listed)? {
+            continue;
+        }
+        if let Some(current) = docker::inspect_container(d, &listed.name).await? {
+            sharing::check_settings(d, spec, &current).await?;
         }
     }
     let mut images: Vec<&str> = caches.iter().map(|c| c.image.as_str()).collect();
@@ -259,8 +296,9 @@ async fn not_ours(d: &Docker, name: &str, push: &PushRegistrySpec) -> Error {
             .to_string()
     } else {
         format!(
-            "brrt names its caches <registry.name>-<upstream>, and {name} is one of them: give \
-             brrt's registries another name (registry.name in brrt.toml), or rename that container"
+            "brrt names its caches <cache.name>-<upstream> (brrt-cache-docker-io, shared by \
+             every cluster on the engine), and {name} is one of them: give brrt's caches \
+             another name ([cache] name in brrt.toml), or rename that container"
         )
     };
     Error::NotOurs {
@@ -346,6 +384,69 @@ pub async fn remove(
     })
 }
 
+/// What letting go of a registry did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseOutcome {
+    pub name: String,
+    /// `removed` (no cluster uses it any more), `unchanged` (another cluster uses it, or
+    /// brrt did not create it), or `absent`.
+    pub action: Action,
+    pub volume: String,
+    pub volume_action: Action,
+    /// Why the container at that name was left as it is (brrt did not create it).
+    pub left_alone: Option<String>,
+    /// The other clusters it serves, for which it stays.
+    pub serves: Vec<String>,
+}
+
+/// Lets go of a registry container that the kind cluster `cluster` no longer uses (dev-down;
+/// a cache switched off): brrt's container is removed (with its volume unless `keep_volume`)
+/// when no other cluster uses it, read from the nodes' mirrors (see [`users`]); while one
+/// does, it stays as it is. It stays on the networks it is on, too: a container taken off a
+/// network while it runs loses the connections it holds through it (a cache's, to its
+/// upstream), which then hang rather than fail. A container brrt did not create is left
+/// alone, and `left_alone` says why.
+pub async fn release(
+    d: &Docker,
+    name: &str,
+    cluster: &str,
+    keep_volume: bool,
+    mode: Mode,
+) -> Result<ReleaseOutcome> {
+    let ours = docker::inspect_container(d, name)
+        .await?
+        .is_some_and(|c| c.labels.contains_key(docker::MANAGED_LABEL));
+    let serves: Vec<String> = if ours {
+        users_of(d, name)
+            .await?
+            .into_iter()
+            .filter(|u| u.cluster != cluster)
+            .map(|u| u.cluster)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !serves.is_empty() {
+        return Ok(ReleaseOutcome {
+            name: name.to_string(),
+            action: Action::Unchanged,
+            volume: volume_name(name),
+            volume_action: Action::Unchanged,
+            left_alone: None,
+            serves,
+        });
+    }
+    let out = remove(d, name, keep_volume, mode).await?;
+    Ok(ReleaseOutcome {
+        name: out.name,
+        action: out.action,
+        volume: out.volume,
+        volume_action: out.volume_action,
+        left_alone: out.left_alone,
+        serves,
+    })
+}
+
 /// Empties a cache: removes its container and volume, then starts it again, empty. A container
 /// or volume brrt did not create is refused before anything is removed.
 pub async fn clear(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<RegistryOutcome> {
@@ -359,8 +460,8 @@ pub async fn clear(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<RegistryO
             what: "container".into(),
             name: name.clone(),
             advice: format!(
-                "it was not emptied; brrt names its cache for {} so: give brrt's registries \
-                 another name (registry.name), or rename that container",
+                "it was not emptied; brrt names its cache for {} so: give brrt's caches \
+                 another name ([cache] name), or rename that container",
                 spec.upstream
             ),
         });

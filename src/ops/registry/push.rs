@@ -34,7 +34,7 @@ pub async fn ensure_push(
     mode: Mode,
 ) -> Result<RegistryOutcome> {
     let volume = volume_name(&spec.name);
-    let labels = labels("push", &spec.name, None);
+    let labels = labels("push", Some(&spec.name), None);
     let container = ContainerSpec {
         name: spec.name.clone(),
         image: spec.image.clone(),

@@ -34,11 +34,12 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "Map",
         "Reads a brrt config (brrt.toml) and checks it whole against brrt's schema: an unknown \
          key, a wrong type, a bad name or upstream, or an empty file is an error naming file, line \
-         and column. Returns #{path, cluster, registry, cache, team} with defaults filled in \
+         and column. Returns #{path, file (absolute), cluster, registry, cache, team} with \
+         defaults filled in \
          (cache.team_caches is [cache.shared]: `shared` is a word Rhai reserves); [team] passes \
-         through unchecked. Takes the run locks for the containers it names (its push registry and \
-         caches, its cluster's nodes) on this engine, so two runs never change them at once, \
-         whatever config each reads.",
+         through unchecked. Takes the run locks for the containers it names (its push registry, \
+         the set of caches it shares, its cluster's nodes) on this engine, so two runs never \
+         change them at once, whatever config each reads.",
         move |path: &str| -> RhaiResult<Dynamic> { brrt_config(&c, path, true) },
     );
     let c = ctx.clone();
@@ -84,10 +85,19 @@ fn brrt_config(c: &ScriptContext, path: &str, take_lock: bool) -> RhaiResult<Dyn
     }
     let text = config_file::read_settled(&full, c.patience())
         .map_err(|e| runtime_error(format!("{shown}: cannot read: {e}")))?;
-    let config = brrt_config::parse(&shown, &text).map_err(runtime_error)?;
+    let mut config = brrt_config::parse(&shown, &text).map_err(runtime_error)?;
+    config.file = std::fs::canonicalize(&full)
+        .unwrap_or(full.clone())
+        .display()
+        .to_string();
     if take_lock {
-        c.lock_config(&full, &config.registry.name, &config.cluster.name)
-            .map_err(|e| script_error(c, e))?;
+        c.lock_config(
+            &full,
+            &config.registry.name,
+            &config.cache.name,
+            &config.cluster.name,
+        )
+        .map_err(|e| script_error(c, e))?;
     }
     for warning in &config.warnings {
         tracing::warn!("{warning}");

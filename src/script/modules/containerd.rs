@@ -66,6 +66,27 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         },
     );
     m.func(
+        "mirror_hosts",
+        &[
+            "upstream: String",
+            "mirror_url: String",
+            "server: String",
+            "config: String",
+        ],
+        "String",
+        "Renders a hosts.toml with an explicit fallback `server` (empty for none) whose first line \
+         names the config that wired it (an absolute path, config::brrt's `file`): another config \
+         sharing the registry it names reads what this one wants (registry::users).",
+        |upstream: &str, mirror: &str, server: &str, config: &str| -> String {
+            ops::mirror_hosts_from(
+                upstream,
+                mirror,
+                (!server.is_empty()).then_some(server),
+                (!config.is_empty()).then_some(config),
+            )
+        },
+    );
+    m.func(
         "team_cache_hosts",
         &["upstream: String", "endpoint: String"],
         "String",

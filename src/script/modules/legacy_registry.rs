@@ -2,7 +2,7 @@
 //! not create to brrt's caches, keeping what it cached. Every step refuses a registry brrt
 //! created, and one that is no pull-through cache.
 
-use crate::ops::registry::{migrate as ops, CacheSpec};
+use crate::ops::registry::migrate as ops;
 use crate::script::api_doc::ModuleBuilder;
 use crate::script::context::ScriptContext;
 use crate::script::convert::{from_dynamic, to_dynamic, with_docker, RhaiResult};
@@ -45,7 +45,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
          starts the old registry again if it ran and throws. Returns #{from, volume, \
          volume_action, bytes, tags, was_running}.",
         move |name: &str, spec: Map| -> RhaiResult<Dynamic> {
-            let spec: CacheSpec = from_dynamic("registry::legacy::copy_into", &spec.into())?;
+            let spec = super::registry::cache_spec("registry::legacy::copy_into", spec)?;
             let (name, mode) = (name.to_string(), c.mode);
             let out = with_docker(&c, |d| async move {
                 ops::copy_into_cache(&d, &name, &spec, mode).await
@@ -97,7 +97,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
          read-only, with no upstream. Throws at the first that is missing; returns #{images, \
          manifests, blobs}.",
         move |name: &str, spec: Map| -> RhaiResult<Dynamic> {
-            let spec: CacheSpec = from_dynamic("registry::legacy::verify", &spec.into())?;
+            let spec = super::registry::cache_spec("registry::legacy::verify", spec)?;
             let name = name.to_string();
             to_dynamic(&with_docker(&c, |d| async move {
                 ops::verify(&d, &name, &spec).await
@@ -113,7 +113,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
          registry::legacy::verify finds the volume of the cache `cache` serving all it held (it \
          throws otherwise, and the old registry stays): #{name, action, kept_volume, served}.",
         move |name: &str, spec: Map| -> RhaiResult<Dynamic> {
-            let spec: CacheSpec = from_dynamic("registry::legacy::remove_aside", &spec.into())?;
+            let spec = super::registry::cache_spec("registry::legacy::remove_aside", spec)?;
             let (name, mode) = (name.to_string(), c.mode);
             let out = with_docker(&c, |d| async move {
                 ops::remove_aside(&d, &name, &spec, mode).await

@@ -24,9 +24,33 @@ fn record(c: &ScriptContext, what: &str, out: &ops::RegistryOutcome) {
     }
 }
 
+/// A cache spec from a script. One that names its push registry but no set comes from a flow
+/// written before caches were shared (it names caches `<registry>-<upstream>` itself): it is
+/// refused, saying how to update the flow, rather than wire nodes to caches that do not exist.
+pub(super) fn cache_spec(what: &str, spec: Map) -> RhaiResult<CacheSpec> {
+    if spec.contains_key("registry") && !spec.contains_key("set") {
+        return Err(runtime_error(format!(
+            "{what}: the cache spec names its push registry (`registry`) but no `set`: it \
+             comes from a flow written before caches were shared by every cluster on the \
+             engine (brrt-cache-<upstream>, cache.name). Run `brrt init --upgrade` and merge \
+             the scripts/*.rhai.new it writes, or remove the project's copy of the flow to run \
+             brrt's own"
+        )));
+    }
+    from_dynamic(what, &spec.into())
+}
+
 fn preflight(c: &ScriptContext, push: Map, caches: Array, replacing: bool) -> RhaiResult<Dynamic> {
     let push: PushRegistrySpec = from_dynamic("registry::preflight", &push.into())?;
-    let caches: Vec<CacheSpec> = from_dynamic("registry::preflight", &caches.into())?;
+    let caches = caches
+        .into_iter()
+        .map(|spec| match spec.try_cast::<Map>() {
+            Some(map) => cache_spec("registry::preflight", map),
+            None => Err(runtime_error(
+                "registry::preflight: each cache must be a map, as registry::ensure_cache takes it",
+            )),
+        })
+        .collect::<RhaiResult<Vec<CacheSpec>>>()?;
     let mode = c.mode;
     let finished = with_docker(c, |d| async move {
         ops::preflight(&d, &push, &caches, replacing, mode).await
@@ -70,13 +94,17 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "ensure_cache",
         &["spec: Map"],
         "Map",
-        "Ensures the pull-through cache #{registry, upstream, remote, image, network, ttl, port, \
-         offline} named <registry>-<upstream> and waits until it answers; credentials come from \
-         BRRT_<UPSTREAM>_USERNAME/_PASSWORD. Returns #{name, action, id, volume, volume_action, \
-         mode}, where mode is proxy, offline, or \"offline (upstream unreachable)\" when the \
-         upstream could not be reached and the cache serves what it holds.",
+        "Ensures the pull-through cache #{set, upstream, remote, image, network, ttl, port, \
+         offline, cluster, registry} named <set>-<upstream> (set: cache.name, brrt-cache by \
+         default), shared by every cluster whose config names that set, and waits until it \
+         answers; it joins `network` beside the networks it is on. While another cluster uses \
+         it, a change of its settings that its config does not want too is refused (`cluster`: \
+         the one it is ensured for). Credentials come from BRRT_<UPSTREAM>_USERNAME/_PASSWORD. \
+         Returns #{name, action, id, volume, volume_action, mode}, where mode is proxy, offline, \
+         or \"offline (upstream unreachable)\" when the upstream could not be reached and the \
+         cache serves what it holds.",
         move |spec: Map| -> RhaiResult<Dynamic> {
-            let spec: CacheSpec = from_dynamic("registry::ensure_cache", &spec.into())?;
+            let spec = cache_spec("registry::ensure_cache", spec)?;
             let mode = c.mode;
             let out = with_docker(
                 &c,
@@ -118,9 +146,11 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "Array",
         "Before a flow changes anything: checks that brrt may use every name it will (containers \
          and volumes at the registries' names are brrt's or absent), that every registry can be \
-         made (images here or pullable, the push registry's port free or its own), and throws \
-         the first problem. Then finishes each switch a killed run left half done, saying which \
-         way: returns #{name, action, said} for each (action is removed or \"put back\").",
+         made (images here or pullable, the push registry's port free or its own), that no \
+         cache another cluster uses would change in a way that cluster's config does not want, \
+         and throws the first problem. Then finishes each switch a killed run left half done, \
+         saying which way: returns #{name, action, said} for each (action is removed or \
+         \"put back\").",
         move |push: Map, caches: Array| -> RhaiResult<Dynamic> {
             preflight(&c, push, caches, false)
         },
@@ -147,8 +177,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "volumes",
         &["registry: String"],
         "Array",
-        "The volumes brrt made for a push registry and its caches, whether or not their containers \
-         exist: #{name, labels} each. Volumes brrt did not make (no brrt label) are never listed.",
+        "The volumes brrt made for the registries named after `name`: the push registry `name` \
+         (with its config's caches from before caches were shared), or the set of caches `name`, \
+         whether or not their containers exist: #{name, labels} each. Volumes brrt did not make \
+         (no brrt label) are never listed.",
         move |group: &str| -> RhaiResult<Dynamic> {
             let group = group.to_string();
             to_dynamic(&with_docker(&c, |d| async move { ops::volumes(&d, &group).await })?)
@@ -159,7 +191,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "caches",
         &["registry: String"],
         "Array",
-        "The caches that belong with a push registry: #{name, upstream, running, volume} each.",
+        "The caches named after `name`, <name>-<upstream>: the set of caches `name` (cache.name), \
+         or a push registry's own from before caches were shared: #{name, upstream, running, \
+         volume, networks} each.",
         move |group: &str| -> RhaiResult<Dynamic> {
             let group = group.to_string();
             to_dynamic(&with_docker(&c, |d| async move {
@@ -195,8 +229,92 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "cache_name",
         &["registry: String", "upstream: String"],
         "String",
-        "The container name of the cache for `upstream` beside push registry `registry`.",
-        |registry: &str, host: &str| -> String { upstream::cache_name(registry, host) },
+        "The container name of the cache for `upstream` in the set of caches `set` (cache.name): \
+         brrt-cache + docker.io is brrt-cache-docker-io.",
+        |set: &str, host: &str| -> String { upstream::cache_name(set, host) },
+    );
+    let c = ctx.clone();
+    m.func(
+        "users",
+        &[],
+        "Map",
+        "Which kind clusters use each registry container, read from every node on the engine \
+         (the hosts.toml files brrt wrote there name the registries they pull from): a map from \
+         container name to [#{cluster, config, networks, nodes}], where config is the config \
+         that wired them (an absolute path, or () for files an older brrt wrote).",
+        move || -> RhaiResult<Dynamic> {
+            to_dynamic(&with_docker(&c, |d| async move { ops::users(&d).await })?)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "release",
+        &["name: String", "options: Map"],
+        "Map",
+        "Lets go of a registry container that options.cluster no longer uses (dev-down, a cache \
+         switched off): removed, with its volume unless options.keep_volume (default true), when \
+         no other cluster uses it (registry::users); kept as it is while one does. One brrt did \
+         not create is left alone. Returns #{name, action, volume, volume_action, left_alone, \
+         serves}, serves naming the other clusters it stays for.",
+        move |name: &str, opts: Map| -> RhaiResult<Dynamic> {
+            let cluster = opts
+                .get("cluster")
+                .and_then(|v| v.clone().into_string().ok())
+                .ok_or_else(|| {
+                    runtime_error(
+                        "registry::release: options.cluster names the cluster letting go",
+                    )
+                })?;
+            let keep = opts.get("keep_volume").map_or(Ok(true), |v| {
+                v.as_bool().map_err(|_| {
+                    runtime_error("registry::release: keep_volume must be true or false")
+                })
+            })?;
+            let (name, mode) = (name.to_string(), c.mode);
+            let out = with_docker(&c, |d| async move {
+                ops::release(&d, &name, &cluster, keep, mode).await
+            })?;
+            c.record(out.action, format!("registry {}", out.name));
+            c.record(out.volume_action, format!("volume {}", out.volume));
+            to_dynamic(&out)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "per_config_caches",
+        &["registry: String"],
+        "Array",
+        "The caches brrt made for the config of push registry `registry` before caches were \
+         shared (<registry>-<upstream>): #{upstream, container, running, volume} each, where a \
+         container or volume that is gone is ().",
+        move |registry: &str| -> RhaiResult<Dynamic> {
+            let registry = registry.to_string();
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::per_config_caches(&d, &registry).await
+            })?)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "carry_over",
+        &["spec: Map"],
+        "Map",
+        "Carries the cache that the config of push registry spec.registry had for spec.upstream \
+         before caches were shared into the shared cache the spec names (same spec as \
+         ensure_cache): copies its storage into that cache's volume, checks the volume holds \
+         every tag, manifest and blob of it (served offline), then removes the old container \
+         and volume. Returns #{from, volume, action, copied, served, removed}; action is \
+         unchanged when there is nothing to carry.",
+        move |spec: Map| -> RhaiResult<Dynamic> {
+            let spec = cache_spec("registry::carry_over", spec)?;
+            let mode = c.mode;
+            let out = with_docker(&c, |d| async move { ops::carry_over(&d, &spec, mode).await })?;
+            c.record(
+                out.action,
+                format!("cache {} carried over into {}", out.from, out.volume),
+            );
+            to_dynamic(&out)
+        },
     );
     m.func(
         "credential_vars",
@@ -353,7 +471,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "Empties a cache (same spec as ensure_cache): removes its container and volume and starts \
          it again.",
         move |spec: Map| -> RhaiResult<Dynamic> {
-            let spec: CacheSpec = from_dynamic("registry::clear", &spec.into())?;
+            let spec = cache_spec("registry::clear", spec)?;
             let mode = c.mode;
             let out = with_docker(&c, |d| async move { ops::clear(&d, &spec, mode).await })?;
             c.record(

@@ -212,9 +212,12 @@ async fn switch(
     let aside = aside_name(&spec.name);
     set_aside(docker, old, &aside).await?;
     let started = match create_and_start(docker, spec).await {
-        Ok(id) => match wait_ready(docker, &spec.name, ready).await {
-            Ok(()) => stays_up(docker, &spec.name, SETTLE).await.map(|()| id),
-            Err(reason) => Err(reason),
+        Ok(id) => match join_networks(docker, spec, old).await {
+            Err(e) => Err(e.to_string()),
+            Ok(()) => match wait_ready(docker, &spec.name, ready).await {
+                Ok(()) => stays_up(docker, &spec.name, SETTLE).await.map(|()| id),
+                Err(reason) => Err(reason),
+            },
         },
         Err(e) => Err(e.to_string()),
     };
@@ -238,6 +241,21 @@ async fn switch(
             })
         }
     }
+}
+
+/// A replacement of a container that joins networks is connected to every network the old
+/// one was on: each serves someone (a cluster on that network) the spec does not name.
+async fn join_networks(docker: &Docker, spec: &ContainerSpec, old: &ContainerState) -> Result<()> {
+    if !spec.joins_networks {
+        return Ok(());
+    }
+    for network in &old.networks {
+        if spec.network.as_ref() != Some(network) {
+            crate::ops::docker::connect_network(docker, network, &spec.name, Mode::default())
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// `<name>-brrt-old`: where a container waits while its replacement starts.

@@ -36,6 +36,11 @@ pub struct ContainerSpec {
     pub mounts: Vec<String>,
     #[serde(default)]
     pub network: Option<String>,
+    /// `network` is one of several the container serves (a cache shared by clusters on
+    /// several networks): it is created on it, and connected to it when it is not, but another
+    /// network does not re-create it. A replacement joins every network the old one was on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub joins_networks: bool,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     /// `no`, `always`, `unless-stopped` or `on-failure`.
@@ -67,6 +72,9 @@ impl ContainerSpec {
     pub fn hash(&self) -> String {
         let mut view = serde_json::to_value(self).unwrap_or_default();
         view["secret_env"] = self.secret_env.keys().cloned().collect();
+        if self.joins_networks {
+            view["network"] = serde_json::Value::Null;
+        }
         sha256_hex(view.to_string())
     }
 
@@ -192,6 +200,29 @@ mod tests {
         assert_eq!(a.hash(), b.hash());
         b.env.insert("K".into(), "V".into());
         assert_ne!(a.hash(), b.hash());
+    }
+
+    #[test]
+    fn a_container_that_joins_networks_keeps_its_hash_on_another() {
+        let a = ContainerSpec {
+            name: "x".into(),
+            image: "registry:2".into(),
+            network: Some("kind".into()),
+            ..Default::default()
+        };
+        let b = ContainerSpec {
+            network: Some("lab".into()),
+            ..a.clone()
+        };
+        assert_ne!(a.hash(), b.hash(), "one network: another re-creates it");
+        let joins = |spec: &ContainerSpec| ContainerSpec {
+            joins_networks: true,
+            ..spec.clone()
+        };
+        assert_eq!(joins(&a).hash(), joins(&b).hash());
+        // A spec from before the field hashes as it did.
+        let before = serde_json::to_value(&a).unwrap();
+        assert!(before.get("joins_networks").is_none(), "{before}");
     }
 
     #[test]
