@@ -316,6 +316,12 @@ fn a_service_repository_adopts_brrt_with_init_just_and_tilt() {
     ] {
         edited = set_key(&edited, table, key, &value);
     }
+    // The test's own set of caches, never the engine's brrt-cache-*.
+    edited = edited.replacen(
+        "[cache]\n",
+        &format!("[cache]\nname = {:?}\n", cluster.cache_set()),
+        1,
+    );
     edited.push_str(&format!(
         "\n[cache.remotes]\n\"docker.io\" = {:?}\n\"quay.io\" = {:?}\n",
         cluster.upstream("docker.io").remote(),
@@ -934,7 +940,7 @@ fn migrate_carries_the_old_proxys_cache_over_and_the_node_pulls_it_with_the_upst
         cache,
         aside,
     } = OldSetup::new(&tb);
-    tb.container("reg-docker-io-migrate-copy");
+    tb.container("cache-docker-io-migrate-copy");
 
     // The plan, and nothing else.
     let plan = cluster
@@ -1038,7 +1044,7 @@ fn a_failed_copy_leaves_the_old_registry_serving_as_it_was() {
         cache,
         aside,
     } = OldSetup::new(&tb);
-    let receiver = tb.container("reg-docker-io-migrate-copy");
+    let receiver = tb.container("cache-docker-io-migrate-copy");
     // The cache's volume is a 4 KiB tmpfs: the copy runs out of space part-way, as it would on
     // a full disk. It carries brrt's labels (brrt never copies into a volume it did not
     // create), as the volume of a cache brrt ran before would.
@@ -1275,7 +1281,7 @@ fn migrate_finds_the_config_of_a_registry3_proxy_configured_by_file() {
         upstreams: &["docker.io"],
     });
     let cache = cluster.cache("docker.io");
-    tb.container("reg-docker-io-migrate-copy");
+    tb.container("cache-docker-io-migrate-copy");
     tb.container("reg-pre-brrt");
     let run_old = |how: &[&str]| {
         let mut args = vec![

@@ -368,7 +368,7 @@ fn the_current_docker_context_is_the_engine_brrt_uses_and_names() {
         .run()
         .failure(1)
         .stderr_contains(&format!(
-            "holds push registry {} and its caches on {door_host}; run again when it is done",
+            "holds push registry {} on {door_host}; run again when it is done",
             cluster.registry
         ));
     project.write("release", "");

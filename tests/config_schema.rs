@@ -67,7 +67,7 @@ fn upstreams_whose_caches_collide_are_named_both() {
         .stderr_contains(
             "team.toml:2:27: cache.upstreams: `docker.io` and `docker-io` would share one cache",
         )
-        .stderr_contains("container kind-registry-docker-io");
+        .stderr_contains("container brrt-cache-docker-io");
     let (_p, out) = dev_up_with("[cache]\nupstreams = [\"quay.io\", \"quay.io\"]\n");
     out.failure(1).stderr_contains("`quay.io` is listed twice");
 }

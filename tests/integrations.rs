@@ -991,16 +991,17 @@ fn just_recipes_bring_up_inspect_and_remove_the_registries() {
     };
     let network = tb.network("net");
     let registry = tb.container("reg");
-    let cache = tb.container("reg-docker-io");
-    let volumes = [tb.volume("reg-data"), tb.volume("reg-docker-io-data")];
+    let cache = tb.container("cache-docker-io");
+    let volumes = [tb.volume("reg-data"), tb.volume("cache-docker-io-data")];
     // The cache's upstream is the push registry itself: the proxy only has to reach something
     // that speaks the registry API, and nothing is pulled.
     let project = just_project(&format!(
         "[cluster]\nname = \"{registry}-kind\"\nnetwork = \"{network}\"\n\n\
          [registry]\nname = \"{registry}\"\nport = {}\nimage = \"brrt-testbed/registry:2\"\n\n\
-         [cache]\nupstreams = [\"docker.io\"]\n\n\
+         [cache]\nname = \"{}\"\nupstreams = [\"docker.io\"]\n\n\
          [cache.remotes]\n\"docker.io\" = \"http://{registry}:5000\"\n",
-        free_port()
+        free_port(),
+        tb.name("cache")
     ));
     let justfile = project.path().join("justfile");
     let run_just = |args: &[&str]| just(&justfile, BRRT, args);
@@ -1020,9 +1021,9 @@ fn just_recipes_bring_up_inspect_and_remove_the_registries() {
     assert_eq!(running(&registry).as_deref(), Some("true"));
     assert_eq!(running(&cache).as_deref(), Some("true"));
 
-    run_just(&["cache-ls"])
-        .success()
-        .stdout_contains(&format!("docker.io ({cache}): 0 image(s)"));
+    run_just(&["cache-ls"]).success().stdout_contains(&format!(
+        "docker.io ({cache}, serves no cluster): 0 image(s)"
+    ));
     run_just(&["cache-ls", "quay.io"])
         .failure(1)
         .stderr_contains("no cache for upstream \"quay.io\"");

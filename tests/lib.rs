@@ -28,5 +28,6 @@ mod registry_flows;
 mod registry_safety;
 mod run_lock;
 mod script_args;
+mod shared_caches;
 mod tilt_loop;
 mod watch;

@@ -326,7 +326,7 @@ fn ctrl_c_during_the_copy_starts_the_old_registry_again() {
         "bs=1M",
         "count=1024",
     ]);
-    let receiver = tb.container("reg-docker-io-migrate-copy");
+    let receiver = tb.container("cache-docker-io-migrate-copy");
     let volume = cluster.volume(&cache);
     let run = cluster.project.brrt().args(["run", "migrate"]).spawn();
     // The engine holds the receiving container's lock while it unpacks, so the copy is seen

@@ -206,9 +206,10 @@ fn a_hand_made_container_named_like_a_cache_stops_dev_up_before_any_change() {
 
     cluster.dev_up().failure(1).stderr_contains(&format!(
         "error: container {look_alike} was not created by brrt (it has no dev.brrt.managed \
-         label), so brrt leaves it as it is: brrt names its caches <registry.name>-<upstream>, \
-         and {look_alike} is one of them: give brrt's registries another name (registry.name in \
-         brrt.toml), or rename that container"
+         label), so brrt leaves it as it is: brrt names its caches <cache.name>-<upstream> \
+         (brrt-cache-docker-io, shared by every cluster on the engine), and {look_alike} is one \
+         of them: give brrt's caches another name ([cache] name in brrt.toml), or rename that \
+         container"
     ));
     assert_eq!(node.mirror("ghcr.io"), None, "a mirror points at it");
     assert_eq!(node.mirrored_hosts(), files, "a node file was written");
@@ -266,7 +267,7 @@ fn cache_clear_leaves_a_container_that_only_looks_like_a_cache() {
         "--label",
         "dev.brrt.registry.role=cache",
         "--label",
-        &format!("dev.brrt.registry.group={}", cluster.registry),
+        &format!("dev.brrt.cache.set={}", cluster.cache_set()),
         "--label",
         "dev.brrt.registry.upstream=docker.io",
         "--env",
@@ -472,7 +473,7 @@ fn a_hand_made_container_at_the_aside_name_stops_a_switch_before_it_starts() {
     let cluster = docker_hub_cluster(&tb);
     let cache = cluster.cache("docker.io");
     cluster.dev_up().success();
-    let aside = tb.container("reg-docker-io-brrt-old");
+    let aside = tb.container("cache-docker-io-brrt-old");
     assert_eq!(aside, format!("{cache}-brrt-old"));
     hand_made_registry(&tb, &aside, &cluster.network, &[]);
     let (before, theirs) = (fingerprint(&cache), fingerprint(&aside));
@@ -570,7 +571,7 @@ fn a_switch_cut_short_by_sigkill_is_finished_by_the_next_run() {
     };
     let cluster = docker_hub_cluster(&tb);
     let cache = cluster.cache("docker.io");
-    let aside = tb.container("reg-docker-io-brrt-old");
+    let aside = tb.container("cache-docker-io-brrt-old");
     cluster.dev_up().success();
     let old_id = container_id(&cache);
     cluster
@@ -611,7 +612,7 @@ fn a_switch_cut_short_by_sigkill_to_a_container_that_never_serves_is_undone() {
     let mute = tb.image("mute", ACCEPTS_NEVER_ANSWERS);
     let cluster = docker_hub_cluster(&tb);
     let cache = cluster.cache("docker.io");
-    let aside = tb.container("reg-docker-io-brrt-old");
+    let aside = tb.container("cache-docker-io-brrt-old");
     cluster.dev_up().success();
     let node = cluster.control_plane();
     node.must_pull("docker.io/library/hello:1");
@@ -712,7 +713,7 @@ fn the_upstream_probe_leaves_a_hand_made_container_of_its_name() {
         .dev_up()
         .success()
         .stdout_contains("offline (upstream unreachable)");
-    let probe = tb.container("reg-docker-io-probe");
+    let probe = tb.container("cache-docker-io-probe");
     assert_eq!(probe, format!("{cache}-probe"));
     hand_made_registry(&tb, &probe, &cluster.network, &[]);
     let before = fingerprint(&probe);
@@ -750,7 +751,7 @@ fn the_tilt_down_button_removes_only_what_brrt_made() {
     cluster.dev_up().success();
     let node = cluster.control_plane();
     // The look-alikes.
-    let labelled = tb.container("reg-quay-io");
+    let labelled = tb.container("cache-quay-io");
     docker(&[
         "run",
         "--detach",
@@ -761,11 +762,11 @@ fn the_tilt_down_button_removes_only_what_brrt_made() {
         "--label",
         "dev.brrt.registry.role=cache",
         "--label",
-        &format!("dev.brrt.registry.group={}", cluster.registry),
+        &format!("dev.brrt.cache.set={}", cluster.cache_set()),
         REGISTRY_IMAGE,
     ]);
     tb.remove_volume_on_drop(&anonymous_volume(&labelled));
-    let volume = tb.volume("reg-gcr-io-data");
+    let volume = tb.volume("cache-gcr-io-data");
     docker(&["volume", "create", &volume]);
     node.exec(&[
         "sh", "-c",

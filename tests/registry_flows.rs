@@ -143,7 +143,10 @@ fn dev_up_from_nothing_lets_a_node_pull_docker_io_through_the_cache(stack: (Cont
     );
 
     let ls = cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
-    ls.stdout_contains(&format!("docker.io ({cache}): 1 image(s)"));
+    ls.stdout_contains(&format!(
+        "docker.io ({cache}, serves {}): 1 image(s)",
+        cluster.name
+    ));
 }
 
 fn cache_serves_a_pulled_image_with_the_upstream_stopped(stack: (Containerd, Registry)) {
@@ -503,15 +506,17 @@ fn each_upstream_is_served_by_its_own_cache() {
     let quay_ls = cluster.wait_until_cached("quay.io", "quay.io/team/hello:2");
     docker_ls
         .stdout_contains(&format!(
-            "docker.io ({}): 1 image(s)",
-            cluster.cache("docker.io")
+            "docker.io ({}, serves {}): 1 image(s)",
+            cluster.cache("docker.io"),
+            cluster.name
         ))
         .stdout_lacks("team/hello")
         .stdout_lacks("quay.io");
     quay_ls
         .stdout_contains(&format!(
-            "quay.io ({}): 1 image(s)",
-            cluster.cache("quay.io")
+            "quay.io ({}, serves {}): 1 image(s)",
+            cluster.cache("quay.io"),
+            cluster.name
         ))
         .stdout_lacks("library/hello")
         .stdout_lacks("docker.io");
@@ -524,14 +529,15 @@ fn unknown_upstream_without_a_remote_is_refused_before_anything_is_made() {
     };
     let network = tb.network("net");
     let registry = tb.container("reg");
-    let cache = tb.container("reg-docker-io");
+    let cache = tb.container("cache-docker-io");
     let project = Project::new().file(
         "brrt.toml",
         format!(
             "[cluster]\nname = \"{registry}-kind\"\nnetwork = \"{network}\"\n\n\
              [registry]\nname = \"{registry}\"\nport = {}\nimage = \"{REGISTRY_IMAGE}\"\n\n\
-             [cache]\nupstreams = [\"docker.io\", \"registry.example.com\"]\n",
-            free_port()
+             [cache]\nname = \"{}\"\nupstreams = [\"docker.io\", \"registry.example.com\"]\n",
+            free_port(),
+            tb.name("cache")
         ),
     );
 

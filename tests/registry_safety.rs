@@ -236,8 +236,8 @@ fn purge_deletes_only_the_volumes_brrt_made() {
     let cluster = docker_hub_cluster(&tb);
     cluster.dev_up().success();
     // A volume of the user's that looks like the volume of a quay.io cache.
-    let mine = tb.volume("reg-quay-io-data");
-    assert_eq!(mine, format!("{}-quay-io-data", cluster.registry));
+    let mine = tb.volume("cache-quay-io-data");
+    assert_eq!(mine, format!("{}-quay-io-data", cluster.cache_set()));
     docker(&["volume", "create", &mine]);
     let theirs = [
         cluster.volume(&cluster.registry),

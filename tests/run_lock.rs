@@ -13,12 +13,16 @@ use std::time::Duration;
 const HOLDER: &str = "config::brrt(\"brrt.toml\");\nlog::info(\"holding the lock\");\n\
                       while !fs::exists(\"release\") { sleep(0.05); }\n";
 
-/// A brrt.toml whose push registry and cluster are named for this test only, so that no other
-/// test's run holds its lock.
+/// A brrt.toml whose push registry, set of caches and cluster are named for this test only, so
+/// that no other test's run holds its lock (nor the user's dev-up, whose caches are
+/// brrt-cache-*). Its last table is `[registry]`.
 fn own_config(test: &str) -> (String, String) {
     let name = format!("brrt-t-{test}-{}", std::process::id());
     (
-        format!("[cluster]\nname = \"{name}\"\n\n[registry]\nname = \"{name}\"\n"),
+        format!(
+            "[cluster]\nname = \"{name}\"\n\n[cache]\nname = \"{name}-cache\"\n\n\
+             [registry]\nname = \"{name}\"\n"
+        ),
         name,
     )
 }
@@ -55,7 +59,7 @@ fn no_wait_fails_at_once_naming_the_holder() {
     let out = project.brrt().args(["run", "--no-wait", "read.rhai"]).run();
     out.failure(1)
         .stderr_contains(&format!(
-            "another brrt (pid {}, applying {}) holds push registry {name} and its caches on ",
+            "another brrt (pid {}, applying {}) holds push registry {name} on ",
             holder.id(),
             project.path().join("brrt.toml").display()
         ))
@@ -85,7 +89,7 @@ fn two_configs_naming_the_same_containers_take_turns() {
     // Another folder, another file name, other settings: the same push registry.
     let second = Project::new().file(
         "team/dev.toml",
-        format!("{config}port = 5999\n\n[cache]\nenabled = false\n"),
+        format!("{config}port = 5999\nimage = \"registry:2\"\n"),
     );
     second.write(
         "read.rhai",
@@ -98,7 +102,7 @@ fn two_configs_naming_the_same_containers_take_turns() {
         .run()
         .failure(1)
         .stderr_contains(&format!(
-            "another brrt (pid {}, applying {}) holds push registry {name} and its caches",
+            "another brrt (pid {}, applying {}) holds push registry {name}",
             holder.id(),
             first.path().join("brrt.toml").display()
         ));
@@ -147,8 +151,8 @@ fn locks_live_in_a_folder_only_the_user_can_write() {
         .collect();
     assert_eq!(
         locks.len(),
-        2,
-        "a lock for the registry and one for the cluster: {locks:?}"
+        3,
+        "a lock for the push registry, one for the caches and one for the cluster: {locks:?}"
     );
     for lock in &locks {
         let text = std::fs::read_to_string(lock).unwrap();
@@ -210,6 +214,58 @@ fn locks_live_in_a_folder_only_the_user_can_write() {
         "brrt keeps its run locks in {}, but others may enter or write it (mode 777, not 700)",
         fallback.display()
     ));
+}
+
+/// Issue 20: every cluster on an engine shares one cache per upstream, so two configs that
+/// name nothing else in common (their own push registry, their own cluster) but the same set of
+/// caches take turns; a config with caches of its own does not wait.
+#[test]
+fn two_configs_sharing_caches_take_turns() {
+    let (first_config, first) = own_config("lock-shared-a");
+    let (_, second) = own_config("lock-shared-b");
+    let holder_project = Project::new()
+        .file("brrt.toml", &first_config)
+        .file("hold.rhai", HOLDER);
+    let set = format!("{first}-cache");
+    let other = Project::new()
+        .file(
+            "brrt.toml",
+            format!(
+                "[cluster]\nname = \"{second}\"\n\n[cache]\nname = \"{set}\"\n\n\
+                 [registry]\nname = \"{second}\"\nport = 5998\n"
+            ),
+        )
+        .file(
+            "read.rhai",
+            "config::brrt(\"brrt.toml\");\nprint(\"read it\");\n",
+        );
+    let holder = holding(&holder_project);
+    other
+        .brrt()
+        .args(["run", "--no-wait", "read.rhai"])
+        .run()
+        .failure(1)
+        .stderr_contains(&format!(
+            "another brrt (pid {}, applying {}) holds the caches {set}-* that every cluster \
+             shares on ",
+            holder.id(),
+            holder_project.path().join("brrt.toml").display()
+        ));
+    // With caches of its own, the same config goes ahead.
+    other.write(
+        "brrt.toml",
+        format!(
+            "[cluster]\nname = \"{second}\"\n\n[cache]\nname = \"{second}-cache\"\n\n\
+             [registry]\nname = \"{second}\"\nport = 5998\n"
+        ),
+    );
+    other
+        .brrt()
+        .args(["run", "--no-wait", "read.rhai"])
+        .run()
+        .success()
+        .stdout_is("read it\n");
+    holder_project.write("release", "");
 }
 
 #[test]

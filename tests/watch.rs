@@ -177,14 +177,14 @@ fn a_burst_of_saves_applies_the_last_one() {
         "--format",
         "{{.Names}}",
         "--filter",
-        &format!("name={}-", cluster.registry),
+        &format!("name={}-", cluster.cache_set()),
     ]);
     assert!(!caches.contains("docker-io"), "{caches}");
     assert!(caches.contains("quay-io"), "{caches}");
     docker(&[
         "volume",
         "inspect",
-        &format!("{}-docker-io-data", cluster.registry),
+        &format!("{}-docker-io-data", cluster.cache_set()),
     ]);
     drop(brrt);
 }

@@ -39,16 +39,17 @@ pub struct RunLock {
 /// What a flow locks: something on an engine whose containers the flow changes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LockKey {
-    /// `push registry kind-registry and its caches`, `the nodes of cluster brrt-dev`.
+    /// `push registry kind-registry`, `the caches brrt-cache-* that every cluster shares`,
+    /// `the nodes of cluster brrt-dev`.
     pub what: String,
     pub engine: String,
 }
 
 impl LockKey {
-    /// The push registry `name` and its caches on `engine`.
+    /// The push registry `name` on `engine`.
     pub fn registry(engine: &str, name: &str) -> LockKey {
         LockKey {
-            what: format!("push registry {name} and its caches"),
+            what: format!("push registry {name}"),
             engine: engine.into(),
         }
     }

@@ -351,6 +351,8 @@ pub struct CacheConfig<'a> {
 /// [`Testbed`].
 pub struct Cluster<'t> {
     tb: &'t Testbed,
+    /// What its Docker names carry after the test's: `kind`, or `kind-b` for a second cluster.
+    tag: String,
     pub project: Project,
     /// The kind cluster name.
     pub name: String,
@@ -372,18 +374,39 @@ impl<'t> Cluster<'t> {
 
     /// Only the cluster network: a cluster whose nodes do not exist (yet).
     pub fn without_nodes(tb: &'t Testbed) -> Self {
-        let network = tb.network("net");
+        Cluster::named(tb, "")
+    }
+
+    /// Another cluster of the same test, with a project (its own brrt.toml), network, push
+    /// registry and port of its own, and a control-plane node. Its names carry `tag` (`b`):
+    /// `…-kind-b`, `…-net-b`, `…-reg-b`. It shares the test's set of caches.
+    pub fn another(tb: &'t Testbed, tag: &str) -> Self {
+        let cluster = Cluster::named(tb, tag);
+        cluster.add_node("control-plane", "control-plane");
+        cluster
+    }
+
+    fn named(tb: &'t Testbed, tag: &str) -> Self {
+        let dash = |what: &str| {
+            if tag.is_empty() {
+                what.to_string()
+            } else {
+                format!("{what}-{tag}")
+            }
+        };
+        let network = tb.network(&dash("net"));
         docker(&["network", "create", &network]);
-        let node = tb.container("kind-control-plane");
+        let node = tb.container(&format!("{}-control-plane", dash("kind")));
         let name = node
             .strip_suffix("-control-plane")
             .expect("kind's node name")
             .to_string();
         Cluster {
+            tag: dash("kind"),
             project: Project::new(),
             name,
             network,
-            registry: tb.container("reg"),
+            registry: tb.container(&dash("reg")),
             port: free_port(),
             upstreams: Vec::new(),
             tb,
@@ -392,7 +415,7 @@ impl<'t> Cluster<'t> {
 
     /// Starts a node `<cluster>-<suffix>` with `role`, running the testbed's containerd.
     pub fn add_node(&self, role: &str, suffix: &str) -> Node {
-        let name = self.tb.container(&format!("kind-{suffix}"));
+        let name = self.tb.container(&format!("{}-{suffix}", self.tag));
         Node::start(name, &self.name, role, &self.network, self.tb.containerd())
     }
 
@@ -422,10 +445,17 @@ impl<'t> Cluster<'t> {
             .unwrap_or_else(|| panic!("no upstream stand-in for {host}"))
     }
 
-    /// The cache container dev-up makes for `host` (registered for cleanup).
+    /// The cache container dev-up makes for `host` (registered for cleanup): the test's own set
+    /// of caches (`[cache] name`, see [`Cluster::config`]), which every cluster of the test
+    /// shares, as every cluster on an engine shares `brrt-cache-<upstream>`.
     pub fn cache(&self, host: &str) -> String {
-        self.tb.volume(&format!("reg-{}-data", slug(host)));
-        self.tb.container(&format!("reg-{}", slug(host)))
+        self.tb.volume(&format!("cache-{}-data", slug(host)));
+        self.tb.container(&format!("cache-{}", slug(host)))
+    }
+
+    /// The test's set of caches: what its configs name in `[cache] name`.
+    pub fn cache_set(&self) -> String {
+        self.tb.name("cache")
     }
 
     /// The volume of a registry container.
@@ -441,17 +471,22 @@ impl<'t> Cluster<'t> {
 
     /// The text of that brrt.toml, for tests that save it their own way.
     pub fn config(&self, cache: &CacheConfig<'_>) -> String {
-        self.tb.volume("reg-data");
+        let registry = self
+            .registry
+            .strip_prefix(&self.tb.name(""))
+            .expect("a test name");
+        self.tb.volume(&format!("{registry}-data"));
         let quoted: Vec<String> = cache.upstreams.iter().map(|u| format!("{u:?}")).collect();
         let mut text = format!(
             "[cluster]\nname = {:?}\nnetwork = {:?}\n\n\
              [registry]\nname = {:?}\nport = {}\nimage = {:?}\n\n\
-             [cache]\nenabled = {}\nupstreams = [{}]\n\n[cache.remotes]\n",
+             [cache]\nname = {:?}\nenabled = {}\nupstreams = [{}]\n\n[cache.remotes]\n",
             self.name,
             self.network,
             self.registry,
             self.port,
             self.tb.registry().image(),
+            self.cache_set(),
             cache.enabled,
             quoted.join(", ")
         );

@@ -190,7 +190,9 @@ pub fn render(f: &Findings) -> String {
     t.push_str(
         "[cache]\n\
          # One pull-through cache per upstream registry; a node pulls through it, and it keeps\n\
-         # what it pulled in a volume that outlives the container.\n\
+         # what it pulled in a volume that outlives the container. Every cluster on this Docker\n\
+         # engine whose config names the same set shares them (brrt-cache-docker-io, …).\n\
+         # name = \"brrt-cache\"       # another name gives this config caches of its own\n\
          enabled = true\n",
     );
     if f.refs.is_empty() {

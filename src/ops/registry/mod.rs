@@ -28,9 +28,9 @@ pub mod version;
 pub use api::{BlobReadError, ManifestInfo, RegistryApi, USER_AGENT};
 pub use cache::{CacheSpec, MODE_LABEL, SET_LABEL};
 pub use carry_over::{carry_over, per_config_caches, CarriedOver, PerConfigCache};
-pub use users::{users, users_of, ClusterUse};
 pub use contents::{api_for, caches, contents, size, volumes, RegistryInfo, TagEntry};
 pub use push::{ensure_push, PushRegistrySpec};
+pub use users::{users, users_of, ClusterUse};
 pub use version::{distribution, Distribution};
 
 use crate::ops::docker::{self, ContainerSpec, Ready};

@@ -183,7 +183,9 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
          (no brrt label) are never listed.",
         move |group: &str| -> RhaiResult<Dynamic> {
             let group = group.to_string();
-            to_dynamic(&with_docker(&c, |d| async move { ops::volumes(&d, &group).await })?)
+            to_dynamic(&with_docker(&c, |d| async move {
+                ops::volumes(&d, &group).await
+            })?)
         },
     );
     let c = ctx.clone();
@@ -261,9 +263,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
                 .get("cluster")
                 .and_then(|v| v.clone().into_string().ok())
                 .ok_or_else(|| {
-                    runtime_error(
-                        "registry::release: options.cluster names the cluster letting go",
-                    )
+                    runtime_error("registry::release: options.cluster names the cluster letting go")
                 })?;
             let keep = opts.get("keep_volume").map_or(Ok(true), |v| {
                 v.as_bool().map_err(|_| {
@@ -308,7 +308,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         move |spec: Map| -> RhaiResult<Dynamic> {
             let spec = cache_spec("registry::carry_over", spec)?;
             let mode = c.mode;
-            let out = with_docker(&c, |d| async move { ops::carry_over(&d, &spec, mode).await })?;
+            let out = with_docker(
+                &c,
+                |d| async move { ops::carry_over(&d, &spec, mode).await },
+            )?;
             c.record(
                 out.action,
                 format!("cache {} carried over into {}", out.from, out.volume),
