@@ -5,7 +5,8 @@
 #
 # Sets up, with names brrt-bench-<pid>-*: one network, an upstream stand-in, then lets dev-up
 # build 1 push registry + 4 caches (docker.io, gcr.io, quay.io, ghcr.io, all proxying the
-# stand-in) and wire 1 node stand-in. Converges once, then times N runs of each side and
+# stand-in; a set of caches of the bench's own, never the engine's brrt-cache-*) and wire 1
+# node stand-in. Converges once, then times N runs of each side and
 # prints median, p95 and the ratio brrt/shell (target <= 0.1). It reports figures only: a
 # missed target does not fail it. Everything it made is removed at exit.
 #
@@ -21,6 +22,7 @@ CLUSTER=$PREFIX-kind
 NODE=$CLUSTER-control-plane
 UPSTREAM=$PREFIX-upstream
 REGISTRY=$PREFIX-reg
+CACHES=$PREFIX-cache
 UPSTREAMS=(docker.io gcr.io quay.io ghcr.io)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/brrt-bench.XXXXXX")
 
@@ -62,7 +64,7 @@ ln -s "$REPO/scripts" "$WORK/scripts"
 {
   printf '[cluster]\nname = "%s"\nnetwork = "%s"\n\n' "$CLUSTER" "$NETWORK"
   printf '[registry]\nname = "%s"\nport = %s\nimage = "brrt-testbed/registry:2"\n\n' "$REGISTRY" "$PORT"
-  printf '[cache]\nenabled = true\nupstreams = ['
+  printf '[cache]\nname = "%s"\nenabled = true\nupstreams = [' "$CACHES"
   sep=""
   for up in "${UPSTREAMS[@]}"; do printf '%s"%s"' "$sep" "$up"; sep=", "; done
   printf ']\n\n[cache.remotes]\n'
@@ -72,7 +74,8 @@ cd "$WORK"
 
 brrt_dev_up() { "$BRRT" run scripts/dev-up.rhai; }
 shell_checks() {
-  "$REPO/benches/dev_up_noop_shell.sh" "$CLUSTER" "$NETWORK" "$REGISTRY" "$PORT" "${UPSTREAMS[@]}"
+  "$REPO/benches/dev_up_noop_shell.sh" "$CLUSTER" "$NETWORK" "$REGISTRY" "$PORT" "$CACHES" \
+    "$(realpath "$WORK/brrt.toml")" "${UPSTREAMS[@]}"
 }
 
 log "converging: 1 push registry, ${#UPSTREAMS[@]} caches, 1 node"

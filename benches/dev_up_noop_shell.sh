@@ -4,16 +4,17 @@
 # nodes, and in every node every mirror's hosts.toml compared with the wanted text. The
 # baseline that benches/dev_up_noop.sh times a no-op `brrt run scripts/dev-up.rhai` against.
 #
-# Usage: dev_up_noop_shell.sh CLUSTER NETWORK REGISTRY PORT UPSTREAM...
-# Exits 0 when everything is as wanted, 1 (listing what differs) otherwise.
+# Usage: dev_up_noop_shell.sh CLUSTER NETWORK REGISTRY PORT CACHES CONFIG UPSTREAM...
+# (CACHES: the set of caches, cache.name; CONFIG: the config's absolute path, which the
+# mirrors name.) Exits 0 when everything is as wanted, 1 (listing what differs) otherwise.
 set -euo pipefail
 
-[ $# -ge 4 ] || {
-  echo "usage: $0 CLUSTER NETWORK REGISTRY PORT UPSTREAM..." >&2
+[ $# -ge 6 ] || {
+  echo "usage: $0 CLUSTER NETWORK REGISTRY PORT CACHES CONFIG UPSTREAM..." >&2
   exit 2
 }
-CLUSTER=$1 NETWORK=$2 REGISTRY=$3 PORT=$4
-shift 4
+CLUSTER=$1 NETWORK=$2 REGISTRY=$3 PORT=$4 CACHES=$5 CONFIG=$6
+shift 6
 UPSTREAMS=("$@")
 CERTS=/etc/containerd/certs.d
 differs=0
@@ -32,11 +33,11 @@ server_of() {
   esac
 }
 
-cache_of() { echo "$REGISTRY-${1//./-}"; }
+cache_of() { echo "$CACHES-${1//./-}"; }
 
 # wanted_hosts_toml HOST MIRROR_URL SERVER: the file the recipe would write.
 wanted_hosts_toml() {
-  printf '# Managed by brrt for %s: edit brrt.toml, not this file.\n' "$1"
+  printf '# Managed by brrt for %s: edit %s, not this file.\n' "$1" "$CONFIG"
   if [ -n "$3" ]; then printf 'server = "%s"\n\n' "$3"; fi
   printf '[host."%s"]\ncapabilities = ["pull", "resolve"]\n' "$2"
 }

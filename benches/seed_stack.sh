@@ -96,6 +96,7 @@ port = $(free_port)
 image = "brrt-testbed/registry:$REGISTRY"
 
 [cache]
+name = "$REG"
 upstreams = ["docker.io"]
 
 [cache.remotes]

@@ -119,6 +119,7 @@ port = $(free_port)
 image = "brrt-testbed/registry:$v"
 
 [cache]
+name = "$PREFIX-reg$v"
 upstreams = ["docker.io"]
 
 [cache.remotes]

@@ -43,6 +43,7 @@ name = "$p-reg"
 port = $port
 image = "brrt-testbed/registry:2"
 [cache]
+name = "$p-reg"
 upstreams = [$1]
 [cache.remotes]
 "docker.io" = "http://$p-upstream:5000"

@@ -104,12 +104,15 @@ pub async fn carry_over(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<Carr
         return Ok(nothing(String::new(), volume));
     };
     let from = upstream::cache_name(group, &spec.upstream);
+    // With cache.name = registry.name the old cache is the shared one: its volume stays.
+    if from == cache {
+        return Ok(nothing(from, volume));
+    }
     let old = per_config_caches(d, group)
         .await?
         .into_iter()
         .find(|c| c.upstream == spec.upstream);
-    // With cache.name = registry.name the old cache is the shared one: its volume stays.
-    let Some(old) = old.filter(|_| from != cache) else {
+    let Some(old) = old else {
         return Ok(nothing(from, volume));
     };
     check_cache_volume(d, &volume).await?;

@@ -447,13 +447,16 @@ pub async fn release(
     })
 }
 
-/// Empties a cache: removes its container and volume, then starts it again, empty. A container
-/// or volume brrt did not create is refused before anything is removed.
+/// Empties a cache: removes its container and volume, then starts it again, empty, on every
+/// network it was on (it serves the clusters there too). A container or volume brrt did not
+/// create is refused before anything is removed, and so is a change of settings another
+/// cluster's config does not want.
 pub async fn clear(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<RegistryOutcome> {
     let name = spec.name();
     let volume = volume_name(&name);
-    if docker::inspect_container(d, &name)
-        .await?
+    let current = docker::inspect_container(d, &name).await?;
+    if current
+        .as_ref()
         .is_some_and(|c| !c.labels.contains_key(docker::MANAGED_LABEL))
     {
         return Err(Error::NotOurs {
@@ -479,6 +482,17 @@ pub async fn clear(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<RegistryO
             ),
         });
     }
+    if let Some(c) = &current {
+        // The cache every cluster shares comes back as their configs want it.
+        sharing::check_settings(d, spec, c).await?;
+    }
     remove(d, &name, false, mode).await?;
-    ensure_cache(d, spec, mode).await
+    let out = ensure_cache(d, spec, mode).await?;
+    // It serves the clusters on every network it was on.
+    for network in current.iter().flat_map(|c| &c.networks) {
+        if spec.network.as_ref() != Some(network) && !mode.dry_run {
+            docker::connect_network(d, network, &name, mode).await?;
+        }
+    }
+    Ok(out)
 }

@@ -29,9 +29,21 @@ pub struct ClusterUse {
 /// every kind cluster on the engine is read (stopped ones too: a stopped cluster still counts
 /// on its caches), one archive read each.
 pub async fn users(d: &Docker) -> Result<BTreeMap<String, Vec<ClusterUse>>> {
+    users_on(d, None).await
+}
+
+/// [`users`], reading only the nodes on one of `networks` (when given): a node on none of a
+/// registry's networks cannot pull from it.
+async fn users_on(
+    d: &Docker,
+    networks: Option<&[String]>,
+) -> Result<BTreeMap<String, Vec<ClusterUse>>> {
     let nodes = docker::list_containers(d, &[CLUSTER_LABEL.to_string()]).await?;
     let mut found: BTreeMap<String, BTreeMap<String, ClusterUse>> = BTreeMap::new();
     for node in nodes {
+        if networks.is_some_and(|nets| !node.networks.iter().any(|n| nets.contains(n))) {
+            continue;
+        }
         let role = node.labels.get(ROLE_LABEL).map(String::as_str);
         if !role.is_some_and(|r| NODE_ROLES.contains(&r)) {
             continue;
@@ -82,9 +94,17 @@ pub async fn users(d: &Docker) -> Result<BTreeMap<String, Vec<ClusterUse>>> {
         .collect())
 }
 
-/// The clusters that use the registry container `name`.
+/// The clusters that use the registry container `name`. Only the nodes that share a network
+/// with it are read (a node on none of its networks cannot pull from it), so this stays cheap
+/// however many clusters other networks hold.
 pub async fn users_of(d: &Docker, name: &str) -> Result<Vec<ClusterUse>> {
-    Ok(users(d).await?.remove(name).unwrap_or_default())
+    let Some(registry) = docker::inspect_container(d, name).await? else {
+        return Ok(Vec::new());
+    };
+    Ok(users_on(d, Some(&registry.networks))
+        .await?
+        .remove(name)
+        .unwrap_or_default())
 }
 
 /// The registry containers a mirror brrt wrote sends pulls to: `http://<name>:5000` hosts.

@@ -103,7 +103,7 @@ pub async fn ensure_container_ready(
         }
         ensure_image(docker, &spec.image).await?;
         check_ports_free(docker, &spec.name, &spec.ports, None).await?;
-        let id = create_and_start(docker, spec).await?;
+        let id = create_and_start(docker, spec, &[]).await?;
         if let Err(reason) = wait_ready(docker, &spec.name, ready).await {
             let tail = logs(docker, &spec.name, 200).await.unwrap_or_default();
             remove(docker, &spec.name).await?;
@@ -211,13 +211,10 @@ async fn switch(
 ) -> Result<String> {
     let aside = aside_name(&spec.name);
     set_aside(docker, old, &aside).await?;
-    let started = match create_and_start(docker, spec).await {
-        Ok(id) => match join_networks(docker, spec, old).await {
-            Err(e) => Err(e.to_string()),
-            Ok(()) => match wait_ready(docker, &spec.name, ready).await {
-                Ok(()) => stays_up(docker, &spec.name, SETTLE).await.map(|()| id),
-                Err(reason) => Err(reason),
-            },
+    let started = match create_and_start(docker, spec, &networks_to_join(spec, old)).await {
+        Ok(id) => match wait_ready(docker, &spec.name, ready).await {
+            Ok(()) => stays_up(docker, &spec.name, SETTLE).await.map(|()| id),
+            Err(reason) => Err(reason),
         },
         Err(e) => Err(e.to_string()),
     };
@@ -243,19 +240,18 @@ async fn switch(
     }
 }
 
-/// A replacement of a container that joins networks is connected to every network the old
-/// one was on: each serves someone (a cluster on that network) the spec does not name.
-async fn join_networks(docker: &Docker, spec: &ContainerSpec, old: &ContainerState) -> Result<()> {
+/// The networks a replacement of a container that joins networks is connected to beside its
+/// own: every network the old one was on, each serving someone (a cluster on that network)
+/// the spec does not name.
+fn networks_to_join(spec: &ContainerSpec, old: &ContainerState) -> Vec<String> {
     if !spec.joins_networks {
-        return Ok(());
+        return Vec::new();
     }
-    for network in &old.networks {
-        if spec.network.as_ref() != Some(network) {
-            crate::ops::docker::connect_network(docker, network, &spec.name, Mode::default())
-                .await?;
-        }
-    }
-    Ok(())
+    old.networks
+        .iter()
+        .filter(|n| spec.network.as_ref() != Some(*n))
+        .cloned()
+        .collect()
 }
 
 /// `<name>-brrt-old`: where a container waits while its replacement starts.
@@ -410,7 +406,14 @@ pub async fn rename(docker: &Docker, from: &str, to: &str) -> Result<()> {
         .map_err(|e| Error::docker(format!("rename container {from} to {to}"), e))
 }
 
-async fn create_and_start(docker: &Docker, spec: &ContainerSpec) -> Result<String> {
+/// Creates the container, connects it to `join` beside its own network (before it starts, so
+/// that nothing it does at start, a name it resolves, races a network being added), and
+/// starts it.
+async fn create_and_start(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    join: &[String],
+) -> Result<String> {
     let body = spec.create_body()?;
     let opts = CreateContainerOptionsBuilder::default()
         .name(&spec.name)
@@ -419,6 +422,14 @@ async fn create_and_start(docker: &Docker, spec: &ContainerSpec) -> Result<Strin
         .create_container(Some(opts), body)
         .await
         .map_err(|e| Error::docker(format!("create container {}", spec.name), e))?;
+    for network in join {
+        let joined =
+            crate::ops::docker::connect_network(docker, network, &spec.name, Mode::default()).await;
+        if let Err(e) = joined {
+            let _ = remove(docker, &spec.name).await;
+            return Err(e);
+        }
+    }
     if let Err(e) = start(docker, &spec.name).await {
         // Created but not startable (a port taken in the meantime, a bad mount): leave nothing.
         let _ = remove(docker, &spec.name).await;
