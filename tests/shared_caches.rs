@@ -109,7 +109,7 @@ fn two_clusters_on_two_configs_pull_through_one_cache_per_upstream() {
     let set = format!("dev.brrt.cache.set={}", a.cache_set());
     let upstream_label = "dev.brrt.registry.upstream=docker.io".to_string();
     let both = [set.clone(), upstream_label];
-    assert_eq!(labelled("container", &both), [cache.clone()]);
+    assert_eq!(labelled("container", &both), std::slice::from_ref(&cache));
     assert_eq!(labelled("volume", &both), [a.volume(&cache)]);
     let mut nets = vec![a.network.clone(), b.network.clone()];
     nets.sort();

@@ -61,10 +61,14 @@ pub async fn list_volumes(docker: &Docker, labels: &[String]) -> Result<Vec<Volu
     Ok(out)
 }
 
-/// Every volume whose name contains `part`, by name (brrt's or not): one request for all the
-/// volumes a flow is about to use.
-pub async fn volumes_named(docker: &Docker, part: &str) -> Result<BTreeMap<String, VolumeInfo>> {
-    let filters = HashMap::from([("name".to_string(), vec![part.to_string()])]);
+/// Every volume whose name contains one of `parts`, by name (brrt's or not): one request for
+/// all the volumes a flow is about to use.
+pub async fn volumes_named(
+    docker: &Docker,
+    parts: &[&str],
+) -> Result<BTreeMap<String, VolumeInfo>> {
+    let parts = parts.iter().map(|p| (*p).to_string()).collect();
+    let filters = HashMap::from([("name".to_string(), parts)]);
     let opts = ListVolumesOptionsBuilder::default()
         .filters(&filters)
         .build();

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::ops::docker::{self, ContainerSpec, Ready};
 use crate::ops::upstream::{self, Upstream};
-use crate::ops::{Error, Mode, Result};
+use crate::ops::{Action, Error, Mode, Result};
 use bollard::Docker;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -224,6 +224,28 @@ async fn ensure_cache_container(
     if let Some(c) = &current {
         // Shared by every cluster on the engine: another's config has a say in its settings.
         super::sharing::check_settings(d, spec, c).await?;
+        // The common no-op: that one inspect tells it is as wanted.
+        let serving = c.labels.get(MODE_LABEL).map(String::as_str);
+        let wanted = match serving {
+            Some(MODE_OFFLINE) if spec.offline => {
+                Some((spec.container(&up, MODE_OFFLINE), MODE_OFFLINE))
+            }
+            Some(MODE_PROXY) if !spec.offline => {
+                Some((spec.container(&up, MODE_PROXY), MODE_PROXY))
+            }
+            _ => None,
+        };
+        if let Some((wanted, shown)) = wanted.filter(|(w, _)| docker::is_current(c, w)) {
+            return Ok(RegistryOutcome {
+                name: wanted.name,
+                action: Action::Unchanged,
+                id: c.id.clone(),
+                volume: volume.clone(),
+                volume_action: Action::Unchanged,
+                mode: shown.into(),
+                upstream_unreachable: false,
+            });
+        }
     }
     if spec.offline {
         return ensure(spec.container(&up, MODE_OFFLINE), MODE_OFFLINE).await;

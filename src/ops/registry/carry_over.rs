@@ -39,8 +39,15 @@ pub async fn per_config_caches(d: &Docker, registry: &str) -> Result<Vec<PerConf
         format!("{ROLE_LABEL}=cache"),
         format!("{GROUP_LABEL}={registry}"),
     ];
+    let mut volume_labels = vec![MANAGED_LABEL.to_string()];
+    volume_labels.extend(labels.iter().cloned());
+    // Both at once: a no-op dev-up asks them on every run.
+    let (containers, volumes) = tokio::try_join!(
+        docker::list_containers(d, &labels),
+        docker::list_volumes(d, &volume_labels)
+    )?;
     let mut found: BTreeMap<String, PerConfigCache> = BTreeMap::new();
-    for c in docker::list_containers(d, &labels).await? {
+    for c in containers {
         if !c.labels.contains_key(MANAGED_LABEL) || c.name.ends_with(docker::ASIDE) {
             continue;
         }
@@ -51,9 +58,7 @@ pub async fn per_config_caches(d: &Docker, registry: &str) -> Result<Vec<PerConf
         entry.running = c.running;
         entry.container = Some(c.name);
     }
-    let mut volume_labels = vec![MANAGED_LABEL.to_string()];
-    volume_labels.extend(labels);
-    for v in docker::list_volumes(d, &volume_labels).await? {
+    for v in volumes {
         let Some(up) = v.labels.get(UPSTREAM_LABEL) else {
             continue;
         };

@@ -156,17 +156,14 @@ pub async fn preflight(
     replacing: bool,
     mode: Mode,
 ) -> Result<Vec<docker::FinishedSwitch>> {
-    // One listing per prefix: the push registry's name, and each set of caches.
+    // One listing for the names the push registry's and each set of caches' begin with.
     let mut prefixes = vec![push.name.as_str()];
     for c in caches {
         if !prefixes.contains(&c.set.as_str()) {
             prefixes.push(&c.set);
         }
     }
-    let mut containers = BTreeMap::new();
-    for prefix in &prefixes {
-        containers.extend(docker::containers_named(d, prefix).await?);
-    }
+    let containers = docker::containers_named(d, &prefixes).await?;
     let mut names = vec![push.name.clone()];
     names.extend(caches.iter().map(CacheSpec::name));
     for name in &names {
@@ -200,12 +197,11 @@ pub async fn preflight(
             .is_some_and(|c| c.labels.contains_key(docker::MANAGED_LABEL))
     };
     let unowned: Vec<&String> = names.iter().filter(|n| !brrts(n)).collect();
-    let mut volumes = BTreeMap::new();
-    if !unowned.is_empty() {
-        for prefix in &prefixes {
-            volumes.extend(docker::volumes_named(d, prefix).await?);
-        }
-    }
+    let volumes = if unowned.is_empty() {
+        BTreeMap::new()
+    } else {
+        docker::volumes_named(d, &prefixes).await?
+    };
     for name in unowned {
         let volume = volume_name(name);
         if volumes.get(&volume).is_some_and(|v| !v.is_managed()) {

@@ -173,15 +173,20 @@ pub async fn current_container(
     let Some(state) = inspect_container(docker, &spec.name).await? else {
         return Ok(None);
     };
-    let current = state.running
+    Ok(is_current(&state, spec).then_some(state))
+}
+
+/// Whether a container, as just inspected, already is exactly what `spec` asks for (see
+/// [`current_container`]).
+pub fn is_current(state: &ContainerState, spec: &ContainerSpec) -> bool {
+    state.running
         && state.labels.contains_key(MANAGED_LABEL)
         && state.labels.get(SPEC_HASH_LABEL) == Some(&spec.hash())
         && spec.secrets_match(&state.env)
         && spec
             .network
             .as_ref()
-            .is_none_or(|n| state.networks.contains(n));
-    Ok(current.then_some(state))
+            .is_none_or(|n| state.networks.contains(n))
 }
 
 /// Starts the new container in the old one's place, in a task that outlives a cancelled caller.

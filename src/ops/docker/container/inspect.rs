@@ -94,13 +94,14 @@ pub async fn list_containers(docker: &Docker, labels: &[String]) -> Result<Vec<C
     list(docker, filters).await
 }
 
-/// Every container (running or not, brrt's or not) whose name contains `part`, by name: one
-/// request for all the names a flow is about to use. Their `env` is not filled in.
+/// Every container (running or not, brrt's or not) whose name contains one of `parts`, by
+/// name: one request for all the names a flow is about to use. Their `env` is not filled in.
 pub async fn containers_named(
     docker: &Docker,
-    part: &str,
+    parts: &[&str],
 ) -> Result<BTreeMap<String, ContainerState>> {
-    let filters = HashMap::from([("name".to_string(), vec![part.to_string()])]);
+    let parts = parts.iter().map(|p| (*p).to_string()).collect();
+    let filters = HashMap::from([("name".to_string(), parts)]);
     Ok(list(docker, filters)
         .await?
         .into_iter()

@@ -17,8 +17,8 @@ mod spec;
 
 pub use ensure::{
     aside_name, current_container, ensure_container, ensure_container_ready, finish_switch,
-    rename as rename_container, start as start_container, switch_guard, switches_settled,
-    ContainerOutcome, FinishedSwitch, Ready, ASIDE,
+    is_current, rename as rename_container, start as start_container, switch_guard,
+    switches_settled, ContainerOutcome, FinishedSwitch, Ready, ASIDE,
 };
 pub use image::{ensure_image, image_exists};
 pub(crate) use inspect::is_not_found;
