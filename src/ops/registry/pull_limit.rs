@@ -173,8 +173,21 @@ fn realm_may_have_credentials(remote: &reqwest::Url, realm: &reqwest::Url) -> bo
     domain(&a).is_some() && domain(&a) == domain(&b)
 }
 
-/// Tokens fetched in this process, kept for their lifetime: `--watch` checks on every save.
-static TOKENS: Mutex<BTreeMap<String, (String, Instant)>> = Mutex::new(BTreeMap::new());
+/// A token fetched in this process, kept for its lifetime: `--watch` checks on every save,
+/// and a kept token spares the `401` and the token service.
+#[derive(Clone)]
+struct Kept {
+    token: String,
+    until: Instant,
+    /// Whether it was issued for the account's credentials.
+    as_account: bool,
+}
+
+/// Tokens by remote and user.
+static TOKENS: Mutex<BTreeMap<String, Kept>> = Mutex::new(BTreeMap::new());
+/// Checks started ahead of time ([`start`]) by upstream and remotes.
+static STARTED: Mutex<BTreeMap<String, tokio::task::JoinHandle<crate::ops::Result<PullLimit>>>> =
+    Mutex::new(BTreeMap::new());
 /// Whether the previous check of each remote in this process found the limit low.
 static WAS_LOW: Mutex<BTreeMap<String, bool>> = Mutex::new(BTreeMap::new());
 
@@ -197,9 +210,43 @@ struct Answer {
     as_account: bool,
 }
 
+fn started_key(host: &str, remotes: &BTreeMap<String, String>) -> String {
+    format!("{host} {remotes:?}")
+}
+
+/// Starts [`check`] on `runtime` now, for the next [`check`] with the same arguments in this
+/// process to take its answer: a flow asks early and reads it at its end, so the round trips
+/// to the upstream overlap the flow's own work.
+pub fn start(runtime: &tokio::runtime::Handle, host: &str, remotes: &BTreeMap<String, String>) {
+    let (h, r) = (host.to_string(), remotes.clone());
+    let task = runtime.spawn(async move { check_now(&h, &r).await });
+    STARTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(started_key(host, remotes), task);
+}
+
 /// Checks the pull limit of `host`'s remote (from `remotes`, the config's `cache.remotes`,
-/// else the catalogue's endpoint) for the pulls its cache makes.
+/// else the catalogue's endpoint) for the pulls its cache makes; takes the answer of a check
+/// [`start`]ed with the same arguments when there is one.
 pub async fn check(
+    host: &str,
+    remotes: &BTreeMap<String, String>,
+) -> crate::ops::Result<PullLimit> {
+    let started = STARTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(&started_key(host, remotes));
+    if let Some(Ok(found)) = match started {
+        Some(task) => Some(task.await),
+        None => None,
+    } {
+        return found;
+    }
+    check_now(host, remotes).await
+}
+
+async fn check_now(
     host: &str,
     remotes: &BTreeMap<String, String>,
 ) -> crate::ops::Result<PullLimit> {
@@ -307,12 +354,20 @@ pub async fn check(
 
 /// The `HEAD` of the probe manifest, with the token dance when the remote asks for it.
 async fn ask(remote: &str, credentials: Option<&(String, String)>) -> Result<Answer, Failure> {
-    let http = crate::ops::http_client::builder()
-        .timeout(TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .user_agent(USER_AGENT)
-        .build()
-        .map_err(|e| Failure::Unexpected(e.to_string()))?;
+    // One client for the process: under --watch its connections are kept between checks.
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let http = match CLIENT.get() {
+        Some(c) => c,
+        None => {
+            let built = crate::ops::http_client::builder()
+                .timeout(TIMEOUT)
+                .connect_timeout(CONNECT_TIMEOUT)
+                .user_agent(USER_AGENT)
+                .build()
+                .map_err(|e| Failure::Unexpected(e.to_string()))?;
+            CLIENT.get_or_init(|| built)
+        }
+    };
     let url = format!("{remote}/v2/{PROBE_REPO}/manifests/{PROBE_TAG}");
     let remote_url =
         reqwest::Url::parse(remote).map_err(|e| Failure::Unexpected(format!("{remote}: {e}")))?;
@@ -329,9 +384,21 @@ async fn ask(remote: &str, credentials: Option<&(String, String)>) -> Result<Ans
             reason(&e)
         ))
     };
-    let first = head(None).await.map_err(unreachable)?;
+    let key = format!(
+        "{remote} {}",
+        credentials.map_or(String::new(), |(u, _)| u.clone())
+    );
+    let kept = TOKENS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+        .filter(|k| k.until > Instant::now())
+        .cloned();
+    let first = head(kept.as_ref().map(|k| format!("Bearer {}", k.token)))
+        .await
+        .map_err(unreachable)?;
     if first.status() != reqwest::StatusCode::UNAUTHORIZED {
-        return Ok(read(&first, false));
+        return Ok(read(&first, kept.is_some_and(|k| k.as_account)));
     }
     let challenge = first
         .headers()
@@ -382,72 +449,12 @@ async fn ask(remote: &str, credentials: Option<&(String, String)>) -> Result<Ans
     }
     let send_credentials =
         credentials.filter(|_| realm_may_have_credentials(&remote_url, &token_url));
-    let key = format!(
-        "{token_url} {}",
-        send_credentials.map_or(String::new(), |(u, _)| u.clone())
-    );
-    let kept = TOKENS
+    let kept = fetch_token(http, token_url, realm, send_credentials).await?;
+    TOKENS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get(&key)
-        .filter(|(_, until)| *until > Instant::now())
-        .map(|(t, _)| t.clone());
-    let token = match kept {
-        Some(t) => t,
-        None => {
-            let mut req = http.get(token_url.clone());
-            if let Some((user, pass)) = send_credentials {
-                req = req.basic_auth(user, Some(pass));
-            }
-            let resp = req.send().await.map_err(|e| {
-                Failure::Unreachable(format!(
-                    "its token service {realm} cannot be reached from this machine ({})",
-                    reason(&e)
-                ))
-            })?;
-            let status = resp.status();
-            let body = resp.bytes().await.unwrap_or_default();
-            let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            if status == reqwest::StatusCode::UNAUTHORIZED && send_credentials.is_some() {
-                let said = json["details"]
-                    .as_str()
-                    .or_else(|| json["errors"][0]["message"].as_str())
-                    .map_or_else(
-                        || status.to_string(),
-                        |d| format!("{} {d}", status.as_u16()),
-                    );
-                return Err(Failure::Refused {
-                    realm: realm.clone(),
-                    said,
-                });
-            }
-            if !status.is_success() {
-                return Err(Failure::Unexpected(format!(
-                    "the token service {realm} answered {status}"
-                )));
-            }
-            let token = json["token"]
-                .as_str()
-                .or_else(|| json["access_token"].as_str())
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| {
-                    Failure::Unexpected(format!("the token service {realm} sent no token"))
-                })?
-                .to_string();
-            let life = json["expires_in"]
-                .as_u64()
-                .unwrap_or(0)
-                .max(MIN_TOKEN_SECONDS);
-            TOKENS
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(
-                    key,
-                    (token.clone(), Instant::now() + Duration::from_secs(life)),
-                );
-            token
-        }
-    };
+        .insert(key, kept.clone());
+    let token = kept.token;
     let answer = head(Some(format!("Bearer {token}")))
         .await
         .map_err(unreachable)?;
@@ -457,6 +464,62 @@ async fn ask(remote: &str, credentials: Option<&(String, String)>) -> Result<Ans
         )));
     }
     Ok(read(&answer, send_credentials.is_some()))
+}
+
+/// A token from the token service at `token_url` (the realm, with service and scope), with
+/// basic auth when `credentials` are given.
+async fn fetch_token(
+    http: &reqwest::Client,
+    token_url: reqwest::Url,
+    realm: &str,
+    credentials: Option<&(String, String)>,
+) -> Result<Kept, Failure> {
+    let mut req = http.get(token_url);
+    if let Some((user, pass)) = credentials {
+        req = req.basic_auth(user, Some(pass));
+    }
+    let resp = req.send().await.map_err(|e| {
+        Failure::Unreachable(format!(
+            "its token service {realm} cannot be reached from this machine ({})",
+            reason(&e)
+        ))
+    })?;
+    let status = resp.status();
+    let body = resp.bytes().await.unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    if status == reqwest::StatusCode::UNAUTHORIZED && credentials.is_some() {
+        let said = json["details"]
+            .as_str()
+            .or_else(|| json["errors"][0]["message"].as_str())
+            .map_or_else(
+                || status.to_string(),
+                |d| format!("{} {d}", status.as_u16()),
+            );
+        return Err(Failure::Refused {
+            realm: realm.to_string(),
+            said,
+        });
+    }
+    if !status.is_success() {
+        return Err(Failure::Unexpected(format!(
+            "the token service {realm} answered {status}"
+        )));
+    }
+    let token = json["token"]
+        .as_str()
+        .or_else(|| json["access_token"].as_str())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Failure::Unexpected(format!("the token service {realm} sent no token")))?
+        .to_string();
+    let life = json["expires_in"]
+        .as_u64()
+        .unwrap_or(0)
+        .max(MIN_TOKEN_SECONDS);
+    Ok(Kept {
+        token,
+        until: Instant::now() + Duration::from_secs(life),
+        as_account: credentials.is_some(),
+    })
 }
 
 fn read(resp: &reqwest::Response, as_account: bool) -> Answer {

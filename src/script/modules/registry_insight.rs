@@ -1,6 +1,7 @@
 //! `registry::` functions that look into the caches at work and prepare them: counters
 //! (`stats`), live activity (`follow_logs`), an upstream's pull limit (`pull_limit`,
-//! `refused_pulls`), and pulling images in ahead of time (`image_refs`, `image_ref`, `warm`).
+//! `pull_limit_start`, `refused_pulls`), and pulling images in ahead of time (`image_refs`,
+//! `image_ref`, `warm`).
 
 use crate::ops::registry::activity::{self, Followed};
 use crate::ops::registry::manifest::Platform;
@@ -95,6 +96,21 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
                 .block_on(async move { pull_limit::check(&host, &remotes).await })
                 .map_err(|e| script_error(&c, e))?;
             to_dynamic(&found)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "pull_limit_start",
+        &["upstream: String", "remotes: Map"],
+        "()",
+        "Starts registry::pull_limit in the background; the next registry::pull_limit with the \
+         same arguments in this process takes its answer, so a flow that asks early overlaps \
+         the upstream's round trips with its own work.",
+        move |host: &str, remotes: Map| -> RhaiResult<()> {
+            let remotes: BTreeMap<String, String> =
+                from_dynamic("registry::pull_limit_start", &remotes.into())?;
+            pull_limit::start(&c.handle, host, &remotes);
+            Ok(())
         },
     );
     let c = ctx.clone();
