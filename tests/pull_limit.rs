@@ -327,6 +327,7 @@ fn dev_up_under_watch_warns_only_when_the_limit_gets_low() {
         l.iter().any(low)
     });
 
+    // The first apply is reported as one (`start → …`); each save adds one.
     let mut saves = 0;
     let mut save = |watch: &mut Running| {
         saves += 1;
@@ -334,7 +335,7 @@ fn dev_up_under_watch_warns_only_when_the_limit_gets_low() {
         cluster
             .project
             .write("brrt.toml", format!("{text}# save {saves}\n"));
-        watch.wait_for_applies(saves);
+        watch.wait_for_applies(1 + saves);
     };
     // Still 5 left: nothing more is said.
     save(&mut watch);
@@ -365,4 +366,21 @@ fn dev_up_under_watch_warns_only_when_the_limit_gets_low() {
         watch.lines()
     );
     assert_eq!(hub.pulls(&Who::Anonymous), 95, "a check counted as a pull");
+    // One process, one token: the later checks send it at once, without the 401 and the
+    // token service.
+    let asked = probes(&hub);
+    assert_eq!(
+        (
+            asked.iter().filter(|r| r.ends_with(" 401 -")).count(),
+            asked.len()
+        ),
+        (1, 5),
+        "{asked:?}"
+    );
+    let tokens = hub
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /token "))
+        .count();
+    assert_eq!(tokens, 1, "{:?}", hub.requests());
 }
