@@ -384,3 +384,132 @@ fn dev_up_under_watch_warns_only_when_the_limit_gets_low() {
         .count();
     assert_eq!(tokens, 1, "{:?}", hub.requests());
 }
+
+/// One request to the stand-in over a plain socket: the status, the headers (names in lower
+/// case) and the body.
+fn request(
+    hub: &DockerHub,
+    method: &str,
+    path: &str,
+    auth: Option<&str>,
+) -> (u16, Vec<(String, String)>, String) {
+    use std::io::{Read, Write};
+    let addr = hub.url().trim_start_matches("http://").to_string();
+    let mut s = std::net::TcpStream::connect(&addr).expect("the stand-in listens");
+    let auth = auth.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines.next().unwrap()[9..12].parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+        .collect();
+    (status, headers, body.to_string())
+}
+
+fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The stand-in keeps to Docker Hub's rules, so that the tests above cannot pass against a
+/// lenient one: no manifest without a bearer token for its repository, tokens only for the
+/// registry's service and for right credentials, the headers on GET and HEAD, only a GET
+/// counted, and 429 TOOMANYREQUESTS once the limit is used up, while a HEAD still answers.
+#[test]
+fn the_docker_hub_stand_in_is_strict() {
+    let hub = DockerHub::start(
+        "127.0.0.1",
+        2,
+        &[Account {
+            user: "bot",
+            password: "pw",
+            limit: Some(5),
+        }],
+    );
+    hub.add_image("library/hello", "1", &[("hello.txt", "hello 1")]);
+    let manifest = "/v2/library/hello/manifests/1";
+    let (status, headers, _) = request(&hub, "GET", manifest, None);
+    assert_eq!(status, 401);
+    assert_eq!(
+        header(&headers, "www-authenticate"),
+        Some(
+            format!(
+                "Bearer realm=\"{}/token\",service=\"registry.docker.io\",scope=\"repository:library/hello:pull\"",
+                hub.url()
+            )
+            .as_str()
+        )
+    );
+    let (status, _, _) = request(&hub, "GET", manifest, Some("Bearer made-up"));
+    assert_eq!(status, 401);
+
+    let token_path = "/token?service=registry.docker.io&scope=repository%3Alibrary%2Fhello%3Apull";
+    let (status, _, body) = request(&hub, "GET", "/token?service=other&scope=x", None);
+    assert_eq!(status, 400, "{body}");
+    let (status, _, body) = request(&hub, "GET", token_path, Some("Basic Ym90Ondyb25n"));
+    assert_eq!(
+        (status, body.as_str()),
+        (401, r#"{"details":"incorrect username or password"}"#)
+    );
+    let token = |auth: Option<&str>| {
+        let (status, _, body) = request(&hub, "GET", token_path, auth);
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        format!("Bearer {}", v["token"].as_str().unwrap())
+    };
+    let anonymous = token(None);
+    let other = request(
+        &hub,
+        "GET",
+        "/v2/library/other/manifests/1",
+        Some(&anonymous),
+    );
+    assert_eq!(other.0, 401);
+    assert!(header(&other.1, "www-authenticate")
+        .unwrap()
+        .ends_with("error=\"insufficient_scope\""));
+
+    let remaining =
+        |headers: &[(String, String)]| header(headers, "ratelimit-remaining").map(str::to_string);
+    let (status, headers, _) = request(&hub, "HEAD", manifest, Some(&anonymous));
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "ratelimit-limit"), Some("2;w=21600"));
+    assert_eq!(remaining(&headers).as_deref(), Some("2;w=21600"));
+    assert_eq!(
+        header(&headers, "docker-ratelimit-source"),
+        Some("203.0.113.7")
+    );
+    for left in ["1;w=21600", "0;w=21600"] {
+        let (status, headers, _) = request(&hub, "GET", manifest, Some(&anonymous));
+        assert_eq!((status, remaining(&headers).as_deref()), (200, Some(left)));
+    }
+    let (status, headers, body) = request(&hub, "GET", manifest, Some(&anonymous));
+    assert_eq!(status, 429);
+    assert_eq!(remaining(&headers).as_deref(), Some("0;w=21600"));
+    assert!(body.contains(r#""code":"TOOMANYREQUESTS""#), "{body}");
+    let (status, headers, _) = request(&hub, "HEAD", manifest, Some(&anonymous));
+    assert_eq!(
+        (status, remaining(&headers).as_deref()),
+        (200, Some("0;w=21600"))
+    );
+    assert_eq!(hub.pulls(&Who::Anonymous), 2);
+
+    // An account counts on its own, and is told by its id rather than an address.
+    let bot = token(Some("Basic Ym90OnB3"));
+    let (status, headers, _) = request(&hub, "GET", manifest, Some(&bot));
+    assert_eq!(
+        (status, remaining(&headers).as_deref()),
+        (200, Some("4;w=21600"))
+    );
+    assert!(header(&headers, "docker-ratelimit-source")
+        .unwrap()
+        .parse::<std::net::IpAddr>()
+        .is_err());
+    assert_eq!(hub.pulls(&Who::Account("bot".into())), 1);
+}
