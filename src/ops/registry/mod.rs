@@ -7,6 +7,7 @@
 //! - [`api`]: the registry HTTP API
 //! - [`migrate`]: from a single proxy registry brrt did not create to brrt's caches
 //! - [`version`]: which distribution a registry runs (2.x or 3.x), where they differ
+//! - [`pull_limit`]: an upstream's pull limit (Docker Hub's), and pulls it refused a cache
 
 pub mod activity;
 pub mod api;
@@ -14,6 +15,7 @@ mod cache;
 mod contents;
 pub mod manifest;
 pub mod migrate;
+pub mod pull_limit;
 mod push;
 pub mod stats;
 pub mod storage;
