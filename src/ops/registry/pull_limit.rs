@@ -185,9 +185,17 @@ struct Kept {
 
 /// Tokens by remote and user.
 static TOKENS: Mutex<BTreeMap<String, Kept>> = Mutex::new(BTreeMap::new());
+/// A check started ahead of time, and when.
+type Started = (
+    Instant,
+    tokio::task::JoinHandle<crate::ops::Result<PullLimit>>,
+);
 /// Checks started ahead of time ([`start`]) by upstream and remotes.
-static STARTED: Mutex<BTreeMap<String, tokio::task::JoinHandle<crate::ops::Result<PullLimit>>>> =
-    Mutex::new(BTreeMap::new());
+static STARTED: Mutex<BTreeMap<String, Started>> = Mutex::new(BTreeMap::new());
+/// The longest a flow waits for a check it started, counted from its start: the check must
+/// never hold up a dev-up (an upstream that does not answer would cost its timeouts, three
+/// requests long). A check that takes longer is dropped, and the flow says nothing of it.
+const STARTED_BUDGET: Duration = Duration::from_secs(5);
 /// Whether the previous check of each remote in this process found the limit low.
 static WAS_LOW: Mutex<BTreeMap<String, bool>> = Mutex::new(BTreeMap::new());
 
@@ -223,7 +231,7 @@ pub fn start(runtime: &tokio::runtime::Handle, host: &str, remotes: &BTreeMap<St
     STARTED
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(started_key(host, remotes), task);
+        .insert(started_key(host, remotes), (Instant::now(), task));
 }
 
 /// Checks the pull limit of `host`'s remote (from `remotes`, the config's `cache.remotes`,
@@ -237,13 +245,37 @@ pub async fn check(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .remove(&started_key(host, remotes));
-    if let Some(Ok(found)) = match started {
-        Some(task) => Some(task.await),
-        None => None,
-    } {
-        return found;
+    let Some((since, mut task)) = started else {
+        return check_now(host, remotes).await;
+    };
+    let deadline = tokio::time::Instant::from_std(since + STARTED_BUDGET);
+    match tokio::time::timeout_at(deadline, &mut task).await {
+        Ok(Ok(found)) => found,
+        // The task was cancelled or panicked: ask now, as if none had been started.
+        Ok(Err(_)) => check_now(host, remotes).await,
+        Err(_) => {
+            task.abort();
+            let up = upstream::resolve(host, remotes)?;
+            let (remote, _) = upstream::without_credentials(up.remote.trim_end_matches('/'));
+            Ok(PullLimit {
+                upstream: host.to_string(),
+                own_remote: up.server.as_deref() == Some(up.remote.as_str()),
+                who: "anonymous".into(),
+                limit: None,
+                remaining: None,
+                window: None,
+                status: "unknown".into(),
+                level: "warn".into(),
+                text: format!(
+                    "{host}: the pull limit was not checked: {remote} did not answer within {} s",
+                    STARTED_BUDGET.as_secs()
+                ),
+                remote,
+                newly_low: false,
+                recovered: false,
+            })
+        }
     }
-    check_now(host, remotes).await
 }
 
 async fn check_now(
@@ -626,6 +658,26 @@ fn refused_in(log: &str, container: &str, upstream: &str) -> Option<Refused> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A remote that takes the connection and never answers costs a flow that started the
+    /// check at most [`STARTED_BUDGET`], not the requests' timeouts.
+    #[test]
+    fn a_started_check_of_a_remote_that_never_answers_is_dropped_after_its_budget() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let remote = format!("http://{}", listener.local_addr().unwrap());
+        let remotes = BTreeMap::from([("docker.io".to_string(), remote.clone())]);
+        start(runtime.handle(), "docker.io", &remotes);
+        let found = runtime.block_on(check("docker.io", &remotes)).unwrap();
+        assert_eq!(found.status, "unknown");
+        assert_eq!(
+            found.text,
+            format!(
+                "docker.io: the pull limit was not checked: {remote} did not answer within 5 s"
+            )
+        );
+        drop(listener);
+    }
 
     #[test]
     fn quotas_and_windows_read_as_docker_hub_writes_them() {
