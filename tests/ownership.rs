@@ -815,12 +815,15 @@ fn the_tilt_down_button_removes_only_what_brrt_made() {
             serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {out:?}"))?;
         Ok::<_, String>(json["status"].clone())
     };
-    wait_for(120, "Tilt to load the button", || status().map(drop));
-    assert_eq!(
-        status().unwrap()["updateStatus"],
-        "none",
-        "it ran by itself"
-    );
+    // Tilt lists the resource before it fills in its status: wait for the status itself.
+    let loaded = wait_for(120, "Tilt to load the button", || {
+        let s = status()?;
+        match s["updateStatus"].as_str() {
+            Some(u) => Ok(u.to_string()),
+            None => Err(format!("{s}")),
+        }
+    });
+    assert_eq!(loaded, "none", "it ran by itself");
     // The click.
     let clicked = tilt_cmd(&["trigger", "brrt-down"]).output().unwrap();
     assert!(clicked.status.success(), "{clicked:?}");

@@ -15,6 +15,7 @@ pub use change::{Action, Mode};
 pub use error::{write_source_line, ConfigError, Error, Result};
 pub mod containerd;
 pub mod flows;
+pub mod http_client;
 pub mod init;
 pub mod k8s;
 pub mod kind;

@@ -92,6 +92,10 @@ pub enum Activity {
         duration_ms: f64,
         /// Why it failed, when it did (a client that hung up, an upstream error).
         error: Option<String>,
+        /// The upstream refused the cache's fetch for its pull limit (`429 TOOMANYREQUESTS`).
+        /// distribution v3 passes the 429 on (`err.code=toomanyrequests`); 2.8 answers 500 and
+        /// keeps the upstream's words (`err.detail="toomanyrequests: …"`).
+        too_many: bool,
     },
     /// The cache fetched something from its upstream and now holds it.
     Stored { repo: String, digest: String },
@@ -146,6 +150,12 @@ pub fn activity(fields: &BTreeMap<String, String>) -> Option<Activity> {
                 .cloned()
                 .unwrap_or_else(|| msg.clone())
         });
+        let too_many = fields
+            .get("err.code")
+            .is_some_and(|c| c.eq_ignore_ascii_case("toomanyrequests"))
+            || fields
+                .get("err.detail")
+                .is_some_and(|d| d.to_ascii_lowercase().starts_with("toomanyrequests"));
         return Some(Activity::Served {
             kind,
             method: fields.get("http.request.method")?.clone(),
@@ -159,6 +169,7 @@ pub fn activity(fields: &BTreeMap<String, String>) -> Option<Activity> {
             started: time - duration as i128,
             duration_ms: duration / 1e6,
             error,
+            too_many,
         });
     }
     if level == "info" || level == "debug" {
@@ -217,11 +228,12 @@ pub fn short_digest(digest: &str) -> &str {
 
 /// One line of `cache logs`: the activity, told for people, with `hit`/`miss` in a column of
 /// its own. `stores_after_hang_up`: whether the cache goes on storing a blob whose client hung
-/// up (distribution 2.x) or drops it (v3).
+/// up (distribution 2.x) or drops it (v3). `upstream` names the upstream in a refusal.
 pub fn describe(
     activity: &Activity,
     from_cache: Option<bool>,
     stores_after_hang_up: bool,
+    upstream: &str,
 ) -> String {
     match activity {
         Activity::Served {
@@ -233,6 +245,7 @@ pub fn describe(
             bytes,
             duration_ms,
             error,
+            too_many,
             ..
         } => {
             let what = match kind {
@@ -251,6 +264,11 @@ pub fn describe(
                 _ => "    ",
             };
             let how = match (error, from_cache) {
+                _ if *too_many => format!(
+                    "HTTP {status}: {upstream} refused it, its pull limit is used up (429 \
+                     TOOMANYREQUESTS); {}",
+                    super::pull_limit::advice(upstream)
+                ),
                 _ if hung_up && from_cache == Some(false) && !stores_after_hang_up => {
                     "the client hung up; the cache dropped what it was fetching".to_string()
                 }
@@ -364,7 +382,7 @@ pub async fn follow(d: &Docker, caches: &[Followed], out: &mut dyn FnMut(String)
             out(format!(
                 "{:<width$}  {}",
                 caches[i].upstream,
-                describe(&act, from_cache, keeps[i])
+                describe(&act, from_cache, keeps[i], &caches[i].upstream)
             ));
         }
     }
@@ -401,12 +419,15 @@ mod tests {
         let end = unix_nanos("2026-11-29T19:46:01.105582561Z").unwrap();
         assert_eq!(end - started, 11_934_690);
         assert_eq!(error, None);
-        let line = describe(&activity(&fields).unwrap(), Some(false), false);
+        let line = describe(&activity(&fields).unwrap(), Some(false), false, "docker.io");
         assert!(
             line.starts_with("miss  blob      GET  library/hello@sha256:ec05c98f076b  137 B"),
             "{line}"
         );
-        assert!(describe(&activity(&fields).unwrap(), Some(true), false).starts_with("hit "));
+        assert!(
+            describe(&activity(&fields).unwrap(), Some(true), false, "docker.io")
+                .starts_with("hit ")
+        );
     }
 
     /// What distribution v3 logged when a client hung up on a blob it was fetching.
@@ -414,7 +435,7 @@ mod tests {
     fn a_hang_up_is_told_as_each_release_handles_it() {
         let line = r#"time="2026-12-07T15:06:12.768508346Z" level=error msg="response completed with error" err.code=unknown err.detail="write tcp 172.28.0.3:5000->172.28.0.1:43366: write: broken pipe" err.message="unknown error" go.version=go1.27.3 http.request.host=x http.request.id=01a2 http.request.method=GET http.request.remoteaddr="172.28.0.1:43366" http.request.uri="/v2/team/big/blobs/sha256:c8dcd3c6e026354852f9c51f43a63d6c03d2b2e3ad09151b9525951e6dd3b1d3" http.request.useragent= http.response.contenttype=application/octet-stream http.response.duration=46.2ms http.response.status=200 http.response.written=168192 vars.digest="sha256:c8dc" vars.name=team/big version=v3.1.1"#;
         let act = activity(&parse_logfmt(line).unwrap()).unwrap();
-        let v3 = describe(&act, Some(false), false);
+        let v3 = describe(&act, Some(false), false, "docker.io");
         assert!(
             v3.starts_with("miss  blob      GET  team/big@sha256:c8dcd3c6e026"),
             "{v3}"
@@ -423,12 +444,42 @@ mod tests {
             v3.ends_with("the client hung up; the cache dropped what it was fetching"),
             "{v3}"
         );
-        let v2 = describe(&act, Some(false), true);
+        let v2 = describe(&act, Some(false), true, "docker.io");
         assert!(
             v2.ends_with("the cache goes on storing what it fetches"),
             "{v2}"
         );
-        assert!(describe(&act, Some(true), false).ends_with("the client hung up"));
+        assert!(describe(&act, Some(true), false, "docker.io").ends_with("the client hung up"));
+    }
+
+    /// What each release logged when the Docker Hub stand-in answered the cache's manifest
+    /// fetch with 429 TOOMANYREQUESTS: v3 passes the 429 on, 2.8 answers 500.
+    #[test]
+    fn an_upstream_429_is_named_on_both_releases() {
+        let v3 = r#"time="2026-12-07T17:09:44.396079384Z" level=error msg="response completed with error" err.code=toomanyrequests err.message="You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limits" go.version=go1.27.3 http.request.host="127.0.0.1:36651" http.request.id=01a2 http.request.method=GET http.request.remoteaddr="192.168.32.1:36526" http.request.uri=/v2/library/hello/manifests/1 http.request.useragent=curl/7.88.1 http.response.contenttype=application/json http.response.duration=12.732881ms http.response.status=429 http.response.written=195 vars.name=library/hello vars.reference=1 version=v3.1.1-53-g0d6b721dc"#;
+        let v2 = r#"time="2026-12-07T17:09:44.337605892Z" level=error msg="response completed with error" err.code=unknown err.detail="toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limits" err.message="unknown error" go.version=go1.19.8 http.request.host="127.0.0.1:36650" http.request.id=80c7 http.request.method=GET http.request.remoteaddr="192.168.32.1:38674" http.request.uri=/v2/library/hello/manifests/4 http.request.useragent=curl/7.88.1 http.response.contenttype="application/json; charset=utf-8" http.response.duration=40.465784ms http.response.status=500 http.response.written=262 vars.name=library/hello vars.reference=4"#;
+        for (line, status) in [(v3, 429), (v2, 500)] {
+            let act = activity(&parse_logfmt(line).unwrap()).unwrap();
+            assert!(
+                matches!(act, Activity::Served { too_many: true, .. }),
+                "{act:?}"
+            );
+            let told = describe(&act, None, false, "docker.io");
+            assert!(
+                told.contains(&format!(
+                    "HTTP {status}: docker.io refused it, its pull limit is used up (429 TOOMANYREQUESTS); log in through BRRT_DOCKER_IO_USERNAME/PASSWORD"
+                )),
+                "{told}"
+            );
+        }
+        let other = activity(&parse_logfmt(SERVED).unwrap()).unwrap();
+        assert!(matches!(
+            other,
+            Activity::Served {
+                too_many: false,
+                ..
+            }
+        ));
     }
 
     #[test]

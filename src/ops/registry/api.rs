@@ -76,13 +76,13 @@ pub struct ManifestInfo {
 
 impl RegistryApi {
     pub fn new(base: impl Into<String>) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::ops::http_client::builder()
             .timeout(TIMEOUT)
             // Registry logs name the client: `cache warm` finds its own requests by this.
             .user_agent(USER_AGENT)
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        let blobs = reqwest::Client::builder()
+        let blobs = crate::ops::http_client::builder()
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(STALL)
             .user_agent(USER_AGENT)

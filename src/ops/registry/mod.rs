@@ -10,6 +10,7 @@
 //! - [`migrate`]: from a single proxy registry brrt did not create to brrt's caches
 //! - [`carry_over`]: from each config's own caches, from before they were shared
 //! - [`version`]: which distribution a registry runs (2.x or 3.x), where they differ
+//! - [`pull_limit`]: an upstream's pull limit (Docker Hub's), and pulls it refused a cache
 
 pub mod activity;
 pub mod api;
@@ -18,6 +19,7 @@ mod carry_over;
 mod contents;
 pub mod manifest;
 pub mod migrate;
+pub mod pull_limit;
 mod push;
 pub mod sharing;
 pub mod stats;

@@ -1,10 +1,11 @@
 //! `registry::` functions that look into the caches at work and prepare them: counters
-//! (`stats`), live activity (`follow_logs`), and pulling images in ahead of time
-//! (`image_refs`, `image_ref`, `warm`).
+//! (`stats`), live activity (`follow_logs`), an upstream's pull limit (`pull_limit`,
+//! `pull_limit_start`, `refused_pulls`), and pulling images in ahead of time (`image_refs`,
+//! `image_ref`, `warm`).
 
 use crate::ops::registry::activity::{self, Followed};
 use crate::ops::registry::manifest::Platform;
-use crate::ops::registry::stats;
+use crate::ops::registry::{pull_limit, stats};
 use crate::ops::warm::{self, FoundRef, ImageRef, WarmPlan};
 use crate::script::api_doc::ModuleBuilder;
 use crate::script::context::ScriptContext;
@@ -71,6 +72,63 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             to_dynamic(&with_docker(&c, |d| async move {
                 stats::cache_stats(&d, &cache, &upstream).await
             })?)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "pull_limit",
+        &["upstream: String", "remotes: Map"],
+        "Map",
+        "The pull limit the upstream reports for its cache's pulls (Docker Hub: anonymous per IP \
+         address, or per account): a HEAD of ratelimitpreview/test:latest at the cache's remote \
+         (`remotes` is cache.remotes; else the real endpoint) with the cache's credentials \
+         (BRRT_<UPSTREAM>_USERNAME/_PASSWORD, never printed), after the bearer-token dance; a \
+         HEAD never counts as a pull. Returns #{upstream, remote, own_remote, who (anonymous or \
+         account), limit, remaining, window (seconds), status (ok, low: under 10% left, used up, \
+         refused: credentials refused, unknown), level (ok, warn, fail, note), text (one line, \
+         with what to do when few are left), newly_low (low now, and not at this process's \
+         previous check), recovered}. Never throws for an upstream that does not answer.",
+        move |host: &str, remotes: Map| -> RhaiResult<Dynamic> {
+            let remotes: BTreeMap<String, String> =
+                from_dynamic("registry::pull_limit", &remotes.into())?;
+            let host = host.to_string();
+            let found = c
+                .block_on(async move { pull_limit::check(&host, &remotes).await })
+                .map_err(|e| script_error(&c, e))?;
+            to_dynamic(&found)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "pull_limit_start",
+        &["upstream: String", "remotes: Map"],
+        "()",
+        "Starts registry::pull_limit in the background; the next registry::pull_limit with the \
+         same arguments in this process takes its answer, so a flow that asks early overlaps \
+         the upstream's round trips with its own work.",
+        move |host: &str, remotes: Map| -> RhaiResult<()> {
+            let remotes: BTreeMap<String, String> =
+                from_dynamic("registry::pull_limit_start", &remotes.into())?;
+            pull_limit::start(&c.handle, host, &remotes);
+            Ok(())
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "refused_pulls",
+        &["cache: String", "upstream: String"],
+        "Map",
+        "The pulls `upstream` refused cache container `cache` for its pull limit (429 \
+         TOOMANYREQUESTS), read from the cache's last 2000 log lines: #{count, last_at, image, \
+         text (one line, with what to do)}, or () when there were none.",
+        move |cache: &str, upstream: &str| -> RhaiResult<Dynamic> {
+            let (cache, upstream) = (cache.to_string(), upstream.to_string());
+            match with_docker(&c, |d| async move {
+                pull_limit::refused(&d, &cache, &upstream).await
+            })? {
+                Some(r) => to_dynamic(&r),
+                None => Ok(Dynamic::UNIT),
+            }
         },
     );
     let c = ctx.clone();

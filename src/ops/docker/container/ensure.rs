@@ -492,7 +492,7 @@ async fn wait_ready(docker: &Docker, name: &str, ready: &Ready) -> Result<(), St
         } => (Some(*container_port), *path, *within),
     };
     let deadline = Instant::now() + within;
-    let http = reqwest::Client::builder()
+    let http = crate::ops::http_client::builder()
         .timeout(Duration::from_secs(1))
         .build()
         .map_err(|e| e.to_string())?;
