@@ -13,6 +13,9 @@
 //! own tags, manifests and blobs, served by a throwaway registry that reads the volume offline
 //! (read-only, no upstream): a blob the copy missed cannot be fetched from the upstream and
 //! pass. Every figure is counted from the old registry's storage, never estimated.
+//!
+//! The copy ([`copy_storage`]) and the check ([`verify_storage`]) are also how a config's own
+//! caches from before caches were shared are carried into the shared ones (`carry_over`).
 
 use super::{labels, volume_name, CacheSpec, DATA_DIR};
 use crate::ops::docker::{self, MANAGED_LABEL};
