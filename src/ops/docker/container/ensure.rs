@@ -232,14 +232,18 @@ async fn switch(
             let tail = logs(docker, &spec.name, 200).await.unwrap_or_default();
             remove(docker, &spec.name).await?;
             rename(docker, &aside, &spec.name).await?;
-            if old.running {
+            // "Back and serving" is said only once it answers again, as a new one must.
+            let serving = if old.running {
                 start(docker, &spec.name).await?;
-            }
+                wait_ready(docker, &spec.name, ready).await.is_ok()
+            } else {
+                true
+            };
             Err(Error::NotStarted {
                 container: spec.name.clone(),
                 reason,
                 logs: tail,
-                old_restored: true,
+                old_restored: serving,
             })
         }
     }
