@@ -11,6 +11,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
+    copy(m, ctx);
+    aside(m, ctx);
+    verify(m, ctx);
+    credentials(m, ctx);
+}
+
+/// Finding the old registry, and copying its data into a cache's volume.
+fn copy(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "inspect",
@@ -55,6 +63,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             to_dynamic(&out)
         },
     );
+}
+
+/// Putting the old registry aside, and back.
+fn aside(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "set_aside",
@@ -86,6 +98,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             Ok(action.to_string())
         },
     );
+}
+
+/// Checking the copy, then removing the old registry.
+fn verify(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "verify",
@@ -122,6 +138,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             to_dynamic(&out)
         },
     );
+}
+
+/// Carrying the old registry's upstream credentials over.
+fn credentials(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "carry_credentials",
