@@ -53,7 +53,7 @@ fn copy(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
          starts the old registry again if it ran and throws. Returns #{from, volume, \
          volume_action, bytes, tags, was_running}.",
         move |name: &str, spec: Map| -> RhaiResult<Dynamic> {
-            let spec = super::registry::cache_spec("registry::legacy::copy_into", spec)?;
+            let spec = super::containers::cache_spec("registry::legacy::copy_into", spec)?;
             let (name, mode) = (name.to_string(), c.mode);
             let out = with_docker(&c, |d| async move {
                 ops::copy_into_cache(&d, &name, &spec, mode).await
@@ -113,7 +113,7 @@ fn verify(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
          read-only, with no upstream. Throws at the first that is missing; returns #{images, \
          manifests, blobs}.",
         move |name: &str, spec: Map| -> RhaiResult<Dynamic> {
-            let spec = super::registry::cache_spec("registry::legacy::verify", spec)?;
+            let spec = super::containers::cache_spec("registry::legacy::verify", spec)?;
             let name = name.to_string();
             to_dynamic(&with_docker(&c, |d| async move {
                 ops::verify(&d, &name, &spec).await
@@ -129,7 +129,7 @@ fn verify(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
          registry::legacy::verify finds the volume of the cache `cache` serving all it held (it \
          throws otherwise, and the old registry stays): #{name, action, kept_volume, served}.",
         move |name: &str, spec: Map| -> RhaiResult<Dynamic> {
-            let spec = super::registry::cache_spec("registry::legacy::remove_aside", spec)?;
+            let spec = super::containers::cache_spec("registry::legacy::remove_aside", spec)?;
             let (name, mode) = (name.to_string(), c.mode);
             let out = with_docker(&c, |d| async move {
                 ops::remove_aside(&d, &name, &spec, mode).await
