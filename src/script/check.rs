@@ -1,9 +1,12 @@
 //! `brrt check`: compile a script without running it, and find calls to functions that no
-//! module provides, before they fail halfway through a flow.
+//! module provides, before they fail halfway through a flow. The WASM plugins a script imports
+//! are opened to learn their functions; a plugin that does not load is a problem too.
 
+use crate::plugin::Plugin;
 use crate::script::api_doc::FnDoc;
+use crate::script::context::ScriptContext;
 use crate::script::diagnostic::Diagnostic;
-use crate::script::plugin_module::ImportedPlugin;
+use crate::script::sources::imports::{find_import, is_plugin, Found};
 use rhai::{ASTNode, Engine, Expr, FnCallExpr, Position, Stmt, AST};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -180,4 +183,59 @@ fn suggest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> String {
     crate::suggest::closest(name, known)
         .map(|k| format!(" (did you mean `{k}`?)"))
         .unwrap_or_default()
+}
+
+/// What `brrt check` knows of a plugin a script imports: its functions and their arities.
+#[derive(Debug, Clone)]
+pub struct ImportedPlugin {
+    pub name: String,
+    pub functions: BTreeSet<(String, usize)>,
+}
+
+/// The plugins a script imports by a constant name, by alias, and a diagnostic for each that
+/// is found but does not load. An import that is not found is left to the run, as for scripts.
+pub fn imported_plugins(
+    ctx: &ScriptContext,
+    ast: &AST,
+    file: &str,
+    sources: &BTreeMap<String, String>,
+) -> (BTreeMap<String, ImportedPlugin>, Vec<Diagnostic>) {
+    let mut imports = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some(ASTNode::Stmt(Stmt::Import(x, pos))) = path.last() {
+            if let Expr::StringConstant(name, _) = &x.0 {
+                imports.push((name.to_string(), x.1.name.to_string(), *pos));
+            }
+        }
+        true
+    });
+    let (mut plugins, mut problems) = (BTreeMap::new(), Vec::new());
+    for (name, alias, pos) in imports {
+        let Ok(Found::File(path)) = find_import(ctx, Some(file), &name) else {
+            continue;
+        };
+        if !is_plugin(&path) {
+            continue;
+        }
+        let shown = ctx.display_path(&path);
+        match Plugin::open(&path, &shown, ctx.plugin_limits()) {
+            Ok(plugin) => {
+                let functions = plugin
+                    .manifest()
+                    .functions
+                    .iter()
+                    .map(|f| (f.name.clone(), f.params.len()))
+                    .collect();
+                plugins.insert(
+                    alias,
+                    ImportedPlugin {
+                        name: plugin.name().to_string(),
+                        functions,
+                    },
+                );
+            }
+            Err(e) => problems.push(Diagnostic::at(e.to_string(), file, pos, sources)),
+        }
+    }
+    (plugins, problems)
 }
