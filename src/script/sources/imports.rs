@@ -62,9 +62,21 @@ pub fn find_import(ctx: &ScriptContext, source: Option<&str>, path: &str) -> Res
     if let Some(found) = found {
         return Ok(Found::File(found));
     }
-    // Built-in modules: beside a built-in importer (or the built-in counterpart of a local
-    // copy's folder), then in the built-in scripts/.
-    let importer_dir = match (built_in_importer, importer.as_deref()) {
+    if let Some(found) = built_in_module(ctx, built_in_importer, importer.as_deref(), &files[0]) {
+        return Ok(Found::BuiltIn(found));
+    }
+    Err(not_found(ctx, path, &dirs, &files[0], has_extension))
+}
+
+/// The built-in module `file` (`topology.rhai`): beside a built-in importer (or the built-in
+/// counterpart of a local copy's folder), then in the built-in scripts/.
+fn built_in_module(
+    ctx: &ScriptContext,
+    built_in_importer: Option<&'static BuiltinFile>,
+    importer: Option<&Path>,
+    file: &str,
+) -> Option<&'static BuiltinFile> {
+    let importer_dir = match (built_in_importer, importer) {
         (Some(b), _) => Some(b.dir().to_string()),
         (None, Some(i)) => i
             .parent()
@@ -73,18 +85,26 @@ pub fn find_import(ctx: &ScriptContext, source: Option<&str>, path: &str) -> Res
             .map(|d| d.to_string_lossy().replace('\\', "/")),
         (None, None) => None,
     };
-    let built_in = importer_dir
+    importer_dir
         .into_iter()
         .chain(std::iter::once(builtin::FLOWS_DIR.to_string()))
-        .map(|dir| format!("{dir}/{}", files[0]))
+        .map(|dir| format!("{dir}/{file}"))
         .filter_map(|p| builtin::file(&p))
-        .find(|f| built_in_importer != Some(*f));
-    if let Some(found) = built_in {
-        return Ok(Found::BuiltIn(found));
-    }
+        .find(|f| built_in_importer != Some(*f))
+}
+
+/// Why `import "path"` found nothing: the places looked in, and how to build a plugin whose
+/// source is there.
+fn not_found(
+    ctx: &ScriptContext,
+    path: &str,
+    dirs: &[PathBuf],
+    file: &str,
+    has_extension: bool,
+) -> String {
     let looked: Vec<String> = dirs
         .iter()
-        .map(|d| ctx.display_path(&d.join(&files[0])))
+        .map(|d| ctx.display_path(&d.join(file)))
         .collect();
     let mut message = format!(
         "module `{path}` not found; looked for {}",
@@ -103,5 +123,5 @@ pub fn find_import(ctx: &ScriptContext, source: Option<&str>, path: &str) -> Res
         }
     }
     message.push_str("; brrt has no built-in module of that name either");
-    Err(message)
+    message
 }
