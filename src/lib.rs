@@ -2,8 +2,10 @@
 //!
 //! Layers: [`cli`] turns arguments into a request, [`script`] runs it in Rhai, [`ops`] does the
 //! work; [`watch`] re-runs a flow when its files change. [`plugin`] runs WASM plugins beside
-//! `ops`, for `script` to import.
+//! `ops`, for `script` to import. [`builtin`] holds the files shipped inside the binary, for
+//! every layer that reads them.
 
+pub mod builtin;
 pub mod cli;
 pub(crate) mod logging;
 pub mod ops;

@@ -4,9 +4,10 @@ use crate::cli::{Cli, Command, ConfigArgs, InitArgs, OnBusyArg, RunArgs, Shell};
 use crate::logging;
 use crate::ops::init::InitRequest;
 use crate::ops::run_lock::LockWait;
-use crate::ops::{self, flows, Mode};
+use crate::ops::{self, Mode};
 use crate::plugin;
 use crate::script::engine::Limits;
+use crate::script::sources::flows;
 use crate::script::{
     engine, plugin_module, runner, Cancel, Failure, RunRequest, RunSettings, ScriptContext,
 };

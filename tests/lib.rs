@@ -20,6 +20,7 @@ mod engine_loss;
 mod imports;
 mod integrations;
 mod interrupt;
+mod layering;
 mod migrate_ownership;
 mod ownership;
 mod plugins;

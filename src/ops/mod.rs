@@ -4,7 +4,6 @@
 //! report what was done as an [`Action`].
 
 pub mod brrt_config;
-pub mod builtin;
 mod change;
 pub mod config_file;
 pub mod digest;
@@ -14,7 +13,6 @@ pub(crate) mod error;
 pub use change::{Action, Mode};
 pub use error::{write_source_line, ConfigError, Error, Result};
 pub mod containerd;
-pub mod flows;
 pub mod http_client;
 pub mod init;
 pub mod k8s;

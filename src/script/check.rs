@@ -1,9 +1,12 @@
 //! `brrt check`: compile a script without running it, and find calls to functions that no
-//! module provides, before they fail halfway through a flow.
+//! module provides, before they fail halfway through a flow. The WASM plugins a script imports
+//! are opened to learn their functions; a plugin that does not load is a problem too.
 
+use crate::plugin::Plugin;
 use crate::script::api_doc::FnDoc;
+use crate::script::context::ScriptContext;
 use crate::script::diagnostic::Diagnostic;
-use crate::script::plugin_module::ImportedPlugin;
+use crate::script::sources::imports::{find_import, is_plugin, Found};
 use rhai::{ASTNode, Engine, Expr, FnCallExpr, Position, Stmt, AST};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,23 +34,27 @@ pub fn unknown_calls(
     file: &str,
     sources: &BTreeMap<String, String>,
 ) -> Vec<Diagnostic> {
-    let mut modules: BTreeMap<String, BTreeSet<(&str, usize)>> = BTreeMap::new();
-    for d in docs.iter().filter(|d| !d.module.is_empty()) {
-        modules
-            .entry(d.module.clone())
-            .or_default()
-            .insert((d.name, d.params.len()));
-    }
-    let mut global: BTreeSet<String> = engine
-        .gen_fn_signatures(true)
+    let known = Known::of(engine, docs, ast);
+    let (aliases, calls) = calls_in(ast);
+    calls
         .iter()
-        .filter(|s| !s.contains("::"))
-        .filter_map(|s| s.split('(').next())
-        .map(str::to_string)
-        .collect();
-    global.extend(KEYWORD_FUNCTIONS.iter().map(|s| s.to_string()));
-    global.extend(ast.iter_functions().map(|f| f.name.to_string()));
+        .filter(|call| {
+            !call.is_operator
+                && call
+                    .name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_')
+        })
+        .filter_map(|call| {
+            let message = known.problem(call, &aliases, plugins)?;
+            Some(Diagnostic::at(message, file, call.pos, sources))
+        })
+        .collect()
+}
 
+/// The aliases a script imports modules as, and every function call in it.
+fn calls_in(ast: &AST) -> (BTreeSet<String>, Vec<Call>) {
     let mut aliases = BTreeSet::new();
     let mut calls: Vec<Call> = Vec::new();
     ast.walk(&mut |path: &[ASTNode]| {
@@ -63,62 +70,78 @@ pub fn unknown_calls(
         }
         true
     });
+    (aliases, calls)
+}
 
-    let mut found = Vec::new();
-    for call in calls {
-        let (name, pos, arity) = (call.name.as_str(), call.pos, call.arity);
-        if call.is_operator
-            || !name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_alphabetic() || c == '_')
-        {
-            continue;
+/// The functions a script can call: those of each static module (name, arity), and those
+/// called without a module (registered, keywords, and the script's own).
+struct Known<'a> {
+    modules: BTreeMap<String, BTreeSet<(&'a str, usize)>>,
+    global: BTreeSet<String>,
+}
+
+impl<'a> Known<'a> {
+    fn of(engine: &Engine, docs: &'a [FnDoc], ast: &AST) -> Self {
+        let mut modules: BTreeMap<String, BTreeSet<(&str, usize)>> = BTreeMap::new();
+        for d in docs.iter().filter(|d| !d.module.is_empty()) {
+            modules
+                .entry(d.module.clone())
+                .or_default()
+                .insert((d.name, d.params.len()));
         }
+        let mut global: BTreeSet<String> = engine
+            .gen_fn_signatures(true)
+            .iter()
+            .filter(|s| !s.contains("::"))
+            .filter_map(|s| s.split('(').next())
+            .map(str::to_string)
+            .collect();
+        global.extend(KEYWORD_FUNCTIONS.iter().map(|s| s.to_string()));
+        global.extend(ast.iter_functions().map(|f| f.name.to_string()));
+        Known { modules, global }
+    }
+
+    /// What is wrong with `call`, if anything.
+    fn problem(
+        &self,
+        call: &Call,
+        aliases: &BTreeSet<String>,
+        plugins: &BTreeMap<String, ImportedPlugin>,
+    ) -> Option<String> {
+        let (name, arity) = (call.name.as_str(), call.arity);
         if call.namespace.is_empty() {
-            if !global.contains(name) {
-                let hint = suggest(name, global.iter().map(String::as_str));
-                found.push(Diagnostic::at(
-                    format!("no function `{name}`{hint}"),
-                    file,
-                    pos,
-                    sources,
-                ));
-            }
-            continue;
+            return (!self.global.contains(name)).then(|| {
+                let hint = suggest(name, self.global.iter().map(String::as_str));
+                format!("no function `{name}`{hint}")
+            });
         }
         let module = &call.namespace;
         if aliases.contains(&module[0]) {
             // An imported script module is checked when it runs; a plugin's functions are known.
-            if let (Some(plugin), [alias]) = (plugins.get(&module[0]), module.as_slice()) {
-                let fns = plugin.functions.iter().map(|(n, a)| (n.as_str(), *a));
-                let owner = format!("plugin `{}`", plugin.name);
-                if let Some(message) = missing(&owner, alias, name, arity, fns) {
-                    found.push(Diagnostic::at(message, file, pos, sources));
-                }
-            }
-            continue;
+            let (Some(plugin), [alias]) = (plugins.get(&module[0]), module.as_slice()) else {
+                return None;
+            };
+            let fns = plugin.functions.iter().map(|(n, a)| (n.as_str(), *a));
+            return missing(
+                &format!("plugin `{}`", plugin.name),
+                alias,
+                name,
+                arity,
+                fns,
+            );
         }
         let module = module.join("::");
-        match modules.get(&module) {
+        match self.modules.get(&module) {
             None => {
-                let hint = suggest(&module, modules.keys().map(String::as_str));
-                found.push(Diagnostic::at(
-                    format!("no module `{module}`{hint}"),
-                    file,
-                    pos,
-                    sources,
-                ));
+                let hint = suggest(&module, self.modules.keys().map(String::as_str));
+                Some(format!("no module `{module}`{hint}"))
             }
             Some(fns) => {
                 let owner = format!("module `{module}`");
-                if let Some(message) = missing(&owner, &module, name, arity, fns.iter().copied()) {
-                    found.push(Diagnostic::at(message, file, pos, sources));
-                }
+                missing(&owner, &module, name, arity, fns.iter().copied())
             }
         }
     }
-    found
 }
 
 /// Why `qualified::name(…)` with `arity` arguments is not among `fns` (name, arity), if it is
@@ -180,4 +203,59 @@ fn suggest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> String {
     crate::suggest::closest(name, known)
         .map(|k| format!(" (did you mean `{k}`?)"))
         .unwrap_or_default()
+}
+
+/// What `brrt check` knows of a plugin a script imports: its functions and their arities.
+#[derive(Debug, Clone)]
+pub struct ImportedPlugin {
+    pub name: String,
+    pub functions: BTreeSet<(String, usize)>,
+}
+
+/// The plugins a script imports by a constant name, by alias, and a diagnostic for each that
+/// is found but does not load. An import that is not found is left to the run, as for scripts.
+pub fn imported_plugins(
+    ctx: &ScriptContext,
+    ast: &AST,
+    file: &str,
+    sources: &BTreeMap<String, String>,
+) -> (BTreeMap<String, ImportedPlugin>, Vec<Diagnostic>) {
+    let mut imports = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some(ASTNode::Stmt(Stmt::Import(x, pos))) = path.last() {
+            if let Expr::StringConstant(name, _) = &x.0 {
+                imports.push((name.to_string(), x.1.name.to_string(), *pos));
+            }
+        }
+        true
+    });
+    let (mut plugins, mut problems) = (BTreeMap::new(), Vec::new());
+    for (name, alias, pos) in imports {
+        let Ok(Found::File(path)) = find_import(ctx, Some(file), &name) else {
+            continue;
+        };
+        if !is_plugin(&path) {
+            continue;
+        }
+        let shown = ctx.display_path(&path);
+        match Plugin::open(&path, &shown, ctx.plugin_limits()) {
+            Ok(plugin) => {
+                let functions = plugin
+                    .manifest()
+                    .functions
+                    .iter()
+                    .map(|f| (f.name.clone(), f.params.len()))
+                    .collect();
+                plugins.insert(
+                    alias,
+                    ImportedPlugin {
+                        name: plugin.name().to_string(),
+                        functions,
+                    },
+                );
+            }
+            Err(e) => problems.push(Diagnostic::at(e.to_string(), file, pos, sources)),
+        }
+    }
+    (plugins, problems)
 }

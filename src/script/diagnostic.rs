@@ -115,13 +115,23 @@ fn too_large(what: &str) -> String {
     let kind = ["string", "array", "map"]
         .into_iter()
         .find(|k| what.to_lowercase().contains(k));
-    match kind.and_then(|k| Some((k, crate::script::engine::limit_flag(k)?))) {
+    match kind.and_then(|k| Some((k, limit_flag(k)?))) {
         Some((kind, flag)) => format!(
             "{} {kind} grew past the size a script may use (a runaway loop?); {flag} N allows more",
             if kind == "array" { "an" } else { "a" }
         ),
         None => format!("{what} is larger than a script may use"),
     }
+}
+
+/// The `brrt run` flag that raises each size limit (the operations limit's is in the message).
+fn limit_flag(what: &str) -> Option<&'static str> {
+    Some(match what {
+        "string" => "--max-string-size",
+        "array" => "--max-array-size",
+        "map" => "--max-map-size",
+        _ => return None,
+    })
 }
 
 fn place(file: &str, pos: Position) -> String {

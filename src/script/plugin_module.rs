@@ -1,5 +1,5 @@
 //! A WASM plugin as a Rhai module: after `import "policy" as p;` each function of the plugin's
-//! manifest is `p::function(args…)`. Also what `brrt api` and `brrt check` know of plugins.
+//! manifest is `p::function(args…)`. Also what `brrt api` lists of the plugins under `plugins/`.
 //!
 //! The plugin itself (`crate::plugin`) knows nothing of Rhai; this adapter converts the
 //! arguments and the result, and turns a plugin's failure into a script error that a script
@@ -7,23 +7,15 @@
 
 use crate::plugin::{Function, ParamKind, Plugin};
 use crate::script::context::ScriptContext;
-use crate::script::diagnostic::Diagnostic;
-use crate::script::engine;
 use crate::script::plugin_value::{fits, from_json, kind_of, to_json};
+use crate::script::sources::imports::is_plugin;
 use rhai::{
-    ASTNode, Dynamic, EvalAltResult, Expr, FuncRegistration, Module, NativeCallContext, Position,
-    RhaiFunc, Shared, Stmt, AST,
+    Dynamic, EvalAltResult, FuncRegistration, Module, NativeCallContext, Position, RhaiFunc, Shared,
 };
 use serde::Serialize;
 use std::any::TypeId;
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
-
-/// Whether an import resolved to a plugin rather than a script.
-pub fn is_plugin(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "wasm")
-}
 
 /// The module `import` gives for the plugin at `path`.
 pub fn import(
@@ -186,59 +178,4 @@ pub fn docs(ctx: &ScriptContext) -> (Vec<PluginFnDoc>, Vec<String>) {
         }
     }
     (docs, problems)
-}
-
-/// What `brrt check` knows of a plugin a script imports: its functions and their arities.
-#[derive(Debug, Clone)]
-pub struct ImportedPlugin {
-    pub name: String,
-    pub functions: BTreeSet<(String, usize)>,
-}
-
-/// The plugins a script imports by a constant name, by alias, and a diagnostic for each that
-/// is found but does not load. An import that is not found is left to the run, as for scripts.
-pub fn imported_plugins(
-    ctx: &ScriptContext,
-    ast: &AST,
-    file: &str,
-    sources: &BTreeMap<String, String>,
-) -> (BTreeMap<String, ImportedPlugin>, Vec<Diagnostic>) {
-    let mut imports = Vec::new();
-    ast.walk(&mut |path: &[ASTNode]| {
-        if let Some(ASTNode::Stmt(Stmt::Import(x, pos))) = path.last() {
-            if let Expr::StringConstant(name, _) = &x.0 {
-                imports.push((name.to_string(), x.1.name.to_string(), *pos));
-            }
-        }
-        true
-    });
-    let (mut plugins, mut problems) = (BTreeMap::new(), Vec::new());
-    for (name, alias, pos) in imports {
-        let Ok(engine::Found::File(path)) = engine::find_import(ctx, Some(file), &name) else {
-            continue;
-        };
-        if !is_plugin(&path) {
-            continue;
-        }
-        let shown = ctx.display_path(&path);
-        match Plugin::open(&path, &shown, ctx.plugin_limits()) {
-            Ok(plugin) => {
-                let functions = plugin
-                    .manifest()
-                    .functions
-                    .iter()
-                    .map(|f| (f.name.clone(), f.params.len()))
-                    .collect();
-                plugins.insert(
-                    alias,
-                    ImportedPlugin {
-                        name: plugin.name().to_string(),
-                        functions,
-                    },
-                );
-            }
-            Err(e) => problems.push(Diagnostic::at(e.to_string(), file, pos, sources)),
-        }
-    }
-    (plugins, problems)
 }

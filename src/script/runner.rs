@@ -1,14 +1,14 @@
 //! Running and checking one script file.
 
-use crate::ops::builtin;
-use crate::ops::flows::{self, Located};
+use crate::builtin;
 use crate::plugin;
-use crate::script::check::unknown_calls;
+use crate::script::check::{imported_plugins, unknown_calls};
 use crate::script::context::ScriptContext;
 use crate::script::diagnostic::Diagnostic;
 use crate::script::engine;
-use crate::script::plugin_module::imported_plugins;
-use rhai::{Array, Dynamic, EvalAltResult, Map, Scope};
+use crate::script::modules::flow;
+use crate::script::sources::flows::{self, Located};
+use rhai::{Array, Dynamic, EvalAltResult, Map};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -118,15 +118,6 @@ fn cannot_run(file: String, message: String) -> Failure {
     }))
 }
 
-/// The constants every flow sees: `ARGS`, `SET` and `DRY_RUN`.
-pub(crate) fn flow_scope(args: Array, set: Map, dry_run: bool) -> Scope<'static> {
-    let mut scope = Scope::new();
-    scope.push_constant("ARGS", args);
-    scope.push_constant("SET", set);
-    scope.push_constant("DRY_RUN", dry_run);
-    scope
-}
-
 /// Compiles and runs a script to the end.
 pub fn run(ctx: &Arc<ScriptContext>, req: &RunRequest) -> Result<(), Failure> {
     let (shown, text) = read_script(ctx, &req.script)?;
@@ -143,7 +134,7 @@ pub fn run(ctx: &Arc<ScriptContext>, req: &RunRequest) -> Result<(), Failure> {
         .iter()
         .map(|(k, v)| (k.as_str().into(), set_value(v)))
         .collect();
-    let mut scope = flow_scope(args, set, ctx.mode.dry_run);
+    let mut scope = flow::scope(args, set, ctx.mode.dry_run);
 
     built
         .engine

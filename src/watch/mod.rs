@@ -41,39 +41,92 @@ const SYNC_DURING_RUN: Duration = Duration::from_millis(100);
 
 /// Runs the watch loop until `shutdown` is cancelled (Ctrl-C, SIGTERM); then exits 0.
 pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
-    let mut watcher = match FileWatcher::new() {
+    let watcher = match FileWatcher::new() {
         Ok(w) => w,
         Err(e) => {
             crate::logging::report(format_args!("error: cannot watch files: {e}"));
             return ExitCode::FAILURE;
         }
     };
-    // A built-in flow cannot change: its config and the files it loads are watched once the
-    // first run has read them. A local script is watched from the start.
-    let mut watched: BTreeSet<PathBuf> = runner::script_file(&req.project_dir, &req.run.script)
-        .into_iter()
-        .collect();
-    watcher.set_files(&watched);
-    let mut trigger = "start".to_string();
-    let mut retry: Option<Duration> = None;
-    // What the runs warned about: a warning that still stands is not said on every save.
-    let mut warned = BTreeSet::new();
-
+    let mut loop_ = WatchLoop::new(req, watcher);
     loop {
+        let Some((ctx, result, changed_meanwhile)) = loop_.run_once(&shutdown).await else {
+            return stopped();
+        };
+        loop_.settle(&ctx, &result);
+        loop_.report(&ctx, &result);
+        if !changed_meanwhile.is_empty() {
+            loop_.trigger = describe(&ctx, &changed_meanwhile);
+            continue;
+        }
+        if !loop_.wait_for_change(&ctx, &shutdown).await {
+            return stopped();
+        }
+    }
+}
+
+fn stopped() -> ExitCode {
+    tracing::info!("{} stopped", now());
+    ExitCode::SUCCESS
+}
+
+/// What the watch loop carries from one run to the next.
+struct WatchLoop {
+    req: WatchRequest,
+    watcher: FileWatcher,
+    /// The files whose change starts the next run.
+    watched: BTreeSet<PathBuf>,
+    /// What started the next run, for its summary line: "start", "brrt.toml changed".
+    trigger: String,
+    /// The next wait while Docker is away, growing up to [`MAX_RETRY`].
+    retry: Option<Duration>,
+    /// What the runs warned about: a warning that still stands is not said on every save.
+    warned: BTreeSet<String>,
+}
+
+/// One run's context, its result, and the files that changed while it ran.
+type RunOutcome = (
+    std::sync::Arc<ScriptContext>,
+    Result<(), Failure>,
+    BTreeSet<PathBuf>,
+);
+
+impl WatchLoop {
+    fn new(req: WatchRequest, mut watcher: FileWatcher) -> Self {
+        // A built-in flow cannot change: its config and the files it loads are watched once the
+        // first run has read them. A local script is watched from the start.
+        let watched: BTreeSet<PathBuf> = runner::script_file(&req.project_dir, &req.run.script)
+            .into_iter()
+            .collect();
+        watcher.set_files(&watched);
+        WatchLoop {
+            req,
+            watcher,
+            watched,
+            trigger: "start".to_string(),
+            retry: None,
+            warned: BTreeSet::new(),
+        }
+    }
+
+    /// Runs the flow once, watching the files it starts to depend on while it runs; `None`
+    /// when `shutdown` stopped it.
+    async fn run_once(&mut self, shutdown: &Cancel) -> Option<RunOutcome> {
         let cancel = Cancel::default();
         let ctx = ScriptContext::new(
             tokio::runtime::Handle::current(),
             RunSettings {
                 watching: true,
-                ..req.settings
+                ..self.req.settings
             },
-            req.project_dir.clone(),
+            self.req.project_dir.clone(),
             cancel.clone(),
         );
-        ctx.set_warned_before(std::mem::take(&mut warned));
-        let (job_ctx, run) = (ctx.clone(), req.run.clone());
+        ctx.set_warned_before(std::mem::take(&mut self.warned));
+        let (job_ctx, run) = (ctx.clone(), self.req.run.clone());
         let mut job = tokio::task::spawn_blocking(move || runner::run(&job_ctx, &run));
         let mut changed_meanwhile = BTreeSet::new();
+        let restart = self.req.on_busy == OnBusy::Restart;
         // Files the run starts to depend on are watched while it runs, so that a change to
         // them during the run is not missed.
         let mut sync = tokio::time::interval(SYNC_DURING_RUN);
@@ -81,65 +134,72 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
             tokio::select! {
                 res = &mut job => break res.unwrap_or(Err(Failure::Interrupted)),
                 _ = sync.tick() => {
-                    let mut now_used = watched.clone();
+                    let mut now_used = self.watched.clone();
                     now_used.extend(ctx.tracked());
-                    watcher.set_files(&now_used);
+                    self.watcher.set_files(&now_used);
                     let stale = ctx.changed_since_read();
-                    if !stale.is_empty() && req.on_busy == OnBusy::Restart {
+                    if !stale.is_empty() && restart {
                         cancel.cancel();
                     }
                     changed_meanwhile.extend(stale);
                 }
-                batch = watcher.next_batch() => {
+                batch = self.watcher.next_batch() => {
                     changed_meanwhile.extend(batch);
-                    if req.on_busy == OnBusy::Restart {
+                    if restart {
                         cancel.cancel();
                     }
                 }
                 () = shutdown.cancelled() => {
                     cancel.cancel();
                     let _ = (&mut job).await;
-                    tracing::info!("{} stopped", now());
-                    return ExitCode::SUCCESS;
+                    return None;
                 }
             }
         };
+        changed_meanwhile.extend(ctx.changed_since_read());
+        Some((ctx, result, changed_meanwhile))
+    }
 
+    /// After a run: its locks released, its warnings kept, and the watched set rebuilt:
+    /// exactly what a good run used; after a failure, also what was watched before, so that
+    /// fixing any of those files retries.
+    fn settle(&mut self, ctx: &ScriptContext, result: &Result<(), Failure>) {
         // The run is over: another flow on the same config may go on while this one waits.
         ctx.release_locks();
-        warned = ctx.warned(result.is_ok());
-        changed_meanwhile.extend(ctx.changed_since_read());
-        // Rebuild the watched set: exactly what a good run used; after a failure, also keep
-        // what was watched before, so fixing any of those files retries.
+        self.warned = ctx.warned(result.is_ok());
         let used = ctx.tracked();
         if result.is_ok() {
-            watched = used;
+            self.watched = used;
         } else {
-            watched.extend(used);
+            self.watched.extend(used);
         }
-        watcher.set_files(&watched);
+        self.watcher.set_files(&self.watched);
+    }
 
-        match &result {
+    /// One line on how the run went; Docker going away starts (or lengthens) the retry.
+    fn report(&mut self, ctx: &ScriptContext, result: &Result<(), Failure>) {
+        let trigger = &self.trigger;
+        match result {
             Ok(()) => {
-                if retry.take().is_some() {
+                if self.retry.take().is_some() {
                     tracing::info!("{} Docker is back", now());
                 }
-                tracing::info!("{} {trigger} → {}", now(), summary(&ctx));
+                tracing::info!("{} {trigger} → {}", now(), summary(ctx));
             }
             Err(Failure::Script(d)) => {
-                retry = None;
+                self.retry = None;
                 crate::logging::report(d);
                 tracing::warn!("{} {trigger} → failed; the last applied state is kept. Waiting for the next change.", now());
             }
             Err(Failure::DockerUnavailable(line)) => {
-                let next = match retry {
+                let next = match self.retry {
                     None => {
                         tracing::warn!("{} {line}. Retrying until it is back.", now());
                         FIRST_RETRY
                     }
                     Some(d) => (d * 2).min(MAX_RETRY),
                 };
-                retry = Some(next);
+                self.retry = Some(next);
             }
             Err(Failure::Interrupted) => {
                 tracing::info!(
@@ -148,13 +208,14 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
                 );
             }
         }
+    }
 
-        if !changed_meanwhile.is_empty() {
-            trigger = describe(&ctx, &changed_meanwhile);
-            continue;
-        }
+    /// Waits for a change, a retry or a recheck the flow asked for, and notes which; `false`
+    /// when `shutdown` came first.
+    async fn wait_for_change(&mut self, ctx: &ScriptContext, shutdown: &Cancel) -> bool {
         // A flow may ask to run again after a while (a cache serving offline checks whether
         // its upstream is back); Docker being away has its own backoff.
+        let retry = self.retry;
         let recheck = if retry.is_none() { ctx.recheck() } else { None };
         let wait_retry = async {
             match retry.or(recheck.as_ref().map(|(d, _)| *d)) {
@@ -163,18 +224,16 @@ pub async fn watch(req: WatchRequest, shutdown: Cancel) -> ExitCode {
             }
         };
         tokio::select! {
-            batch = watcher.next_batch() => trigger = describe(&ctx, &batch),
+            batch = self.watcher.next_batch() => self.trigger = describe(ctx, &batch),
             () = wait_retry => {
-                trigger = match recheck {
+                self.trigger = match recheck {
                     Some((_, why)) if retry.is_none() => why,
                     _ => "retry".to_string(),
                 }
             }
-            () = shutdown.cancelled() => {
-                tracing::info!("{} stopped", now());
-                return ExitCode::SUCCESS;
-            }
+            () = shutdown.cancelled() => return false,
         }
+        true
     }
 }
 

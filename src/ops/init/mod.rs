@@ -18,7 +18,7 @@ pub mod image_refs;
 pub mod justfile;
 pub mod tiltfile;
 
-use crate::ops::builtin::{self, BuiltinFile, TILT_EXTENSION_DIR};
+use crate::builtin::{self, BuiltinFile, TILT_EXTENSION_DIR};
 use crate::ops::{brrt_config, docker, kind, Action, Error, Result};
 use bollard::Docker;
 use brrt_toml::{Findings, DEFAULT_PORT, DEFAULT_REGISTRY};

@@ -10,6 +10,12 @@ use rhai::Map;
 use std::sync::Arc;
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
+    load(m, ctx);
+    exists(m, ctx);
+}
+
+/// Reading config files, and a brrt config checked against its schema.
+fn load(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "load",
@@ -59,6 +65,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             brrt_config(&c, path, take_lock)
         },
     );
+}
+
+/// Whether a config file exists.
+fn exists(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "exists",

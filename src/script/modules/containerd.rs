@@ -42,6 +42,15 @@ fn report_map(c: &ScriptContext, report: &ops::MirrorReport) -> RhaiResult<Dynam
 }
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
+    mirror_hosts(m);
+    team_cache_hosts(m);
+    apply(m, ctx);
+    preflight(m, ctx);
+    inspect(m, ctx);
+}
+
+/// The hosts.toml text that sends an upstream's pulls to a mirror.
+fn mirror_hosts(m: &mut ModuleBuilder<'_>) {
     m.func(
         "mirror_hosts",
         &["upstream: String", "mirror_url: String"],
@@ -86,6 +95,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             )
         },
     );
+}
+
+/// The hosts.toml text that sends an upstream's pulls to a team cache.
+fn team_cache_hosts(m: &mut ModuleBuilder<'_>) {
     m.func(
         "team_cache_hosts",
         &["upstream: String", "endpoint: String"],
@@ -107,6 +120,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             ops::shared_hosts(upstream, endpoint, Some(&server), auth.as_deref())
         },
     );
+}
+
+/// Making a node's brrt-managed mirrors what a flow wants.
+fn apply(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "apply_mirrors",
@@ -133,6 +150,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             apply_mirrors(&c, node, mirrors, take_over)
         },
     );
+}
+
+/// Planning the mirrors of every node before anything changes, and carrying the plan out.
+fn preflight(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "preflight",
@@ -181,6 +202,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             report_map(&c, &report)
         },
     );
+}
+
+/// What a node's mirrors are, and whether a pull through them works.
+fn inspect(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "foreign_mirrors",

@@ -24,6 +24,16 @@ where
 }
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
+    engine(m, ctx);
+    lifecycle(m, ctx);
+    inspect(m, ctx);
+    commands(m, ctx);
+    network(m, ctx);
+    volume(m, ctx);
+}
+
+/// Whether the engine answers, and which it is.
+fn engine(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "ping",
@@ -49,6 +59,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             to_dynamic(&with_docker(&c, |d| async move { ops::version(&d).await })?)
         },
     );
+}
+
+/// Creating and removing containers.
+fn lifecycle(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "ensure",
@@ -84,6 +98,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             Ok(action.to_string())
         },
     );
+}
+
+/// Reading containers.
+fn inspect(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "inspect",
@@ -116,6 +134,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             to_dynamic(&list)
         },
     );
+}
+
+/// Running commands in a container, and reading what it printed.
+fn commands(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "exec",
@@ -163,7 +185,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             })
         },
     );
+}
 
+/// `docker::network::`.
+fn network(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     m.sub("network", |n| {
         let c = ctx.clone();
         n.func(
@@ -214,6 +239,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             },
         );
     });
+}
+
+/// `docker::volume::`.
+fn volume(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     m.sub("volume", |v| {
         let c = ctx.clone();
         v.func(

@@ -1,13 +1,21 @@
 //! `flow::` — one flow running another by name (`migrate` runs `dev-up`), so that it runs the
 //! project's copy when there is one, else the built-in, as `brrt run NAME` would.
 
-use crate::ops::flows::{self, Located};
 use crate::script::api_doc::ModuleBuilder;
 use crate::script::context::ScriptContext;
 use crate::script::convert::{runtime_error, RhaiResult};
-use crate::script::runner::flow_scope;
-use rhai::{Array, EvalAltResult, Map, NativeCallContext};
+use crate::script::sources::flows::{self, Located};
+use rhai::{Array, EvalAltResult, Map, NativeCallContext, Scope};
 use std::sync::Arc;
+
+/// The constants every flow sees: `ARGS`, `SET` and `DRY_RUN`.
+pub(crate) fn scope(args: Array, set: Map, dry_run: bool) -> Scope<'static> {
+    let mut scope = Scope::new();
+    scope.push_constant("ARGS", args);
+    scope.push_constant("SET", set);
+    scope.push_constant("DRY_RUN", dry_run);
+    scope
+}
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
@@ -48,7 +56,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
                 .compile(&text)
                 .map_err(|e| in_flow(Box::new(e.into())))?;
             ast.set_source(shown.as_str());
-            let mut scope = flow_scope(Array::new(), set, c.mode.dry_run);
+            let mut scope = scope(Array::new(), set, c.mode.dry_run);
             engine.run_ast_with_scope(&mut scope, &ast).map_err(in_flow)
         },
     );

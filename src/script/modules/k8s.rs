@@ -84,8 +84,19 @@ fn applied(c: &ScriptContext, list: Vec<ops::Applied>) -> RhaiResult<Dynamic> {
 }
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
+    // The cluster `k8s::connect` chose, shared by every function of the module.
     let selected: Shared = Arc::default();
+    connect(m, ctx, &selected);
+    local_registry_hosting(m, ctx, &selected);
+    read_local_registry_hosting(m, ctx, &selected);
+    remove_local_registry_hosting(m, ctx, &selected);
+    apply(m, ctx, &selected);
+    objects(m, ctx, &selected);
+    nodes(m, ctx, &selected);
+}
 
+/// Choosing the cluster the other functions talk to.
+fn connect(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>, selected: &Shared) {
     let (c, s) = (ctx.clone(), selected.clone());
     m.func(
         "connect",
@@ -107,6 +118,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             to_dynamic(&probe)
         },
     );
+}
+
+/// Announcing the push registry (KEP-1755).
+fn local_registry_hosting(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>, selected: &Shared) {
     let (c, s) = (ctx.clone(), selected.clone());
     m.func(
         "local_registry_hosting",
@@ -147,6 +162,14 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             Ok(out.into())
         },
     );
+}
+
+/// Reading the announcement the cluster has.
+fn read_local_registry_hosting(
+    m: &mut ModuleBuilder<'_>,
+    ctx: &Arc<ScriptContext>,
+    selected: &Shared,
+) {
     let (c, s) = (ctx.clone(), selected.clone());
     m.func(
         "read_local_registry_hosting",
@@ -188,6 +211,14 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             Ok(out.into())
         },
     );
+}
+
+/// Taking brrt's announcement away.
+fn remove_local_registry_hosting(
+    m: &mut ModuleBuilder<'_>,
+    ctx: &Arc<ScriptContext>,
+    selected: &Shared,
+) {
     let (c, s) = (ctx.clone(), selected.clone());
     m.func(
         "remove_local_registry_hosting",
@@ -214,6 +245,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             Ok(out.into())
         },
     );
+}
+
+/// Server-side apply of YAML text or one object.
+fn apply(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>, selected: &Shared) {
     let (c, s) = (ctx.clone(), selected.clone());
     m.func(
         "apply",
@@ -253,6 +288,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             applied(&c, list)
         },
     );
+}
+
+/// Reading and deleting one object by name.
+fn objects(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>, selected: &Shared) {
     let (c, s) = (ctx.clone(), selected.clone());
     m.func(
         "get",
@@ -292,6 +331,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             Ok(action.to_string())
         },
     );
+}
+
+/// Waiting for the nodes, and the context kind names for a cluster.
+fn nodes(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>, selected: &Shared) {
     let (c, s) = (ctx.clone(), selected.clone());
     m.func(
         "wait_nodes_ready",

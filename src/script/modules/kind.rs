@@ -11,6 +11,14 @@ use rhai::{Dynamic, Map};
 use std::sync::Arc;
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
+    clusters(m, ctx);
+    network(m, ctx);
+    containerd(m, ctx);
+    register_cli(m, ctx);
+}
+
+/// The clusters on the engine, and their nodes.
+fn clusters(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "clusters",
@@ -54,6 +62,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             })?)
         },
     );
+}
+
+/// A cluster's network, and whether a node reaches a registry through it.
+fn network(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "network",
@@ -103,6 +115,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             })?)
         },
     );
+}
+
+/// The containerd a node runs, and how it finds registry hosts.
+fn containerd(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "containerd_version",
@@ -146,7 +162,6 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             })?)
         },
     );
-    register_cli(m, ctx);
 }
 
 /// Runs a kind CLI operation from a native function, stopped (and the process killed) on cancel.
@@ -159,6 +174,14 @@ fn with_kind<T>(
 
 /// The cluster lifecycle through the kind CLI, and kind's config.
 fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
+    cli_config(m, ctx);
+    cli_create(m, ctx);
+    cli_delete(m, ctx);
+    cli_use(m, ctx);
+}
+
+/// A cluster's config, and what the kind CLI knows.
+fn cli_config(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     m.func(
         "config",
         &["spec: Map"],
@@ -199,6 +222,10 @@ fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             })
         },
     );
+}
+
+/// Creating a cluster.
+fn cli_create(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     for (params, doc) in [
         (
             &["name: String", "config: String"][..],
@@ -242,6 +269,10 @@ fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             m.func("create", params, "String", doc, create);
         }
     }
+}
+
+/// Clusters left half made, and deleting one.
+fn cli_delete(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "unfinished",
@@ -273,6 +304,10 @@ fn register_cli(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             Ok(action.to_string())
         },
     );
+}
+
+/// A cluster's kubeconfig, and loading images into its nodes.
+fn cli_use(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "kubeconfig",

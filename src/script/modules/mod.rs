@@ -8,8 +8,6 @@ pub mod flow;
 pub mod fs;
 pub mod k8s;
 pub mod kind;
-pub mod legacy_registry;
 pub mod log;
 pub mod registry;
-mod registry_insight;
 pub mod text;

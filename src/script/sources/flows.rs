@@ -2,7 +2,7 @@
 //! one built into brrt. `brrt flows` lists both, and which local copies differ from this
 //! version's built-ins.
 
-use crate::ops::builtin::{self, BuiltinFile, FLOWS_DIR};
+use crate::builtin::{self, BuiltinFile, FLOWS_DIR};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;

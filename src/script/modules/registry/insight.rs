@@ -58,6 +58,14 @@ fn found_refs(list: &Array) -> RhaiResult<Vec<FoundRef>> {
 }
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
+    figures(m, ctx);
+    logs(m, ctx);
+    image_refs(m, ctx);
+    warming(m, ctx);
+}
+
+/// What a cache counted, and the upstream's pull limit.
+fn figures(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "stats",
@@ -113,6 +121,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             Ok(())
         },
     );
+}
+
+/// What the caches' logs say: pulls refused, and following them.
+fn logs(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "refused_pulls",
@@ -171,6 +183,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             })
         },
     );
+}
+
+/// Image references, one normalised or all of a set of manifests.
+fn image_refs(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     m.func(
         "image_ref",
         &["reference: String"],
@@ -215,6 +231,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
                 .collect())
         },
     );
+}
+
+/// Pulling images into the caches.
+fn warming(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "warm",
@@ -229,52 +249,60 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
          planned, cached, skipped, failed, bytes, seconds, results: [#{image, source, upstream, \
          status, bytes, detail}]}; one image's failure never stops the others. Under --dry-run \
          nothing is fetched (status planned).",
-        move |images: Array, caches: Map, options: Map| -> RhaiResult<Dynamic> {
-            let refs = found_refs(&images)?;
-            let caches: BTreeMap<String, String> = from_dynamic("registry::warm", &caches.into())?;
-            let options: WarmOptions = from_dynamic("registry::warm", &options.into())?;
-            let platform = match &options.platform {
-                Some(p) => Platform::parse(p).map_err(runtime_error)?,
-                None => with_docker(&c, |d| async move {
-                    let v = d
-                        .version()
-                        .await
-                        .map_err(|e| crate::ops::Error::docker("version", e))?;
-                    Platform::parse(&format!(
-                        "{}/{}",
-                        v.os.unwrap_or_else(|| "linux".into()),
-                        v.arch.unwrap_or_else(|| "amd64".into())
-                    ))
-                })?,
-            };
-            let bound = |v: Option<i64>, default: usize| {
-                v.map_or(default, |n| {
-                    usize::try_from(n.clamp(1, 64)).unwrap_or(default)
-                })
-            };
-            let plan = WarmPlan {
-                refs,
-                caches,
-                shared: options.team_caches,
-                platform,
-                jobs: bound(options.jobs, 4),
-                blob_jobs: bound(options.blob_jobs, 6),
-                dry_run: c.mode.dry_run,
-            };
-            let d = c.docker().map_err(|e| script_error(&c, e))?;
-            let progress = crate::progress::warm_progress();
-            let summary = c
-                .block_on(async { warm::warm(&d, &plan, progress.as_ref()).await })
-                .map_err(|e| script_error(&c, e))?;
-            for r in &summary.results {
-                if r.status == warm::Status::Warmed {
-                    c.record(
-                        crate::ops::Action::Updated,
-                        format!("cache of {} by warming {}", r.upstream, r.image),
-                    );
-                }
-            }
-            to_dynamic(&summary)
-        },
+        move |images: Array, caches: Map, options: Map| warm_images(&c, &images, caches, options),
     );
+}
+
+/// `registry::warm(images, caches, options)`.
+fn warm_images(
+    c: &ScriptContext,
+    images: &Array,
+    caches: Map,
+    options: Map,
+) -> RhaiResult<Dynamic> {
+    let refs = found_refs(images)?;
+    let caches: BTreeMap<String, String> = from_dynamic("registry::warm", &caches.into())?;
+    let options: WarmOptions = from_dynamic("registry::warm", &options.into())?;
+    let platform = match &options.platform {
+        Some(p) => Platform::parse(p).map_err(runtime_error)?,
+        None => with_docker(c, |d| async move {
+            let v = d
+                .version()
+                .await
+                .map_err(|e| crate::ops::Error::docker("version", e))?;
+            Platform::parse(&format!(
+                "{}/{}",
+                v.os.unwrap_or_else(|| "linux".into()),
+                v.arch.unwrap_or_else(|| "amd64".into())
+            ))
+        })?,
+    };
+    let bound = |v: Option<i64>, default: usize| {
+        v.map_or(default, |n| {
+            usize::try_from(n.clamp(1, 64)).unwrap_or(default)
+        })
+    };
+    let plan = WarmPlan {
+        refs,
+        caches,
+        shared: options.team_caches,
+        platform,
+        jobs: bound(options.jobs, 4),
+        blob_jobs: bound(options.blob_jobs, 6),
+        dry_run: c.mode.dry_run,
+    };
+    let d = c.docker().map_err(|e| script_error(c, e))?;
+    let progress = crate::progress::warm_progress();
+    let summary = c
+        .block_on(async { warm::warm(&d, &plan, progress.as_ref()).await })
+        .map_err(|e| script_error(c, e))?;
+    for r in &summary.results {
+        if r.status == warm::Status::Warmed {
+            c.record(
+                crate::ops::Action::Updated,
+                format!("cache of {} by warming {}", r.upstream, r.image),
+            );
+        }
+    }
+    to_dynamic(&summary)
 }

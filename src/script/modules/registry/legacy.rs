@@ -11,6 +11,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
+    copy(m, ctx);
+    aside(m, ctx);
+    verify(m, ctx);
+    credentials(m, ctx);
+}
+
+/// Finding the old registry, and copying its data into a cache's volume.
+fn copy(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "inspect",
@@ -45,7 +53,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
          starts the old registry again if it ran and throws. Returns #{from, volume, \
          volume_action, bytes, tags, was_running}.",
         move |name: &str, spec: Map| -> RhaiResult<Dynamic> {
-            let spec = super::registry::cache_spec("registry::legacy::copy_into", spec)?;
+            let spec = super::containers::cache_spec("registry::legacy::copy_into", spec)?;
             let (name, mode) = (name.to_string(), c.mode);
             let out = with_docker(&c, |d| async move {
                 ops::copy_into_cache(&d, &name, &spec, mode).await
@@ -55,6 +63,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             to_dynamic(&out)
         },
     );
+}
+
+/// Putting the old registry aside, and back.
+fn aside(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "set_aside",
@@ -86,6 +98,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             Ok(action.to_string())
         },
     );
+}
+
+/// Checking the copy, then removing the old registry.
+fn verify(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "verify",
@@ -97,7 +113,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
          read-only, with no upstream. Throws at the first that is missing; returns #{images, \
          manifests, blobs}.",
         move |name: &str, spec: Map| -> RhaiResult<Dynamic> {
-            let spec = super::registry::cache_spec("registry::legacy::verify", spec)?;
+            let spec = super::containers::cache_spec("registry::legacy::verify", spec)?;
             let name = name.to_string();
             to_dynamic(&with_docker(&c, |d| async move {
                 ops::verify(&d, &name, &spec).await
@@ -113,7 +129,7 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
          registry::legacy::verify finds the volume of the cache `cache` serving all it held (it \
          throws otherwise, and the old registry stays): #{name, action, kept_volume, served}.",
         move |name: &str, spec: Map| -> RhaiResult<Dynamic> {
-            let spec = super::registry::cache_spec("registry::legacy::remove_aside", spec)?;
+            let spec = super::containers::cache_spec("registry::legacy::remove_aside", spec)?;
             let (name, mode) = (name.to_string(), c.mode);
             let out = with_docker(&c, |d| async move {
                 ops::remove_aside(&d, &name, &spec, mode).await
@@ -122,6 +138,10 @@ pub fn register(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
             to_dynamic(&out)
         },
     );
+}
+
+/// Carrying the old registry's upstream credentials over.
+fn credentials(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
     let c = ctx.clone();
     m.func(
         "carry_credentials",

@@ -2,6 +2,10 @@
 //! (`scripts/lib/`) and the Tilt extension (`plugins/tilt/brrt/`), as they were when this brrt
 //! was built (see `build.rs`). A repository with no `scripts/` of its own runs these; `brrt
 //! init` copies them out for editing.
+//!
+//! It sits at the crate's root, below every layer, because three read it: the script layer
+//! finds flows and modules here (`script::sources`), `brrt init` copies the files out, and
+//! `brrt flows` compares them with the project's copies. It depends on nothing of brrt.
 
 /// One embedded file.
 #[derive(Debug, PartialEq, Eq)]
