@@ -755,6 +755,31 @@ fn init_picks_the_current_kubectl_context_among_several_kind_clusters() {
         "{detail}"
     );
     assert_eq!(checked_config(&project).printed("cluster"), b);
+
+    // KUBECONFIG lists several files, as kubectl reads them: one that does not exist (skipped),
+    // one that names no current-context, one that does (kind-b: it wins), and a later one whose
+    // current-context comes too late to count.
+    let project = Project::new()
+        .file("first", "apiVersion: v1\nkind: Config\ncontexts: []\n")
+        .file(
+            "second",
+            format!("apiVersion: v1\nkind: Config\ncurrent-context: kind-{b}\n"),
+        )
+        .file(
+            "third",
+            format!("apiVersion: v1\nkind: Config\ncurrent-context: kind-{a}\n"),
+        );
+    let list = std::env::join_paths(
+        ["missing", "first", "second", "third"].map(|f| project.path().join(f)),
+    )
+    .unwrap();
+    let out = project.brrt().arg("init").env("KUBECONFIG", list).run();
+    out.success();
+    let detail = row(&out, "brrt.toml").1;
+    assert!(
+        detail.contains(&format!("picked {b}, the current kubectl context")),
+        "{detail}"
+    );
 }
 
 // --- brrt run migrate ---------------------------------------------------------------------

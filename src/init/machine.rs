@@ -7,7 +7,7 @@ use super::brrt_toml::{Findings, DEFAULT_PORT, DEFAULT_REGISTRY};
 use super::image_refs;
 use crate::ops::{docker, kind, Result};
 use bollard::Docker;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What brrt.toml is filled with.
 pub(super) async fn find(dir: &Path, d: Option<&Docker>) -> Result<Findings> {
@@ -36,7 +36,7 @@ pub(super) async fn find(dir: &Path, d: Option<&Docker>) -> Result<Findings> {
     Ok(Findings {
         clusters,
         networks,
-        kube_context: kube_context(),
+        kube_context: crate::ops::k8s::current_context_if_any(),
         repo_name: dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -124,17 +124,6 @@ async fn free_port(d: Option<&Docker>, registry: &str) -> Result<(u16, Option<St
             DEFAULT_PORT + 99
         )),
     ))
-}
-
-/// The current kubectl context, from `KUBECONFIG` (its first file) or `~/.kube/config`.
-fn kube_context() -> Option<String> {
-    let path = match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        Some(list) => std::env::split_paths(&list).next()?,
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".kube/config"),
-    };
-    let text = std::fs::read_to_string(path).ok()?;
-    let config: yaml_serde::Value = yaml_serde::from_str(&text).ok()?;
-    config["current-context"].as_str().map(str::to_string)
 }
 
 /// One note per hosts.toml in the cluster's nodes that brrt did not write: dev-up stops at it
