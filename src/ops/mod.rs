@@ -16,6 +16,7 @@ pub use error::{write_source_line, ConfigError, Error, Result};
 pub mod containerd;
 pub mod flows;
 pub mod http_client;
+pub mod image_refs;
 pub mod k8s;
 pub mod kind;
 pub mod private_dir;
