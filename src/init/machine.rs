@@ -33,6 +33,7 @@ pub(super) async fn find(dir: &Path, d: Option<&Docker>) -> Result<Findings> {
     );
     let registry_name = registry_name(d).await?;
     let (port, port_note) = free_port(d, &registry_name.0).await?;
+    let scan = image_refs::scan(dir);
     Ok(Findings {
         clusters,
         networks,
@@ -45,7 +46,8 @@ pub(super) async fn find(dir: &Path, d: Option<&Docker>) -> Result<Findings> {
         registry_note: registry_name.1,
         port,
         port_note,
-        refs: image_refs::scan(dir),
+        refs: scan.images,
+        unread: scan.unread,
     })
 }
 

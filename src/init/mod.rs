@@ -138,6 +138,7 @@ pub async fn init(req: &InitRequest) -> Result<InitReport> {
             text,
             executable: false,
         });
+        plan.notes.extend(image_refs::unread_note(&findings.unread));
         if let Some(note) =
             machine::legacy_registry_note(docker.as_deref(), &findings.registry).await?
         {

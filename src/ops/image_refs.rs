@@ -26,9 +26,9 @@ pub struct FoundRef {
 }
 
 impl FoundRef {
-    /// A value a template fills in (`{{ .Values.image }}`, `${IMAGE}`): no reference yet.
+    /// A value a template fills in (`{{ .Values.image }}`): no reference yet.
     pub fn is_templated(&self) -> bool {
-        self.text.contains("{{") || self.text.starts_with('$')
+        self.text.contains("{{")
     }
 }
 
@@ -39,7 +39,8 @@ pub enum Unreadable {
     TooLarge { bytes: u64, limit: u64 },
     /// It could not be read, or is not UTF-8 text.
     Io(std::io::Error),
-    /// A template that is no YAML until it is rendered: the line of its first `{{`.
+    /// A template (`{{ … }}`) that is no manifest until it is rendered: the line of its first
+    /// `{{`, or of the image field it fills in.
     Template { line: usize },
     /// Not valid YAML or JSON: where, and what the parser said.
     Invalid(ConfigError),
@@ -71,8 +72,8 @@ impl fmt::Display for Unreadable {
             Unreadable::Io(e) => write!(f, ": cannot read: {e}"),
             Unreadable::Template { line } => write!(
                 f,
-                ":{line}: a template ({{{{ … }}}}), not YAML until it is rendered: its images \
-                 are not guessed; render it (`helm template …`) and read the output"
+                ":{line}: a template ({{{{ … }}}}), no manifest until it is rendered: its images \
+                 are not guessed (render it, e.g. with `helm template`, to read them)"
             ),
             Unreadable::Invalid(e) => match (e.line, e.column) {
                 (Some(l), Some(c)) => write!(f, ":{l}:{c}: {}", e.message),
@@ -89,18 +90,8 @@ pub fn manifest_format(path: &Path) -> Option<Format> {
 }
 
 /// The references in a manifest file (see [`manifest_format`]; anything else is read as YAML),
-/// `shown` as `shown`. `limit`: the largest file read, in bytes.
-pub fn read_manifest_file(
-    path: &Path,
-    shown: &str,
-    limit: Option<u64>,
-) -> Result<Vec<FoundRef>, Unreadable> {
-    if let Some(limit) = limit {
-        let bytes = std::fs::metadata(path).map_err(Unreadable::Io)?.len();
-        if bytes > limit {
-            return Err(Unreadable::TooLarge { bytes, limit });
-        }
-    }
+/// named `shown` in messages.
+pub fn read_manifest_file(path: &Path, shown: &str) -> Result<Vec<FoundRef>, Unreadable> {
     let text = std::fs::read_to_string(path).map_err(Unreadable::Io)?;
     from_manifests(&text, shown, manifest_format(path).unwrap_or(Format::Yaml))
 }
@@ -118,7 +109,8 @@ pub fn from_manifests(
     Ok(found)
 }
 
-/// The documents of a file. A file that does not parse and holds `{{` is a template.
+/// The documents of a file. A file that holds `{{` and does not parse, or parses only as a
+/// template does, is a template.
 fn parse(text: &str, shown: &str, format: Format) -> Result<Vec<Value>, Unreadable> {
     let invalid = |e: ConfigError| match text.find("{{") {
         Some(at) => Unreadable::Template {
@@ -142,7 +134,7 @@ fn parse(text: &str, shown: &str, format: Format) -> Result<Vec<Value>, Unreadab
                 })
             });
     }
-    yaml_serde::Deserializer::from_str(text)
+    let docs = yaml_serde::Deserializer::from_str(text)
         .map(|doc| {
             Value::deserialize(doc).map_err(|e| {
                 let offset = e.location().map_or(0, |l| l.index());
@@ -157,7 +149,26 @@ fn parse(text: &str, shown: &str, format: Format) -> Result<Vec<Value>, Unreadab
                 ))
             })
         })
-        .collect()
+        .collect::<Result<Vec<Value>, Unreadable>>()?;
+    // An action a template writes unquoted (`name: {{ .Release.Name }}`) parses as a mapping
+    // whose key is a mapping, which no manifest holds: the file is a template all the same.
+    match text.find("{{") {
+        Some(at) if docs.iter().any(has_mapping_key) => Err(Unreadable::Template {
+            line: text[..at].matches('\n').count() + 1,
+        }),
+        _ => Ok(docs),
+    }
+}
+
+fn has_mapping_key(value: &Value) -> bool {
+    match value {
+        Value::Mapping(map) => map
+            .iter()
+            .any(|(k, v)| matches!(k, Value::Mapping(_)) || has_mapping_key(v)),
+        Value::Sequence(items) => items.iter().any(has_mapping_key),
+        Value::Tagged(tagged) => has_mapping_key(&tagged.value),
+        _ => false,
+    }
 }
 
 /// The references of one document: a Kubernetes object's containers (and those of a `List`'s
@@ -400,7 +411,13 @@ items:
             Err(Unreadable::Template { line: 4 }) => {}
             other => panic!("{other:?}"),
         }
-        // One that happens to parse: its value is no reference, and says so.
+        // Actions written unquoted parse as mappings keyed by mappings: a template still.
+        let unquoted = "kind: Pod\nspec:\n  containers:\n    - image: {{ .Values.image }}\n";
+        match from_manifests(unquoted, "t.yaml", Format::Yaml) {
+            Err(Unreadable::Template { line: 4 }) => {}
+            other => panic!("{other:?}"),
+        }
+        // A quoted action parses as a string: its value is no reference, and says so.
         let quoted = "kind: Pod\nspec:\n  containers:\n    - name: a\n      image: \"{{ .Values.image }}\"\n";
         let found = from_manifests(quoted, "t.yaml", Format::Yaml).unwrap();
         assert!(found[0].is_templated(), "{found:?}");
@@ -420,19 +437,5 @@ items:
             place[1].parse::<usize>().is_ok() && place[2].parse::<usize>().is_ok(),
             "{e}"
         );
-    }
-
-    #[test]
-    fn a_file_over_the_limit_is_not_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("big.yaml");
-        let padding = "#".repeat(3 * 1024 - "kind: Pod\n".len() - 1);
-        std::fs::write(&path, format!("kind: Pod\n{padding}\n")).unwrap();
-        let e = read_manifest_file(&path, "big.yaml", Some(1024)).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            ": too large (3.0 KiB; manifests are read up to 1.0 KiB)"
-        );
-        assert!(read_manifest_file(&path, "big.yaml", None).is_ok());
     }
 }

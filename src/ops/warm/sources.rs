@@ -95,7 +95,7 @@ pub fn from_list(text: &str, shown: &str) -> Vec<FoundRef> {
 }
 
 fn from_manifest_file(path: &Path, shown: &str) -> Result<Vec<FoundRef>> {
-    image_refs::read_manifest_file(path, shown, None).map_err(|e| e.into_error(shown))
+    image_refs::read_manifest_file(path, shown).map_err(|e| e.into_error(shown))
 }
 
 #[cfg(test)]
