@@ -408,41 +408,36 @@ mod tests {
     #[test]
     fn the_whole_kubeconfig_list_is_read_as_kubectl_reads_it() {
         let dir = tempfile::tempdir().unwrap();
-        let context =
-            |name: &str| format!("- name: {name}\n  context: {{cluster: {name}, user: {name}}}\n");
-        let first = dir.path().join("first");
-        std::fs::write(
-            &first,
-            format!(
-                "apiVersion: v1\nkind: Config\ncontexts:\n{}",
-                context("kind-a")
-            ),
-        )
-        .unwrap();
-        let second = dir.path().join("second");
-        std::fs::write(
-            &second,
-            format!(
-                "apiVersion: v1\nkind: Config\ncurrent-context: kind-b\ncontexts:\n{}",
-                context("kind-b")
-            ),
-        )
-        .unwrap();
-        let third = dir.path().join("third");
-        std::fs::write(
-            &third,
-            format!(
-                "apiVersion: v1\nkind: Config\ncurrent-context: kind-c\ncontexts:\n{}{}",
-                context("kind-c"),
-                context("kind-a")
-            ),
-        )
-        .unwrap();
+        // A kubeconfig file: its current-context, and contexts as (name, cluster).
+        let file = |name: &str, current: Option<&str>, contexts: &[(&str, &str)]| {
+            let mut text = String::from("apiVersion: v1\nkind: Config\n");
+            if let Some(c) = current {
+                text.push_str(&format!("current-context: {c}\n"));
+            }
+            text.push_str("contexts:\n");
+            for (context, cluster) in contexts {
+                text.push_str(&format!(
+                    "- name: {context}\n  context: {{cluster: {cluster}, user: u}}\n"
+                ));
+            }
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let first = file("first", None, &[("kind-a", "kind-a")]);
+        let second = file("second", Some("kind-b"), &[("kind-b", "kind-b")]);
+        let third = file(
+            "third",
+            Some("kind-c"),
+            &[("kind-c", "kind-c"), ("kind-a", "elsewhere")],
+        );
         let merged =
             merge_kubeconfigs(&[dir.path().join("missing"), first, second, third]).unwrap();
         assert_eq!(merged.current_context.as_deref(), Some("kind-b"));
         let names: Vec<&str> = merged.contexts.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["kind-a", "kind-b", "kind-c"]);
+        let kind_a = merged.contexts[0].context.as_ref().unwrap();
+        assert_eq!(kind_a.cluster, "kind-a");
 
         // None there: the first file's NotFound, which callers turn into their own message.
         match merge_kubeconfigs(&[dir.path().join("none")]) {
