@@ -1,8 +1,8 @@
 //! From parsed arguments to an exit code, in one place.
 
 use crate::cli::{Cli, Command, ConfigArgs, InitArgs, OnBusyArg, RunArgs, Shell};
+use crate::init::InitRequest;
 use crate::logging;
-use crate::ops::init::InitRequest;
 use crate::ops::run_lock::LockWait;
 use crate::ops::{self, Mode};
 use crate::plugin;
@@ -73,7 +73,7 @@ fn init(args: &InitArgs) -> ExitCode {
         tilt: args.tilt,
         upgrade: args.upgrade,
     };
-    match runtime().block_on(ops::init::init(&request)) {
+    match runtime().block_on(crate::init::init(&request)) {
         Ok(report) => {
             let _ = write!(std::io::stdout().lock(), "{report}");
             ExitCode::SUCCESS

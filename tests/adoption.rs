@@ -715,6 +715,80 @@ fn init_without_tilt_prints_the_lines_that_load_the_extension() {
     assert!(!project.path().join("plugins").exists());
 }
 
+/// Issue 21: `brrt init` reads manifests as `cache warm` does. An image in YAML flow style
+/// and one in a `.json` manifest are found (the line-by-line reader missed both and fell back
+/// to the defaults); a Helm template, a file too large and one that is not YAML are named with
+/// why, and a JSON file that names no image (package.json) is not read at all.
+#[test]
+fn init_finds_images_in_any_manifest_and_names_the_files_it_could_not_read() {
+    let project = Project::new()
+        .file(
+            "k8s/api.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: api}\nspec:\n  containers:\n    \
+             - {name: api, image: \"ghcr.io/acme/api:1.2\"}\n",
+        )
+        .file(
+            "k8s/db.json",
+            r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db"},
+ "spec": {"containers": [{"name": "db", "image": "quay.io/acme/db:16"}]}}"#,
+        )
+        .file(
+            "chart/templates/web.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n\
+             spec:\n  template:\n    spec:\n      containers:\n        - name: web\n          \
+             image: \"{{ .Values.image }}\"\n{{- with .Values.extra }}\n{{ toYaml . }}\n{{- end }}\n",
+        )
+        .file(
+            "k8s/bundle.yaml",
+            format!(
+                "apiVersion: v1\nkind: List\n# image: generated\n{}\n",
+                "#".repeat(3 << 20)
+            ),
+        )
+        .file("k8s/broken.yaml", "kind: Pod\nspec:\n  containers: [{image: a\n")
+        .file("package.json", "{\"name\": \"shop\",\n}\n");
+    let out = project.brrt().arg("init").run();
+    out.success().stdout_contains(
+        "could not read 3 file(s) for the images they name, so brrt.toml's caches are for what \
+         the other files name (add the registries of theirs to [cache] upstreams):\n  \
+         chart/templates/web.yaml:4: a template ({{ … }}), no manifest until it is rendered: its \
+         images are not guessed (render it, e.g. with `helm template`, to read them)\n  \
+         k8s/broken.yaml:4:1: not valid YAML: did not find expected ',' or '}'\n  \
+         k8s/bundle.yaml: too large (3.0 MiB; manifests are read up to 2.0 MiB)\n",
+    );
+    assert!(!out.stdout.contains("package.json"), "{}", out.stdout);
+    let detail = row(&out, "brrt.toml").1;
+    assert!(detail.ends_with("caches for quay.io, ghcr.io"), "{detail}");
+    let written = std::fs::read_to_string(project.path().join("brrt.toml")).unwrap();
+    assert!(
+        written.contains("#   quay.io (quay.io/acme/db:16 in k8s/db.json)")
+            && written.contains("#   ghcr.io (ghcr.io/acme/api:1.2 in k8s/api.yaml)"),
+        "{written}"
+    );
+    assert_eq!(
+        checked_config(&project).printed("upstreams"),
+        "[\"quay.io\", \"ghcr.io\"]"
+    );
+
+    // Nothing readable names an image: the defaults, and brrt.toml says why it may be wrong.
+    let project = Project::new().file(
+        "chart/templates/web.yaml",
+        "kind: Pod\nspec:\n  containers:\n    - image: {{ .Values.image }}\n",
+    );
+    let out = project.brrt().arg("init").run();
+    out.success()
+        .stdout_contains("could not read 1 file(s)")
+        .stdout_contains("  chart/templates/web.yaml:4: a template ({{ … }})");
+    let written = std::fs::read_to_string(project.path().join("brrt.toml")).unwrap();
+    assert!(
+        written.contains(
+            "# No image is named in the files brrt init could read (1 it could not read, and it\n\
+             # said why): the defaults."
+        ),
+        "{written}"
+    );
+}
+
 #[test]
 fn init_picks_the_current_kubectl_context_among_several_kind_clusters() {
     let Some(tb) = Testbed::require("adopt_clusters") else {
@@ -755,6 +829,31 @@ fn init_picks_the_current_kubectl_context_among_several_kind_clusters() {
         "{detail}"
     );
     assert_eq!(checked_config(&project).printed("cluster"), b);
+
+    // KUBECONFIG lists several files, as kubectl reads them: one that does not exist (skipped),
+    // one that names no current-context, one that does (kind-b: it wins), and a later one whose
+    // current-context comes too late to count.
+    let project = Project::new()
+        .file("first", "apiVersion: v1\nkind: Config\ncontexts: []\n")
+        .file(
+            "second",
+            format!("apiVersion: v1\nkind: Config\ncurrent-context: kind-{b}\n"),
+        )
+        .file(
+            "third",
+            format!("apiVersion: v1\nkind: Config\ncurrent-context: kind-{a}\n"),
+        );
+    let list = std::env::join_paths(
+        ["missing", "first", "second", "third"].map(|f| project.path().join(f)),
+    )
+    .unwrap();
+    let out = project.brrt().arg("init").env("KUBECONFIG", list).run();
+    out.success();
+    let detail = row(&out, "brrt.toml").1;
+    assert!(
+        detail.contains(&format!("picked {b}, the current kubectl context")),
+        "{detail}"
+    );
 }
 
 // --- brrt run migrate ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ pub use change::{Action, Mode};
 pub use error::{write_source_line, ConfigError, Error, Result};
 pub mod containerd;
 pub mod http_client;
-pub mod init;
+pub mod image_refs;
 pub mod k8s;
 pub mod kind;
 pub mod private_dir;

@@ -19,7 +19,7 @@ pub use objects::{apply, check_objects, delete, documents, get, Applied};
 pub use ready::{wait_nodes_ready, NodesReady};
 
 use crate::ops::{Error, Result};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -61,35 +61,75 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
-/// Where the kubeconfig is read from: `KUBECONFIG` (its first file when it lists several), else
-/// `~/.kube/config`. For messages only; reading honours the whole list.
-pub fn kubeconfig_path() -> String {
-    if let Some(value) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+/// The kubeconfig files, in kubectl's order: those `KUBECONFIG` lists (empty entries skipped),
+/// else `~/.kube/config`.
+fn kubeconfig_files() -> Vec<PathBuf> {
+    if let Some(value) = std::env::var_os("KUBECONFIG") {
         let paths: Vec<PathBuf> = std::env::split_paths(&value)
             .filter(|p| !p.as_os_str().is_empty())
             .collect();
         if !paths.is_empty() {
-            return paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(":");
+            return paths;
         }
     }
-    std::env::var_os("HOME")
+    vec![std::env::var_os("HOME")
         .map(|h| PathBuf::from(h).join(".kube/config"))
-        .unwrap_or_else(|| PathBuf::from("~/.kube/config"))
-        .display()
-        .to_string()
+        .unwrap_or_else(|| PathBuf::from("~/.kube/config"))]
+}
+
+/// Where the kubeconfig is read from: the files of `KUBECONFIG` (joined by `:`), else
+/// `~/.kube/config`. For messages.
+pub fn kubeconfig_path() -> String {
+    kubeconfig_files()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The kubeconfig as kubectl reads it: every file [`kubeconfig_files`] names, merged in order,
+/// the first file to set a value keeping it (`current-context`, a context, a cluster, a user);
+/// a file that does not exist is skipped. When none exists, the error is the first file's
+/// `NotFound`; a file that does not parse is an error.
+fn load_kubeconfig() -> std::result::Result<Kubeconfig, KubeconfigError> {
+    merge_kubeconfigs(&kubeconfig_files())
+}
+
+fn merge_kubeconfigs(files: &[PathBuf]) -> std::result::Result<Kubeconfig, KubeconfigError> {
+    let mut merged: Option<Kubeconfig> = None;
+    let mut missing = None;
+    for file in files {
+        match Kubeconfig::read_from(file) {
+            Ok(next) => {
+                merged = Some(match merged {
+                    Some(m) => m.merge(next)?,
+                    None => next,
+                })
+            }
+            Err(KubeconfigError::ReadConfig(e, path))
+                if e.kind() == std::io::ErrorKind::NotFound =>
+            {
+                missing.get_or_insert(KubeconfigError::ReadConfig(e, path));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    merged.ok_or_else(|| missing.unwrap_or(KubeconfigError::FindPath))
+}
+
+/// The current kubectl context, when the kubeconfig can be read and names one.
+pub fn current_context_if_any() -> Option<String> {
+    load_kubeconfig()
+        .ok()?
+        .current_context
+        .filter(|c| !c.is_empty())
 }
 
 /// The kubeconfig's `current-context`.
 pub fn current_context() -> Result<String> {
-    let kubeconfig = match Kubeconfig::read() {
+    let kubeconfig = match load_kubeconfig() {
         Ok(k) => k,
-        Err(kube::config::KubeconfigError::ReadConfig(e, _))
-            if e.kind() == std::io::ErrorKind::NotFound =>
-        {
+        Err(KubeconfigError::ReadConfig(e, _)) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::Kube {
                 what: format!("read the kubeconfig {}", kubeconfig_path()),
                 message: "there is no such file; create the cluster (kind writes it), point \
@@ -111,11 +151,9 @@ pub fn current_context() -> Result<String> {
 /// Reads the kubeconfig. A missing file is [`Error::KubeContext`] with no contexts, so the user
 /// hears about the context they wanted, not about a file.
 fn read_kubeconfig(context: &str) -> Result<Kubeconfig> {
-    match Kubeconfig::read() {
+    match load_kubeconfig() {
         Ok(k) => Ok(k),
-        Err(kube::config::KubeconfigError::ReadConfig(e, _))
-            if e.kind() == std::io::ErrorKind::NotFound =>
-        {
+        Err(KubeconfigError::ReadConfig(e, _)) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(Error::KubeContext {
                 context: context.to_string(),
                 kubeconfig: kubeconfig_path(),
@@ -362,5 +400,52 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(status_message(&status), "NotFound");
+    }
+
+    /// As kubectl merges `KUBECONFIG=missing:a:b`: the missing file is skipped, and the first
+    /// file that sets `current-context` (here the second) wins over a later one; contexts come
+    /// from every file, the first of a name winning.
+    #[test]
+    fn the_whole_kubeconfig_list_is_read_as_kubectl_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // A kubeconfig file: its current-context, and contexts as (name, cluster).
+        let file = |name: &str, current: Option<&str>, contexts: &[(&str, &str)]| {
+            let mut text = String::from("apiVersion: v1\nkind: Config\n");
+            if let Some(c) = current {
+                text.push_str(&format!("current-context: {c}\n"));
+            }
+            text.push_str("contexts:\n");
+            for (context, cluster) in contexts {
+                text.push_str(&format!(
+                    "- name: {context}\n  context: {{cluster: {cluster}, user: u}}\n"
+                ));
+            }
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let first = file("first", None, &[("kind-a", "kind-a")]);
+        let second = file("second", Some("kind-b"), &[("kind-b", "kind-b")]);
+        let third = file(
+            "third",
+            Some("kind-c"),
+            &[("kind-c", "kind-c"), ("kind-a", "elsewhere")],
+        );
+        let merged =
+            merge_kubeconfigs(&[dir.path().join("missing"), first, second, third]).unwrap();
+        assert_eq!(merged.current_context.as_deref(), Some("kind-b"));
+        let names: Vec<&str> = merged.contexts.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["kind-a", "kind-b", "kind-c"]);
+        let kind_a = merged.contexts[0].context.as_ref().unwrap();
+        assert_eq!(kind_a.cluster, "kind-a");
+
+        // None there: the first file's NotFound, which callers turn into their own message.
+        match merge_kubeconfigs(&[dir.path().join("none")]) {
+            Err(KubeconfigError::ReadConfig(e, path)) => {
+                assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+                assert_eq!(path, dir.path().join("none"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -1,23 +1,14 @@
-//! Where `cache warm` finds image references: Kubernetes manifests (YAML or JSON, several
-//! documents per file; the containers and initContainers of Pods, Deployments, StatefulSets,
-//! DaemonSets, ReplicaSets, Jobs and CronJobs, and of `List` items), and plain lists with one
+//! Where `cache warm` finds image references: Kubernetes manifests (YAML or JSON, read by
+//! [`crate::ops::image_refs`], the reader `brrt init` uses too), and plain lists with one
 //! reference per line. A folder is read for its `.yaml`, `.yml` and `.json` files, recursively.
 //!
 //! References are collected as written; [`super::ImageRef`] checks them, so that one bad
 //! reference fails only that image.
 
-use crate::ops::{ConfigError, Error, Result};
-use serde::Deserialize;
+pub use crate::ops::image_refs::FoundRef;
+use crate::ops::image_refs::{self, manifest_format};
+use crate::ops::{Error, Result};
 use std::path::{Path, PathBuf};
-use yaml_serde::Value;
-
-/// A reference as found, with where it was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FoundRef {
-    pub text: String,
-    /// `images.txt:3`, `k8s/web.yaml: Deployment web, container app`, `brrt.toml: cache.warm`.
-    pub source: String,
-}
 
 /// Reads every path (file or folder) for references. `shown` turns a path into what messages
 /// show; `read` is told of every file and folder read (so `--watch` can follow them). A path
@@ -41,7 +32,7 @@ pub fn collect(
                 found.extend(from_manifest_file(&file, &shown(&file))?);
             }
         } else if path.is_file() {
-            if is_manifest(path) {
+            if manifest_format(path).is_some() {
                 found.extend(from_manifest_file(path, &shown(path))?);
             } else {
                 let text = read_text(path, &shown(path))?;
@@ -58,13 +49,6 @@ pub fn collect(
     Ok(found)
 }
 
-fn is_manifest(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
-    )
-}
-
 /// The manifest files under a folder, sorted, skipping hidden entries.
 fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
@@ -79,7 +63,7 @@ fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>> {
             }
             if path.is_dir() {
                 stack.push(path);
-            } else if is_manifest(&path) {
+            } else if manifest_format(&path).is_some() {
                 files.push(path);
             }
         }
@@ -111,177 +95,12 @@ pub fn from_list(text: &str, shown: &str) -> Vec<FoundRef> {
 }
 
 fn from_manifest_file(path: &Path, shown: &str) -> Result<Vec<FoundRef>> {
-    from_manifests(&read_text(path, shown)?, shown)
-}
-
-/// References in Kubernetes manifests (one or more YAML documents). A syntax error names the
-/// file, line and column.
-pub fn from_manifests(text: &str, shown: &str) -> Result<Vec<FoundRef>> {
-    let mut found = Vec::new();
-    for doc in yaml_serde::Deserializer::from_str(text) {
-        let value = Value::deserialize(doc).map_err(|e| {
-            let offset = e.location().map_or(0, |l| l.index());
-            let message = e.to_string();
-            // serde_yaml ends its message with " at line L column C"; the place is shown first.
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string();
-            Error::Config(ConfigError::at(
-                shown,
-                text,
-                offset,
-                format!("not valid YAML: {message}"),
-            ))
-        })?;
-        objects(&value, shown, &mut found);
-    }
-    Ok(found)
-}
-
-/// The references of one Kubernetes object (and of the items of a `List`).
-fn objects(value: &Value, shown: &str, found: &mut Vec<FoundRef>) {
-    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
-    let name = value
-        .get("metadata")
-        .and_then(|m| m.get("name"))
-        .and_then(Value::as_str)
-        .unwrap_or("(unnamed)");
-    let spec = value.get("spec");
-    let template = |spec: Option<&Value>| {
-        spec.and_then(|s| s.get("template"))
-            .and_then(|t| t.get("spec"))
-            .cloned()
-    };
-    let pod_spec = match kind {
-        "Pod" => spec.cloned(),
-        "Deployment"
-        | "StatefulSet"
-        | "DaemonSet"
-        | "ReplicaSet"
-        | "ReplicationController"
-        | "Job" => template(spec),
-        "CronJob" => template(
-            spec.and_then(|s| s.get("jobTemplate"))
-                .and_then(|j| j.get("spec")),
-        ),
-        "List" => {
-            if let Some(items) = value.get("items").and_then(Value::as_sequence) {
-                for item in items {
-                    objects(item, shown, found);
-                }
-            }
-            None
-        }
-        _ => None,
-    };
-    let Some(pod_spec) = pod_spec else { return };
-    for list in ["initContainers", "containers"] {
-        let Some(containers) = pod_spec.get(list).and_then(Value::as_sequence) else {
-            continue;
-        };
-        for c in containers {
-            let container = c.get("name").and_then(Value::as_str).unwrap_or("(unnamed)");
-            let text = match c.get("image") {
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => yaml_serde::to_string(other)
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string(),
-                None => continue,
-            };
-            let what = if list == "initContainers" {
-                "init container"
-            } else {
-                "container"
-            };
-            found.push(FoundRef {
-                text,
-                source: format!("{shown}: {kind} {name}, {what} {container}"),
-            });
-        }
-    }
+    image_refs::read_manifest_file(path, shown).map_err(|e| e.into_error(shown))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const MANIFESTS: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  template:
-    spec:
-      initContainers:
-        - {name: migrate, image: "flyway/flyway:10"}
-      containers:
-        - name: app
-          image: ghcr.io/team/web:1.2
-        - name: cache
-          image: redis:7
----
-apiVersion: batch/v1
-kind: CronJob
-metadata: {name: nightly}
-spec:
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          containers: [{name: job, image: "busybox:1.36"}]
----
-kind: Service
-metadata: {name: web}
-spec: {ports: [{port: 80}]}
----
-kind: List
-items:
-  - kind: Pod
-    metadata: {name: debug}
-    spec: {containers: [{name: sh, image: alpine}]}
-"#;
-
-    #[test]
-    fn every_workload_kind_gives_its_containers_and_init_containers() {
-        let found = from_manifests(MANIFESTS, "k8s/web.yaml").unwrap();
-        let texts: Vec<&str> = found.iter().map(|f| f.text.as_str()).collect();
-        assert_eq!(
-            texts,
-            [
-                "flyway/flyway:10",
-                "ghcr.io/team/web:1.2",
-                "redis:7",
-                "busybox:1.36",
-                "alpine"
-            ]
-        );
-        assert_eq!(
-            found[0].source,
-            "k8s/web.yaml: Deployment web, init container migrate"
-        );
-        assert_eq!(
-            found[3].source,
-            "k8s/web.yaml: CronJob nightly, container job"
-        );
-    }
-
-    #[test]
-    fn a_yaml_syntax_error_names_file_line_and_column() {
-        let text = "kind: Pod\nspec:\n  containers:\n    - name: a\n      image: [redis\n";
-        let e = from_manifests(text, "k8s/bad.yaml")
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("k8s/bad.yaml:"), "{e}");
-        assert!(e.contains("not valid YAML"), "{e}");
-        let place: Vec<&str> = e.splitn(4, ':').collect();
-        assert!(
-            place[1].parse::<usize>().is_ok() && place[2].parse::<usize>().is_ok(),
-            "{e}"
-        );
-    }
 
     #[test]
     fn lists_skip_blanks_and_comments_and_name_lines() {

@@ -1,6 +1,9 @@
 //! The lines that load brrt's Tilt extension into a team's Tiltfile, and appending them once,
 //! under a comment that marks them as brrt's.
 
+use super::plan::{Plan, Write};
+use crate::builtin::{self, TILT_EXTENSION_DIR};
+use crate::ops::{Action, Error, Result};
 use std::path::{Path, PathBuf};
 
 /// The comment above the lines; its presence means they were added already.
@@ -51,6 +54,53 @@ pub fn appended(current: &str) -> Option<String> {
     }
     text.push_str(&block());
     Some(text)
+}
+
+/// Plans the Tilt extension: with `write`, its files and the lines that load it from the
+/// Tiltfile; without, a note with those lines when the Tiltfile lacks them.
+pub(super) fn add_to(plan: &mut Plan, dir: &Path, write: bool) -> Result<()> {
+    let tiltfile = find(dir);
+    let current = match &tiltfile {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+            Error::Other(format!("cannot read Tiltfile: {e}; nothing was changed"))
+        })?),
+        None => None,
+    };
+    let loaded = current.as_deref().is_some_and(|t| t.contains(GUARD));
+    if !write {
+        if !loaded {
+            plan.notes.push(format!(
+                "for Tilt: `brrt init --tilt` writes the extension to {TILT_EXTENSION_DIR}/ and \
+                 appends to your Tiltfile the lines that load it:\n{}",
+                block()
+            ));
+        }
+        return Ok(());
+    }
+    for file in builtin::under(TILT_EXTENSION_DIR) {
+        plan.copy(file);
+    }
+    match (tiltfile, current) {
+        (Some(path), Some(text)) => match appended(&text) {
+            Some(new) => {
+                plan.row(
+                    &path,
+                    Action::Updated,
+                    "appended the lines that load the brrt extension",
+                );
+                plan.writes.push(Write::Append {
+                    path,
+                    tail: new[text.len()..].to_string(),
+                });
+            }
+            None => plan.row(&path, Action::Unchanged, "loads the brrt extension already"),
+        },
+        _ => plan.notes.push(format!(
+            "no Tiltfile here: when you have one, add the lines that load the extension:\n{}",
+            block()
+        )),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

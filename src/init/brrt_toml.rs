@@ -2,7 +2,7 @@
 //! cluster, a free port, the registries the repository pulls from), and always one that
 //! brrt's own schema accepts.
 
-use super::image_refs::ImageRef;
+use super::image_refs::{FoundImage, Unread};
 use crate::ops::brrt_config::DEFAULT_UPSTREAMS;
 use crate::ops::kind::ClusterNetwork;
 use crate::ops::upstream::KNOWN_UPSTREAMS;
@@ -32,7 +32,9 @@ pub struct Findings {
     /// The push registry's port, and why it is not 5001 when it is not.
     pub port: u16,
     pub port_note: Option<String>,
-    pub refs: Vec<ImageRef>,
+    pub refs: Vec<FoundImage>,
+    /// The files that may name images but could not be read for them.
+    pub unread: Vec<Unread>,
 }
 
 /// The cluster picked, and a sentence saying how.
@@ -85,7 +87,7 @@ pub fn pick_cluster(f: &Findings) -> (String, String) {
 /// The upstreams to cache: the known registries the repository pulls from, in the catalogue's
 /// order, or the defaults when it names none. Also the other registries it names, which need a
 /// remote before they can be cached.
-pub fn upstreams(refs: &[ImageRef]) -> (Vec<String>, Vec<String>) {
+pub fn upstreams(refs: &[FoundImage]) -> (Vec<String>, Vec<String>) {
     let known: Vec<String> = KNOWN_UPSTREAMS
         .iter()
         .map(|(h, _)| h.to_string())
@@ -106,8 +108,8 @@ pub fn upstreams(refs: &[ImageRef]) -> (Vec<String>, Vec<String>) {
 }
 
 /// Where each upstream is named, shortly: `docker.io (postgres:16-alpine in k8s/db.yaml)`.
-fn named_where(host: &str, refs: &[ImageRef]) -> String {
-    let mine: Vec<&ImageRef> = refs.iter().filter(|r| r.host == host).collect();
+fn named_where(host: &str, refs: &[FoundImage]) -> String {
+    let mine: Vec<&FoundImage> = refs.iter().filter(|r| r.host == host).collect();
     let first = mine[0];
     let more = if mine.len() > 1 {
         format!(", and {} more", mine.len() - 1)
@@ -195,7 +197,14 @@ pub fn render(f: &Findings) -> String {
          # name = \"brrt-cache\"       # another name gives this config caches of its own\n\
          enabled = true\n",
     );
-    if f.refs.is_empty() {
+    if f.refs.is_empty() && !f.unread.is_empty() {
+        let _ = writeln!(
+            t,
+            "# No image is named in the files brrt init could read ({} it could not read, and it\n\
+             # said why): the defaults.",
+            f.unread.len()
+        );
+    } else if f.refs.is_empty() {
         t.push_str(
             "# No image is named in this repository's manifests or Tiltfile: the defaults.\n",
         );
@@ -253,13 +262,14 @@ mod tests {
             refs: refs
                 .iter()
                 .filter_map(|(r, file)| {
-                    Some(ImageRef {
+                    Some(FoundImage {
                         reference: r.to_string(),
                         host: super::super::image_refs::registry_host(r)?,
                         file: file.to_string(),
                     })
                 })
                 .collect(),
+            unread: Vec::new(),
         }
     }
 

@@ -3,7 +3,8 @@
 //! (`--dump --dump-format json`), so a justfile that does not parse is reported in just's own
 //! words and left as it is; the result is parsed by `just` too before it is written.
 
-use crate::ops::{Error, Result};
+use super::plan::{Plan, Write};
+use crate::ops::{Action, Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -213,4 +214,53 @@ pub fn check_parses(path: &Path, text: &str, must: bool) -> Result<()> {
         Err(_) if !must => Ok(()),
         Err(e) => Err(Error::Other(format!("cannot run `just`: {e}"))),
     }
+}
+
+/// Plans brrt's recipes into the justfile: the report row, and the write when one is needed.
+pub(super) fn add_to(plan: &mut Plan, dir: &Path) -> Result<()> {
+    let just = self::plan(dir)?;
+    let mut detail = Vec::new();
+    if !just.added.is_empty() {
+        detail.push(format!("added {}", just.added.join(", ")));
+    }
+    if !just.present.is_empty() && just.added.is_empty() {
+        detail.push(format!(
+            "brrt's recipes are there ({})",
+            just.present.join(", ")
+        ));
+    }
+    if !just.taken.is_empty() {
+        detail.push(format!(
+            "skipped {}: the justfile has recipes of its own by {}",
+            just.taken.join(", "),
+            if just.taken.len() == 1 {
+                "that name"
+            } else {
+                "those names"
+            }
+        ));
+    }
+    let action = match (&just.text, just.created) {
+        (None, _) => Action::Unchanged,
+        (Some(_), true) => Action::Created,
+        (Some(_), false) => Action::Updated,
+    };
+    if let Some(text) = &just.text {
+        check_parses(&just.path, text, !just.created)?;
+        plan.writes.push(if just.created {
+            Write::Create {
+                path: just.path.clone(),
+                text: text.clone(),
+                executable: false,
+            }
+        } else {
+            Write::Append {
+                path: just.path.clone(),
+                tail: text[just.current.len()..].to_string(),
+            }
+        });
+    }
+    let path = just.path.clone();
+    plan.row(&path, action, detail.join("; "));
+    Ok(())
 }
