@@ -3,6 +3,7 @@
 //!
 //! - [`push`]: the push registry
 //! - [`cache`]: the caches, and serving offline when an upstream is unreachable
+//! - [`cache_container`]: the labels and debug port a cache's container carries for others to read
 //! - [`contents`]: what the registries hold, and how big they are
 //! - [`api`]: the registry HTTP API
 //! - [`users`]: which clusters use each registry, read from their nodes
@@ -15,6 +16,7 @@
 pub mod activity;
 pub mod api;
 mod cache;
+mod cache_container;
 mod carry_over;
 mod contents;
 pub mod manifest;
@@ -28,7 +30,8 @@ pub mod users;
 pub mod version;
 
 pub use api::{BlobReadError, ManifestInfo, RegistryApi, USER_AGENT};
-pub use cache::{CacheSpec, MODE_LABEL, SET_LABEL};
+pub use cache::CacheSpec;
+pub use cache_container::{MODE_LABEL, SET_LABEL};
 pub use carry_over::{carry_over, per_config_caches, CarriedOver, PerConfigCache};
 pub use contents::{api_for, caches, contents, size, volumes, RegistryInfo, TagEntry};
 pub use push::{ensure_push, PushRegistrySpec};

@@ -30,6 +30,7 @@
 
 use super::activity::{activity, parse_logfmt, Activity};
 use super::api::RegistryApi;
+use super::cache_container::{DEBUG_PORT, MODE_LABEL, MODE_PROXY};
 use super::storage::Storage;
 use crate::ops::docker;
 use crate::ops::{Error, Result};
@@ -37,10 +38,6 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// Where a cache's debug server listens in the container, and the port it is published from.
-pub const DEBUG_ADDR: &str = ":5001";
-pub const DEBUG_PORT: &str = "5001/tcp";
 
 /// brrt's own note of what `cache warm` fetched, in the cache's volume.
 const WARM_RECORD: &str = "brrt-warm.json";
@@ -268,10 +265,7 @@ pub async fn cache_stats(d: &Docker, name: &str, upstream: &str) -> Result<Cache
         ));
     }
     let since = Some(state.started_at.clone());
-    let proxying = state
-        .labels
-        .get(super::MODE_LABEL)
-        .is_none_or(|m| m == super::cache::MODE_PROXY);
+    let proxying = state.labels.get(MODE_LABEL).is_none_or(|m| m == MODE_PROXY);
     if !proxying {
         return Ok(CacheStats::without_counters(
             upstream,
