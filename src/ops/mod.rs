@@ -19,6 +19,7 @@ pub mod http_client;
 pub mod init;
 pub mod k8s;
 pub mod kind;
+pub mod loopback;
 pub mod private_dir;
 pub mod registry;
 pub mod run_lock;

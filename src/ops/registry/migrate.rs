@@ -23,7 +23,7 @@ use crate::ops::{upstream, Action, Error, Mode, Result};
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, DownloadFromContainerOptionsBuilder,
-    RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -815,19 +815,7 @@ async fn copy(d: &Docker, from: &str, path: &str, receiver: &str) -> Result<()> 
 /// Removes the receiving container (never its volume); only one brrt made for a copy.
 async fn remove_receiver(d: &Docker, receiver: &str) -> Result<()> {
     check_role(d, receiver, COPY_ROLE).await?;
-    remove_keeping_volumes(d, receiver).await
-}
-
-pub(super) async fn remove_keeping_volumes(d: &Docker, name: &str) -> Result<()> {
-    let opts = RemoveContainerOptionsBuilder::default()
-        .force(true)
-        .v(false)
-        .build();
-    match d.remove_container(name, Some(opts)).await {
-        Ok(()) => Ok(()),
-        Err(e) if docker::is_not_found(&e) => Ok(()),
-        Err(e) => Err(Error::docker(format!("remove container {name}"), e)),
-    }
+    docker::remove_keeping_volumes(d, receiver).await
 }
 
 /// What putting the old registry aside did.
@@ -984,7 +972,7 @@ pub(super) async fn verify_storage(
     check_cache_volume(d, &volume).await?;
     let checker = format!("{cache}-{VERIFY_ROLE}");
     check_role(d, &checker, VERIFY_ROLE).await?;
-    remove_keeping_volumes(d, &checker).await?;
+    docker::remove_keeping_volumes(d, &checker).await?;
     let mut checker_labels = labels(VERIFY_ROLE, Some(&spec.set), None);
     checker_labels.insert(MANAGED_LABEL.into(), "true".into());
     let container = docker::ContainerSpec {
@@ -1094,7 +1082,7 @@ pub async fn remove_aside(
         });
     }
     let served = verify(d, &aside, spec).await?;
-    remove_keeping_volumes(d, &aside).await?;
+    docker::remove_keeping_volumes(d, &aside).await?;
     Ok(RemovedLegacy {
         name: aside,
         action: Action::Removed,

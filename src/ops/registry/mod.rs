@@ -252,12 +252,10 @@ pub async fn preflight(
             docker::ensure_image(d, image).await?;
         }
     }
-    let own = containers.get(&push.name).is_some_and(|c| {
-        c.ports
-            .values()
-            .any(|hp| hp.rsplit(':').next() == Some(push.port.to_string().as_str()))
-    });
-    if !own {
+    if !containers
+        .get(&push.name)
+        .is_some_and(|c| c.publishes(push.port))
+    {
         if let Some(holder) = docker::port_holder(d, &push.host_ip, push.port, &push.name).await? {
             return Err(Error::PortInUse {
                 ip: push.host_ip.clone(),

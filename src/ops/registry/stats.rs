@@ -33,6 +33,7 @@ use super::api::RegistryApi;
 use super::cache_container::{DEBUG_PORT, MODE_LABEL, MODE_PROXY};
 use super::storage::Storage;
 use crate::ops::docker;
+use crate::ops::loopback::loopback_url;
 use crate::ops::{Error, Result};
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -363,17 +364,6 @@ pub async fn cache_stats(d: &Docker, name: &str, upstream: &str) -> Result<Cache
     })
 }
 
-/// `http://127.0.0.1:PORT` for a published `IP:PORT` (an unspecified IP means loopback).
-fn loopback_url(addr: &str) -> String {
-    let (ip, port) = addr.rsplit_once(':').unwrap_or(("127.0.0.1", addr));
-    let ip = if ip.is_empty() || ip == "0.0.0.0" {
-        "127.0.0.1"
-    } else {
-        ip
-    };
-    format!("http://{ip}:{port}")
-}
-
 /// How many log lines back the cache's latest fetches are looked for: its TTL record is saved
 /// every 5 seconds, and the log has the fetches since.
 const RECENT_LINES: usize = 2000;
@@ -531,6 +521,5 @@ mod tests {
         let (b, m) = proxy_counters(&vars).unwrap();
         assert_eq!((b.requests, m.misses), (7, 2));
         assert!(proxy_counters(&serde_json::json!({"cmdline": []})).is_none());
-        assert_eq!(loopback_url("0.0.0.0:4000"), "http://127.0.0.1:4000");
     }
 }
