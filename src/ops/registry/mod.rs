@@ -12,6 +12,9 @@
 //! - [`carry_over`]: from each config's own caches, from before they were shared
 //! - [`version`]: which distribution a registry runs (2.x or 3.x), where they differ
 //! - [`pull_limit`]: an upstream's pull limit (Docker Hub's), and pulls it refused a cache
+//! - [`stats`]: how well a cache works, from its counters; [`warm_record`]: what `cache warm`
+//!   fetched into it, so the counters read right
+//! - [`activity`]: what a cache does, from its log; [`logfmt`]: that log's lines read
 
 pub mod activity;
 pub mod api;
@@ -19,6 +22,7 @@ mod cache;
 mod cache_container;
 mod carry_over;
 mod contents;
+pub mod logfmt;
 pub mod manifest;
 pub mod migrate;
 pub mod pull_limit;
@@ -28,6 +32,7 @@ pub mod stats;
 pub mod storage;
 pub mod users;
 pub mod version;
+pub mod warm_record;
 
 pub use api::{BlobReadError, ManifestInfo, RegistryApi, USER_AGENT};
 pub use cache::CacheSpec;

@@ -32,7 +32,8 @@ pub async fn refused(
 }
 
 fn refused_in(log: &str, container: &str, upstream: &str) -> Option<Refused> {
-    use crate::ops::registry::activity::{activity, parse_logfmt, Activity};
+    use crate::ops::registry::activity::{activity, Activity};
+    use crate::ops::registry::logfmt::parse_logfmt;
     let mut count = 0;
     let mut last = None;
     for line in log.lines() {

@@ -2,7 +2,8 @@
 //! blob requests it streamed to the end or failed.
 
 use super::lock;
-use crate::ops::registry::activity::{activity, parse_logfmt, Activity, Kind};
+use crate::ops::registry::activity::{activity, Activity, Kind};
+use crate::ops::registry::logfmt::parse_logfmt;
 use crate::ops::registry::USER_AGENT;
 use bollard::Docker;
 use futures_util::StreamExt;
