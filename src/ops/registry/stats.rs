@@ -95,17 +95,17 @@ impl Figures {
 
 /// Manifests, as distribution counts them (see the module docs).
 pub fn manifest_figures(c: &Counters) -> Figures {
-    let misses = c.misses.min(c.requests);
-    Figures::new(
-        c.requests - misses,
-        misses,
-        c.bytes_pulled,
-        c.bytes_pushed.saturating_sub(c.bytes_pulled),
-    )
+    as_counted(c)
 }
 
 /// Blobs, as a registry that counts its blob misses counts them (distribution v3).
 pub fn counted_blob_figures(c: &Counters) -> Figures {
+    as_counted(c)
+}
+
+/// Figures read as the counters count: hits are requests less misses, and the bytes served
+/// from storage are those pushed less those pulled.
+fn as_counted(c: &Counters) -> Figures {
     let misses = c.misses.min(c.requests);
     Figures::new(
         c.requests - misses,

@@ -60,6 +60,28 @@ pub struct PullLimit {
     pub recovered: bool,
 }
 
+impl PullLimit {
+    /// The limit of `host`'s remote, not read yet: status `unknown`, no text.
+    fn unknown(host: &str, remotes: &BTreeMap<String, String>) -> crate::ops::Result<PullLimit> {
+        let up = upstream::resolve(host, remotes)?;
+        let (remote, _) = upstream::without_credentials(up.remote.trim_end_matches('/'));
+        Ok(PullLimit {
+            upstream: host.to_string(),
+            own_remote: up.server.as_deref() == Some(up.remote.as_str()),
+            remote,
+            who: "anonymous".into(),
+            limit: None,
+            remaining: None,
+            window: None,
+            status: "unknown".into(),
+            level: "warn".into(),
+            text: String::new(),
+            newly_low: false,
+            recovered: false,
+        })
+    }
+}
+
 /// The credential variables of an upstream as people read them:
 /// `BRRT_DOCKER_IO_USERNAME/PASSWORD`.
 fn credential_words(host: &str) -> String {
@@ -147,25 +169,13 @@ pub async fn check(
         Ok(Err(_)) => check_now(host, remotes).await,
         Err(_) => {
             task.abort();
-            let up = upstream::resolve(host, remotes)?;
-            let (remote, _) = upstream::without_credentials(up.remote.trim_end_matches('/'));
-            Ok(PullLimit {
-                upstream: host.to_string(),
-                own_remote: up.server.as_deref() == Some(up.remote.as_str()),
-                who: "anonymous".into(),
-                limit: None,
-                remaining: None,
-                window: None,
-                status: "unknown".into(),
-                level: "warn".into(),
-                text: format!(
-                    "{host}: the pull limit was not checked: {remote} did not answer within {} s",
-                    STARTED_BUDGET.as_secs()
-                ),
-                remote,
-                newly_low: false,
-                recovered: false,
-            })
+            let mut out = PullLimit::unknown(host, remotes)?;
+            out.text = format!(
+                "{host}: the pull limit was not checked: {} did not answer within {} s",
+                out.remote,
+                STARTED_BUDGET.as_secs()
+            );
+            Ok(out)
         }
     }
 }
@@ -174,26 +184,11 @@ async fn check_now(
     host: &str,
     remotes: &BTreeMap<String, String>,
 ) -> crate::ops::Result<PullLimit> {
-    let up = upstream::resolve(host, remotes)?;
-    let (remote, _) = upstream::without_credentials(up.remote.trim_end_matches('/'));
-    let own_remote = up.server.as_deref() == Some(up.remote.as_str());
+    let mut out = PullLimit::unknown(host, remotes)?;
+    let (remote, own_remote) = (out.remote.clone(), out.own_remote);
     let credentials = upstream::credentials(host);
     let answer = ask(&remote, credentials.as_ref()).await;
     let (user_var, _) = upstream::credential_vars(host);
-    let mut out = PullLimit {
-        upstream: host.to_string(),
-        remote: remote.clone(),
-        own_remote,
-        who: "anonymous".into(),
-        limit: None,
-        remaining: None,
-        window: None,
-        status: "unknown".into(),
-        level: "warn".into(),
-        text: String::new(),
-        newly_low: false,
-        recovered: false,
-    };
     let answer = match answer {
         Ok(a) => a,
         Err(Failure::Refused { realm, said }) => {
