@@ -17,6 +17,7 @@ pub mod http_client;
 pub mod image_refs;
 pub mod k8s;
 pub mod kind;
+pub mod loopback;
 pub mod private_dir;
 pub mod registry;
 pub mod run_lock;

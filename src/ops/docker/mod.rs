@@ -17,9 +17,9 @@ pub(crate) use container::is_not_found;
 pub use container::{
     aside_name, containers_named, current_container, ensure_container, ensure_container_ready,
     ensure_image, finish_switch, follow, image_exists, inspect_container, is_current,
-    list_containers, logs, remove_container, rename_container, start_container, stop_container,
-    switch_guard, switches_settled, ContainerOutcome, ContainerSpec, ContainerState,
-    FinishedSwitch, Ready, ASIDE, MANAGED_LABEL, SPEC_HASH_LABEL,
+    list_containers, logs, remove_container, remove_keeping_volumes, rename_container,
+    start_container, stop_container, switch_guard, switches_settled, ContainerOutcome,
+    ContainerSpec, ContainerState, FinishedSwitch, Ready, ASIDE, MANAGED_LABEL, SPEC_HASH_LABEL,
 };
 pub use endpoint::{endpoint, Endpoint};
 pub use exec::{exec, exec_command, ExecOutput};

@@ -15,10 +15,7 @@ pub async fn port_holder(
         if c.name == except || !c.running {
             continue;
         }
-        if c.ports
-            .values()
-            .any(|hp| hp.rsplit(':').next() == Some(&port.to_string()))
-        {
+        if c.publishes(port) {
             return Ok(Some(format!("container `{}`", c.name)));
         }
     }

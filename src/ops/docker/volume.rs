@@ -41,34 +41,12 @@ pub async fn inspect_volume(docker: &Docker, name: &str) -> Result<Option<Volume
 /// The volumes carrying all of `labels` (`key=value`).
 pub async fn list_volumes(docker: &Docker, labels: &[String]) -> Result<Vec<VolumeInfo>> {
     let filters = HashMap::from([("label".to_string(), labels.to_vec())]);
-    let opts = ListVolumesOptionsBuilder::default()
-        .filters(&filters)
-        .build();
-    let list = docker
-        .list_volumes(Some(opts))
-        .await
-        .map_err(|e| Error::docker("list volumes", e))?;
-    let mut out: Vec<VolumeInfo> = list
-        .volumes
-        .unwrap_or_default()
-        .into_iter()
-        .map(|v| VolumeInfo {
-            name: v.name,
-            labels: v.labels.into_iter().collect(),
-        })
-        .collect();
+    let mut out = list(docker, filters).await?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
 
-/// Every volume whose name contains one of `parts`, by name (brrt's or not): one request for
-/// all the volumes a flow is about to use.
-pub async fn volumes_named(
-    docker: &Docker,
-    parts: &[&str],
-) -> Result<BTreeMap<String, VolumeInfo>> {
-    let parts = parts.iter().map(|p| (*p).to_string()).collect();
-    let filters = HashMap::from([("name".to_string(), parts)]);
+async fn list(docker: &Docker, filters: HashMap<String, Vec<String>>) -> Result<Vec<VolumeInfo>> {
     let opts = ListVolumesOptionsBuilder::default()
         .filters(&filters)
         .build();
@@ -80,13 +58,25 @@ pub async fn volumes_named(
         .volumes
         .unwrap_or_default()
         .into_iter()
-        .map(|v| {
-            let info = VolumeInfo {
-                name: v.name,
-                labels: v.labels.into_iter().collect(),
-            };
-            (info.name.clone(), info)
+        .map(|v| VolumeInfo {
+            name: v.name,
+            labels: v.labels.into_iter().collect(),
         })
+        .collect())
+}
+
+/// Every volume whose name contains one of `parts`, by name (brrt's or not): one request for
+/// all the volumes a flow is about to use.
+pub async fn volumes_named(
+    docker: &Docker,
+    parts: &[&str],
+) -> Result<BTreeMap<String, VolumeInfo>> {
+    let parts = parts.iter().map(|p| (*p).to_string()).collect();
+    let filters = HashMap::from([("name".to_string(), parts)]);
+    Ok(list(docker, filters)
+        .await?
+        .into_iter()
+        .map(|v| (v.name.clone(), v))
         .collect())
 }
 

@@ -106,22 +106,29 @@ impl RegistryApi {
         }
     }
 
+    /// A request's answer when it succeeded; otherwise an error with the status and the body the
+    /// registry sent, or why no answer came.
+    async fn answered(
+        &self,
+        url: &str,
+        sent: reqwest::Result<reqwest::Response>,
+    ) -> Result<reqwest::Response> {
+        let resp = sent.map_err(|e| self.err(url, request_failed(&e, TIMEOUT)))?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            let body = resp.text().await.unwrap_or_default();
+            return Err(self.err(url, format!("{status}: {}", body.trim())));
+        }
+        Ok(resp)
+    }
+
     async fn get(&self, path: &str, accept: Option<&str>) -> Result<reqwest::Response> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.get(&url);
         if let Some(a) = accept {
             req = req.header("Accept", a);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| self.err(&url, request_failed(&e, TIMEOUT)))?;
-        if !resp.status().is_success() {
-            let status = resp.status();
-            let body = resp.text().await.unwrap_or_default();
-            return Err(self.err(&url, format!("{status}: {}", body.trim())));
-        }
-        Ok(resp)
+        self.answered(&url, req.send().await).await
     }
 
     /// Every repository, following `Link` pagination.
@@ -347,18 +354,9 @@ impl RegistryApi {
             )));
         }
         let url = format!("{}/v2/{repo}/manifests/{digest}", self.base);
-        let resp = self
-            .http
-            .delete(&url)
-            .send()
+        self.answered(&url, self.http.delete(&url).send().await)
             .await
-            .map_err(|e| self.err(&url, request_failed(&e, TIMEOUT)))?;
-        if !resp.status().is_success() {
-            let status = resp.status();
-            let body = resp.text().await.unwrap_or_default();
-            return Err(self.err(&url, format!("{status}: {}", body.trim())));
-        }
-        Ok(())
+            .map(drop)
     }
 }
 

@@ -7,6 +7,10 @@
 //! which serves everything it holds; a later run, or `--watch` on a timer, checks the upstream
 //! and puts the proxy back once it answers. `offline = true` forces plain serving.
 
+use super::cache_container::{
+    DEBUG_ADDR, DEBUG_PORT, LOGIN_LABEL, MODE_LABEL, MODE_OFFLINE, MODE_PROXY, MODE_UNREACHABLE,
+    REMOTE_LABEL, SET_LABEL, TTL_LABEL,
+};
 use super::{
     ensure_registry, labels, volume_name, RegistryOutcome, DATA_DIR, REGISTRY_READY, ROLE_LABEL,
 };
@@ -18,25 +22,6 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// Label saying how a cache serves: `proxy`, `offline` (asked for) or `offline-auto` (its
-/// upstream was unreachable when it started).
-pub const MODE_LABEL: &str = "dev.brrt.cache.mode";
-
-/// How a cache serves, as reported to flows.
-pub const MODE_PROXY: &str = "proxy";
-pub const MODE_OFFLINE: &str = "offline";
-pub const MODE_UNREACHABLE: &str = "offline (upstream unreachable)";
-
-/// Label naming the set of caches a cache belongs to (`cache.name`, `brrt-cache`), which
-/// names it: `brrt-cache-docker-io`.
-pub const SET_LABEL: &str = "dev.brrt.cache.set";
-/// Labels holding a cache's settings that are not in its image: the remote it proxies, its
-/// TTL, and whether it logs in to its upstream (never with what). Another config that shares
-/// the cache reads them to tell whether it wants the cache otherwise.
-pub const REMOTE_LABEL: &str = "dev.brrt.cache.remote";
-pub const TTL_LABEL: &str = "dev.brrt.cache.ttl";
-pub const LOGIN_LABEL: &str = "dev.brrt.cache.login";
 
 /// One pull-through cache, shared by every cluster on the engine whose config names the same
 /// set of caches.
@@ -116,13 +101,10 @@ impl CacheSpec {
             // distribution's debug server, for the proxy counters `cache stats` reads. Only a
             // proxy has any; and every published port costs Docker 20.10 time when the
             // container is made or removed (~0.15 s), which a cache serving offline is spared.
-            env.insert(
-                "REGISTRY_HTTP_DEBUG_ADDR".into(),
-                super::stats::DEBUG_ADDR.into(),
-            );
+            env.insert("REGISTRY_HTTP_DEBUG_ADDR".into(), DEBUG_ADDR.into());
             ports.push(format!(
                 "127.0.0.1::{}",
-                super::stats::DEBUG_PORT.trim_end_matches("/tcp")
+                DEBUG_PORT.trim_end_matches("/tcp")
             ));
         }
         let mut labels = self.volume_labels(up);

@@ -6,8 +6,8 @@
 //! offline, holds every tag, manifest and blob the old one held.
 
 use super::migrate::{
-    check_cache_volume, check_role, copy_storage, create_idle, remove_keeping_volumes,
-    verify_storage, CopyOutcome, Served, StorageSource,
+    check_cache_volume, check_role, copy_storage, create_idle, verify_storage, CopyOutcome, Served,
+    StorageSource,
 };
 use super::{CacheSpec, DATA_DIR, GROUP_LABEL, ROLE_LABEL, UPSTREAM_LABEL};
 use crate::ops::docker::{self, MANAGED_LABEL};
@@ -141,7 +141,7 @@ pub async fn carry_over(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<Carr
         },
         None => {
             check_role(d, &reader, READER_ROLE).await?;
-            remove_keeping_volumes(d, &reader).await?;
+            docker::remove_keeping_volumes(d, &reader).await?;
             let old_volume = old.volume.clone().unwrap_or_default();
             docker::ensure_image(d, &spec.image).await?;
             create_idle(d, &reader, READER_ROLE, group, &old_volume, &spec.image).await?;
@@ -163,17 +163,17 @@ pub async fn carry_over(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<Carr
         Ok(done) => done,
         Err(e) => {
             if old.container.is_none() {
-                let _ = remove_keeping_volumes(d, &reader).await;
+                let _ = docker::remove_keeping_volumes(d, &reader).await;
             }
             return Err(e);
         }
     };
     let mut removed = Vec::new();
     if let Some(container) = &old.container {
-        remove_keeping_volumes(d, container).await?;
+        docker::remove_keeping_volumes(d, container).await?;
         removed.push(container.clone());
     } else {
-        remove_keeping_volumes(d, &reader).await?;
+        docker::remove_keeping_volumes(d, &reader).await?;
     }
     if let Some(old_volume) = &old.volume {
         if docker::remove_managed_volume(d, old_volume, mode).await? == Action::Removed {

@@ -3,6 +3,7 @@
 use super::api::RegistryApi;
 use super::{volume_name, DATA_DIR, GROUP_LABEL, ROLE_LABEL, SET_LABEL, UPSTREAM_LABEL};
 use crate::ops::docker::{self, VolumeInfo};
+use crate::ops::loopback::loopback_url;
 use crate::ops::{Error, Result};
 use bollard::Docker;
 use serde::Serialize;
@@ -82,13 +83,7 @@ pub async fn api_for(d: &Docker, name: &str) -> Result<RegistryApi> {
             "registry `{name}` publishes no port for inspection; run dev-up to re-create it"
         ))
     })?;
-    let (ip, port) = addr.rsplit_once(':').unwrap_or(("127.0.0.1", addr));
-    let ip = if ip.is_empty() || ip == "0.0.0.0" {
-        "127.0.0.1"
-    } else {
-        ip
-    };
-    Ok(RegistryApi::new(format!("http://{ip}:{port}")))
+    Ok(RegistryApi::new(loopback_url(addr)))
 }
 
 /// One tag held by a registry, with what it costs.

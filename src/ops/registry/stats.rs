@@ -28,22 +28,19 @@
 //! cache runs is read from its log ([`super::version`]); one that does not tell is read as v3
 //! when its counters show a blob miss, else as 2.8.
 
-use super::activity::{activity, parse_logfmt, Activity};
+use super::activity::{activity, Activity};
 use super::api::RegistryApi;
+use super::cache_container::{DEBUG_PORT, MODE_LABEL, MODE_PROXY};
+use super::logfmt::parse_logfmt;
 use super::storage::Storage;
+use super::warm_record::WarmRecord;
 use crate::ops::docker;
+use crate::ops::loopback::loopback_url;
 use crate::ops::{Error, Result};
 use bollard::Docker;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// Where a cache's debug server listens in the container, and the port it is published from.
-pub const DEBUG_ADDR: &str = ":5001";
-pub const DEBUG_PORT: &str = "5001/tcp";
-
-/// brrt's own note of what `cache warm` fetched, in the cache's volume.
-const WARM_RECORD: &str = "brrt-warm.json";
 
 /// One set of distribution's proxy counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -66,60 +63,6 @@ pub struct Counters {
 pub struct Tally {
     pub blobs: u64,
     pub bytes: u64,
-}
-
-/// What `cache warm` fetched into a cache since its container started: counters restart with
-/// the container, so a note from an earlier start is stale.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WarmRecord {
-    /// The container's start time, as the engine reports it.
-    pub started_at: String,
-    /// `repo@digest` of every blob `cache warm` fetched.
-    pub blobs: Vec<String>,
-    /// Of those, the ones whose fetch the cache did not also stream to `cache warm` (it hung
-    /// up first), so that the counters hold only their storage copy.
-    #[serde(default)]
-    pub no_client_copy: Vec<String>,
-}
-
-impl WarmRecord {
-    /// Adds what one run fetched (`repo@digest` each) to the cache's note, starting a new note
-    /// if the container restarted since the last.
-    pub async fn add(
-        d: &Docker,
-        container: &str,
-        blobs: &[String],
-        no_client_copy: &[String],
-    ) -> Result<()> {
-        if blobs.is_empty() {
-            return Ok(());
-        }
-        let Some(state) = docker::inspect_container(d, container).await? else {
-            return Ok(());
-        };
-        let storage = Storage::new(d, container);
-        let mut record = WarmRecord::read(&storage, &state.started_at).await;
-        record.started_at = state.started_at;
-        for (list, new) in [
-            (&mut record.blobs, blobs),
-            (&mut record.no_client_copy, no_client_copy),
-        ] {
-            list.extend(new.iter().cloned());
-            list.sort();
-            list.dedup();
-        }
-        let text = serde_json::to_vec(&record).map_err(|e| Error::Other(e.to_string()))?;
-        storage.write_own(WARM_RECORD, &text).await
-    }
-
-    /// The note for the container's current start (empty if there is none).
-    async fn read(storage: &Storage, started_at: &str) -> WarmRecord {
-        let bytes = storage.read_own(WARM_RECORD).await.ok().flatten();
-        bytes
-            .and_then(|b| serde_json::from_slice::<WarmRecord>(&b).ok())
-            .filter(|r| r.started_at == started_at)
-            .unwrap_or_default()
-    }
 }
 
 /// Figures for blobs or for manifests.
@@ -152,17 +95,17 @@ impl Figures {
 
 /// Manifests, as distribution counts them (see the module docs).
 pub fn manifest_figures(c: &Counters) -> Figures {
-    let misses = c.misses.min(c.requests);
-    Figures::new(
-        c.requests - misses,
-        misses,
-        c.bytes_pulled,
-        c.bytes_pushed.saturating_sub(c.bytes_pulled),
-    )
+    as_counted(c)
 }
 
 /// Blobs, as a registry that counts its blob misses counts them (distribution v3).
 pub fn counted_blob_figures(c: &Counters) -> Figures {
+    as_counted(c)
+}
+
+/// Figures read as the counters count: hits are requests less misses, and the bytes served
+/// from storage are those pushed less those pulled.
+fn as_counted(c: &Counters) -> Figures {
     let misses = c.misses.min(c.requests);
     Figures::new(
         c.requests - misses,
@@ -268,10 +211,7 @@ pub async fn cache_stats(d: &Docker, name: &str, upstream: &str) -> Result<Cache
         ));
     }
     let since = Some(state.started_at.clone());
-    let proxying = state
-        .labels
-        .get(super::MODE_LABEL)
-        .is_none_or(|m| m == super::cache::MODE_PROXY);
+    let proxying = state.labels.get(MODE_LABEL).is_none_or(|m| m == MODE_PROXY);
     if !proxying {
         return Ok(CacheStats::without_counters(
             upstream,
@@ -367,17 +307,6 @@ pub async fn cache_stats(d: &Docker, name: &str, upstream: &str) -> Result<Cache
         warmed: Some(warmed),
         note,
     })
-}
-
-/// `http://127.0.0.1:PORT` for a published `IP:PORT` (an unspecified IP means loopback).
-fn loopback_url(addr: &str) -> String {
-    let (ip, port) = addr.rsplit_once(':').unwrap_or(("127.0.0.1", addr));
-    let ip = if ip.is_empty() || ip == "0.0.0.0" {
-        "127.0.0.1"
-    } else {
-        ip
-    };
-    format!("http://{ip}:{port}")
 }
 
 /// How many log lines back the cache's latest fetches are looked for: its TTL record is saved
@@ -537,6 +466,5 @@ mod tests {
         let (b, m) = proxy_counters(&vars).unwrap();
         assert_eq!((b.requests, m.misses), (7, 2));
         assert!(proxy_counters(&serde_json::json!({"cmdline": []})).is_none());
-        assert_eq!(loopback_url("0.0.0.0:4000"), "http://127.0.0.1:4000");
     }
 }

@@ -22,7 +22,7 @@ pub use reference::ImageRef;
 pub use sources::{collect, FoundRef};
 
 use crate::ops::registry::manifest::Platform;
-use crate::ops::registry::stats::WarmRecord;
+use crate::ops::registry::warm_record::WarmRecord;
 use crate::ops::Result;
 use bollard::Docker;
 use fetch::CacheLink;

@@ -515,14 +515,11 @@ async fn wait_ready(docker: &Docker, name: &str, ready: &Ready) -> Result<(), St
             return Ok(());
         };
         if let Some(addr) = state.ports.get(port) {
-            let (ip, host_port) = addr.rsplit_once(':').unwrap_or(("127.0.0.1", addr));
-            let ip = if ip.is_empty() || ip == "0.0.0.0" || ip == "::" {
-                "127.0.0.1"
-            } else {
-                ip
-            };
             let answered = http
-                .get(format!("http://{ip}:{host_port}{path}"))
+                .get(format!(
+                    "{}{path}",
+                    crate::ops::loopback::loopback_url(addr)
+                ))
                 .send()
                 .await
                 .is_ok_and(|r| r.status().as_u16() < 500);

@@ -25,6 +25,15 @@ pub struct ContainerState {
     pub env: Vec<String>,
 }
 
+impl ContainerState {
+    /// Whether the container publishes host port `port` (on any address).
+    pub fn publishes(&self, port: u16) -> bool {
+        self.ports
+            .values()
+            .any(|addr| addr.rsplit_once(':').map_or(addr.as_str(), |(_, p)| p) == port.to_string())
+    }
+}
+
 /// Looks a container up by name or id. `None` when it does not exist.
 pub async fn inspect_container(docker: &Docker, name: &str) -> Result<Option<ContainerState>> {
     match docker.inspect_container(name, None).await {
@@ -166,4 +175,33 @@ async fn list(
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_published_port_is_found_on_any_address() {
+        let state = ContainerState {
+            id: String::new(),
+            name: "r".into(),
+            image: String::new(),
+            running: true,
+            status: String::new(),
+            started_at: String::new(),
+            restart_count: 0,
+            labels: BTreeMap::new(),
+            networks: Vec::new(),
+            ports: BTreeMap::from([
+                ("5000/tcp".to_string(), "127.0.0.1:5001".to_string()),
+                ("5001/tcp".to_string(), ":::32768".to_string()),
+            ]),
+            env: Vec::new(),
+        };
+        assert!(state.publishes(5001));
+        assert!(state.publishes(32768));
+        assert!(!state.publishes(5000));
+        assert!(!state.publishes(500));
+    }
 }

@@ -24,7 +24,7 @@ pub use image::{ensure_image, image_exists};
 pub(crate) use inspect::is_not_found;
 pub use inspect::{containers_named, inspect_container, list_containers, ContainerState};
 pub use logs::{follow, logs};
-pub use remove::{remove_container, stop as stop_container};
+pub use remove::{remove_container, remove_keeping_volumes, stop as stop_container};
 pub use spec::ContainerSpec;
 
 /// Label holding the hash of the spec a container was created from.

@@ -70,12 +70,7 @@ pub(super) async fn check_ports_free(
     for p in ports {
         let port = parse_port(p)?;
         if let Some(host_port) = port.host_port {
-            let own = current.is_some_and(|c| {
-                c.ports
-                    .values()
-                    .any(|hp| hp.rsplit(':').next() == Some(host_port.to_string().as_str()))
-            });
-            if own {
+            if current.is_some_and(|c| c.publishes(host_port)) {
                 continue;
             }
             if let Some(holder) = port_holder(docker, &port.host_ip, host_port, name).await? {

@@ -19,15 +19,26 @@ pub async fn stop(docker: &Docker, name: &str) -> Result<bool> {
     }
 }
 
+/// Stops and removes a container brrt made for itself, with its anonymous volumes (an image's
+/// `VOLUME` with no named volume mounted), which nothing can reach once it is gone. Named
+/// volumes always stay.
 pub(super) async fn remove(docker: &Docker, name: &str) -> Result<()> {
+    remove_with(docker, name, true).await
+}
+
+/// Stops and removes a container, leaving every volume it had, anonymous ones too: for a
+/// registry brrt took over, whose data may be in one.
+pub async fn remove_keeping_volumes(docker: &Docker, name: &str) -> Result<()> {
+    remove_with(docker, name, false).await
+}
+
+async fn remove_with(docker: &Docker, name: &str, anonymous_volumes: bool) -> Result<()> {
     if !stop(docker, name).await? {
         return Ok(());
     }
-    // `v` removes the container's anonymous volumes (an image's `VOLUME` with no named volume
-    // mounted), which nothing can reach once the container is gone; named volumes always stay.
     let opts = RemoveContainerOptionsBuilder::default()
         .force(true)
-        .v(true)
+        .v(anonymous_volumes)
         .build();
     match docker.remove_container(name, Some(opts)).await {
         Ok(()) => Ok(()),

@@ -10,17 +10,24 @@
 //!   wanted, so each blob is asked for, the answer's headers are read, and the connection is
 //!   closed; the cache goes on storing the blob, and the blob's link appearing in the storage
 //!   says it arrived. The cache's log tells when a fetch into the storage failed.
+//!
+//! - this file: the link to one cache, and the fetches
+//! - [`errors`]: a failed request in a user's words
+//! - [`cache_log`]: the cache's log, followed while a warm runs
+
+mod cache_log;
+mod errors;
+
+use cache_log::{watch_log, Heard};
 
 use super::held::Holdings;
 use super::{ImageRef, Progress};
-use crate::ops::registry::activity::{activity, parse_logfmt, short_digest, Activity, Kind};
+use crate::ops::registry::activity::short_digest;
 use crate::ops::registry::manifest::{BlobRef, Manifest, Platform};
 use crate::ops::registry::storage::Storage;
-use crate::ops::registry::{self, BlobReadError, Distribution, RegistryApi, MODE_LABEL};
-use crate::ops::registry::{api, USER_AGENT};
-use crate::ops::{docker, human_bytes, Error};
+use crate::ops::registry::{self, Distribution, RegistryApi, MODE_LABEL};
+use crate::ops::{docker, human_bytes};
 use bollard::Docker;
-use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -365,50 +372,6 @@ impl CacheLink {
         ))
     }
 
-    /// A blob read through the cache that did not reach its end, in a user's words.
-    async fn read_failed(&self, image: &ImageRef, blob: &BlobRef, e: BlobReadError) -> String {
-        let short = short_digest(&blob.digest);
-        let whole = human_bytes(size(blob));
-        match e {
-            BlobReadError::Refused(e) => self.explain(image, e).await,
-            BlobReadError::Stalled { after } => format!(
-                "timed out: {} sent nothing of blob {short} ({whole}) for {} s, after {}; its \
-                 upstream {} may be stalling; see `docker logs {}`",
-                self.container,
-                api::STALL.as_secs(),
-                human_bytes(after),
-                self.upstream,
-                self.container
-            ),
-            BlobReadError::CutOff { after, why } => {
-                let said = self.said_about(&blob.digest).await;
-                format!(
-                    "{} abandoned blob {short} ({whole}) after {}: {}; the cache stored none \
-                     of it (see `docker logs {}`)",
-                    self.container,
-                    human_bytes(after),
-                    said.unwrap_or(why),
-                    self.container
-                )
-            }
-        }
-    }
-
-    /// What the cache's log said went wrong with brrt's request for `digest`, if it says so
-    /// within a moment.
-    async fn said_about(&self, digest: &str) -> Option<String> {
-        let deadline = Instant::now() + Duration::from_secs(1);
-        loop {
-            if let Some(why) = lock(&self.heard).errors.get(digest) {
-                return Some(why.clone());
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
     /// distribution 2.x: asks for the blob, hangs up once the cache answers, and waits for the
     /// cache's own fetch to land in its storage.
     async fn hang_up_and_wait(&self, image: &ImageRef, blob: &BlobRef) -> Result<bool, String> {
@@ -446,180 +409,8 @@ impl CacheLink {
             }
         }
     }
-
-    /// A failed request to the cache, in a user's words: an upstream the cache cannot reach is
-    /// named as such (the cache is asked for a manifest that cannot exist, which only the
-    /// upstream can answer), so is an image the upstream does not have.
-    async fn explain(&self, image: &ImageRef, err: Error) -> String {
-        let Error::Registry { message, .. } = &err else {
-            return err.to_string();
-        };
-        if message.starts_with("timed out") {
-            return format!(
-                "timed out: {} did not answer within {} s for {}:{}; its upstream {} may be \
-                 slow or hanging (see `docker logs {}`)",
-                self.container,
-                api::TIMEOUT.as_secs(),
-                image.repo,
-                image.reference(),
-                self.upstream,
-                self.container
-            );
-        }
-        // A tag the cache lacks reads as unknown when the upstream is down, too.
-        let down = if unreachable(message) {
-            Some(reason(message))
-        } else if message.starts_with("404") {
-            self.unreachable_upstream(&image.repo).await
-        } else {
-            None
-        };
-        if let Some(why) = down {
-            return format!(
-                "the upstream {} cannot be reached from {} ({why}); images it already holds are \
-                 still served",
-                self.upstream, self.container
-            );
-        }
-        if message.starts_with("404") {
-            return format!(
-                "{} has no {}:{} ({})",
-                self.upstream,
-                image.repo,
-                image.reference(),
-                reason(message)
-            );
-        }
-        format!("{} answered {}", self.container, reason(message))
-    }
-
-    /// Why the cache cannot reach its upstream, if it cannot, asked the only way it tells: a
-    /// manifest that cannot exist, which the cache must ask the upstream for. Nothing is
-    /// stored or counted.
-    async fn unreachable_upstream(&self, repo: &str) -> Option<String> {
-        const NONE: &str =
-            "sha256:0000000000000000000000000000000000000000000000000000000000000000";
-        match self.api.manifest_bytes(repo, NONE).await {
-            Err(Error::Registry { message, .. }) if unreachable(&message) => Some(reason(&message)),
-            _ => None,
-        }
-    }
 }
 
 fn size(blob: &BlobRef) -> u64 {
     u64::try_from(blob.size).unwrap_or(0)
-}
-
-/// Whether a registry error carries a failure to connect to the upstream.
-fn unreachable(message: &str) -> bool {
-    [
-        "\"Op\":\"dial\"",
-        "no such host",
-        "connection refused",
-        "i/o timeout",
-        "network is unreachable",
-    ]
-    .iter()
-    .any(|m| message.contains(m))
-}
-
-/// The gist of a registry error: its code and message, or what the connection said.
-fn reason(message: &str) -> String {
-    let status = message.split([':', ' ']).next().unwrap_or("").trim();
-    let body = message.split_once(": ").map_or("", |(_, b)| b);
-    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
-    let first = parsed
-        .as_ref()
-        .and_then(|v| v.get("errors"))
-        .and_then(|e| e.get(0));
-    let Some(first) = first else {
-        return message.to_string();
-    };
-    let detail = first.get("detail");
-    // A connection failure's innermost error: {"Err":{"Err":"no such host",...}}.
-    let mut inner = detail;
-    while let Some(next) = inner.and_then(|d| d.get("Err")) {
-        inner = Some(next);
-    }
-    if let Some(text) = inner.and_then(|v| v.as_str()) {
-        let host = detail
-            .and_then(|d| d.get("URL"))
-            .and_then(|u| u.as_str())
-            .unwrap_or("");
-        return format!("{host}: {text}")
-            .trim_start_matches(": ")
-            .to_string();
-    }
-    let code = first.get("code").and_then(|c| c.as_str()).unwrap_or(status);
-    let text = first.get("message").and_then(|c| c.as_str()).unwrap_or("");
-    format!("{status} {code}: {text}")
-}
-
-/// What a cache's log told a warm run.
-#[derive(Default)]
-struct Heard {
-    /// Blobs the cache could not store: digest → its words.
-    failures: HashMap<String, String>,
-    /// Blobs brrt asked for: digest → whether the cache streamed all of it to brrt (which the
-    /// cache's counters then count as a second request).
-    streamed: HashMap<String, bool>,
-    /// Blobs brrt asked for whose request ended in an error: digest → the cache's words.
-    errors: HashMap<String, String>,
-}
-
-/// Follows the cache's log until dropped, noting blobs it fails to store and how brrt's own
-/// blob requests ended.
-async fn watch_log(d: Docker, container: String, heard: Arc<Mutex<Heard>>) {
-    let mut logs = crate::ops::docker::follow(&d, &container);
-    let mut pending = String::new();
-    while let Some(Ok(chunk)) = logs.next().await {
-        pending.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-        while let Some(nl) = pending.find('\n') {
-            let line: String = pending.drain(..=nl).collect();
-            let Some(fields) = parse_logfmt(&line) else {
-                continue;
-            };
-            let ours = fields
-                .get("http.request.useragent")
-                .is_some_and(|ua| ua == USER_AGENT);
-            match activity(&fields) {
-                Some(Activity::StoreFailed {
-                    digest, message, ..
-                }) => {
-                    lock(&heard).failures.insert(digest, message);
-                }
-                Some(Activity::Served {
-                    kind: Kind::Blob,
-                    reference,
-                    status,
-                    error,
-                    ..
-                }) if ours => {
-                    let whole = error.is_none() && (200..300).contains(&status);
-                    let mut heard = lock(&heard);
-                    if let Some(why) = error {
-                        heard.errors.insert(reference.clone(), why);
-                    }
-                    heard.streamed.insert(reference, whole);
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn registry_errors_are_told_in_a_sentence() {
-        let down = r#"500 Internal Server Error: {"errors":[{"code":"UNKNOWN","message":"unknown error","detail":{"Op":"Get","URL":"http://up:5000/v2/","Err":{"Op":"dial","Net":"tcp","Err":{"Err":"no such host","Name":"up"}}}}]}"#;
-        assert!(unreachable(down));
-        assert_eq!(reason(down), "http://up:5000/v2/: no such host");
-        let missing = r#"404 Not Found: {"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"1"}}]}"#;
-        assert!(!unreachable(missing));
-        assert_eq!(reason(missing), "404 MANIFEST_UNKNOWN: manifest unknown");
-        assert_eq!(reason("connection refused"), "connection refused");
-    }
 }
