@@ -226,11 +226,7 @@ pub fn registry_host(reference: &str) -> Option<String> {
     {
         return None;
     }
-    let bare = image
-        .host
-        .rsplit_once(':')
-        .map_or(image.host.as_str(), |(h, _)| h);
-    if bare == "localhost" || bare == "127.0.0.1" {
+    if crate::ops::loopback::is_loopback_host(&image.host) {
         return None;
     }
     Some(match image.host.as_str() {
@@ -271,6 +267,7 @@ mod tests {
         for not_pulled in [
             "localhost:5001/my-service:dev",
             "127.0.0.1:5001/app",
+            "[::1]:5001/app",
             "http://example.com:80",
             "8080:80",
             "./k8s:x",

@@ -84,11 +84,7 @@ async fn free_port(d: Option<&Docker>, registry: &str) -> Result<(u16, Option<St
     };
     let mut first_holder = None;
     for port in DEFAULT_PORT..DEFAULT_PORT + 100 {
-        let own = owner.as_ref().is_some_and(|c| {
-            c.ports
-                .values()
-                .any(|hp| hp.rsplit(':').next() == Some(port.to_string().as_str()))
-        });
+        let own = owner.as_ref().is_some_and(|c| c.publishes(port));
         if own {
             let note = (!owner
                 .as_ref()
