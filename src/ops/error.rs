@@ -143,33 +143,6 @@ fn last_lines(logs: &str) -> String {
     format!(". It printed:\n    {}", shown.join("\n    "))
 }
 
-impl Error {
-    /// An engine error. One that means the engine went away (the connection failed, rather
-    /// than the engine answering no) is [`Error::DockerUnavailable`], so that `--watch` waits
-    /// for the engine and applies again instead of waiting for the next save.
-    pub fn docker(action: impl Into<String>, err: bollard::errors::Error) -> Self {
-        use bollard::errors::Error as E;
-        let message = match &err {
-            E::DockerResponseServerError { message, .. } => message.clone(),
-            E::IOError { .. }
-            | E::HyperResponseError { .. }
-            | E::HyperLegacyError { .. }
-            | E::SocketNotFoundError(_)
-            | E::RequestTimeoutError => {
-                return Error::DockerUnavailable {
-                    host: crate::ops::docker::docker_host(),
-                    reason: format!("lost while trying to {}: {err}", action.into()),
-                }
-            }
-            other => other.to_string(),
-        };
-        Error::Docker {
-            action: action.into(),
-            message,
-        }
-    }
-}
-
 /// A config file that failed to parse, with the place that broke.
 #[derive(Debug)]
 pub struct ConfigError {

@@ -118,3 +118,32 @@ fn short_reason(err: &bollard::errors::Error) -> String {
         text
     }
 }
+
+/// How an engine error becomes brrt's: here, beside the connection, so that the error type
+/// itself knows nothing of the engine.
+impl Error {
+    /// An engine error. One that means the engine went away (the connection failed, rather
+    /// than the engine answering no) is [`Error::DockerUnavailable`], so that `--watch` waits
+    /// for the engine and applies again instead of waiting for the next save.
+    pub fn docker(action: impl Into<String>, err: bollard::errors::Error) -> Self {
+        use bollard::errors::Error as E;
+        let message = match &err {
+            E::DockerResponseServerError { message, .. } => message.clone(),
+            E::IOError { .. }
+            | E::HyperResponseError { .. }
+            | E::HyperLegacyError { .. }
+            | E::SocketNotFoundError(_)
+            | E::RequestTimeoutError => {
+                return Error::DockerUnavailable {
+                    host: docker_host(),
+                    reason: format!("lost while trying to {}: {err}", action.into()),
+                }
+            }
+            other => other.to_string(),
+        };
+        Error::Docker {
+            action: action.into(),
+            message,
+        }
+    }
+}

@@ -146,7 +146,7 @@ pub async fn delete(cli: &KindCli, name: &str, mode: Mode) -> Result<Action> {
     if mode.announce(Action::Removed, &format!("kind cluster {name}")) {
         cli.run(&["delete", "cluster", "--name", name], true)
             .await?;
-        super::create::forget(name);
+        super::marker::forget(name);
     }
     Ok(Action::Removed)
 }

@@ -13,6 +13,7 @@ mod cli;
 mod config;
 mod containerd_registry;
 mod create;
+mod marker;
 mod network;
 mod reach;
 

@@ -5,6 +5,7 @@
 //! - [`sources`]: references from Kubernetes manifests and plain lists
 //! - [`held`]: what a cache holds already, for a whole list of images from one read
 //! - [`fetch`]: one image into its cache, through the cache's registry API
+//! - [`report`]: how each image went, as it goes and at the end
 //!
 //! Each reference goes to the cache of its upstream. An image already in the cache is told by
 //! reading the cache's storage (no request to the cache, so no upstream is asked and no counter
@@ -16,9 +17,11 @@
 mod fetch;
 mod held;
 pub mod reference;
+pub mod report;
 pub mod sources;
 
 pub use reference::ImageRef;
+pub use report::{ImageResult, Progress, Quiet, Status, WarmSummary};
 pub use sources::{collect, FoundRef};
 
 use crate::ops::registry::manifest::Platform;
@@ -27,7 +30,6 @@ use crate::ops::Result;
 use bollard::Docker;
 use fetch::CacheLink;
 use futures_util::StreamExt;
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -48,72 +50,6 @@ pub struct WarmPlan {
     pub blob_jobs: usize,
     /// Only look: say what would be fetched, fetch nothing.
     pub dry_run: bool,
-}
-
-/// How one image went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Fetched into its cache now.
-    Warmed,
-    /// Already in its cache; nothing was fetched.
-    Cached,
-    /// Would be fetched (`--dry-run`).
-    Planned,
-    /// Not warmed, by design: its upstream has no cache here.
-    Skipped,
-    Failed,
-}
-
-/// One image's result.
-#[derive(Debug, Clone, Serialize)]
-pub struct ImageResult {
-    /// The reference, normalised when it parsed, else as written.
-    pub image: String,
-    /// Where it was named.
-    pub source: String,
-    pub upstream: String,
-    pub status: Status,
-    /// Bytes fetched now (warmed), or held (cached).
-    pub bytes: u64,
-    /// Why it was skipped or failed; what was fetched.
-    pub detail: String,
-}
-
-/// The whole run, for the summary line.
-#[derive(Debug, Clone, Serialize)]
-pub struct WarmSummary {
-    pub images: usize,
-    pub warmed: usize,
-    pub planned: usize,
-    pub cached: usize,
-    pub skipped: usize,
-    pub failed: usize,
-    /// Bytes fetched into the caches by this run.
-    pub bytes: u64,
-    pub seconds: f64,
-    pub results: Vec<ImageResult>,
-}
-
-/// Hears how the images go, to show progress. Ids are indexes into the deduplicated list.
-pub trait Progress: Send + Sync {
-    /// An image is being looked at.
-    fn begin(&self, id: usize, image: &str);
-    /// Its blobs are known: `total` bytes, `present` of them already cached.
-    fn sized(&self, id: usize, total: u64, present: u64);
-    /// A blob of `bytes` arrived in the cache.
-    fn advance(&self, id: usize, bytes: u64);
-    fn end(&self, id: usize, result: &ImageResult);
-}
-
-/// A progress that shows nothing.
-pub struct Quiet;
-
-impl Progress for Quiet {
-    fn begin(&self, _: usize, _: &str) {}
-    fn sized(&self, _: usize, _: u64, _: u64) {}
-    fn advance(&self, _: usize, _: u64) {}
-    fn end(&self, _: usize, _: &ImageResult) {}
 }
 
 /// A reference to warm, or why it cannot be.

@@ -9,91 +9,23 @@
 //! CRI plugin ("mirrors cannot be set when config_path is provided") and the cluster never
 //! comes up.
 //!
-//! - this file: what a script asks for ([`ClusterSpec`]), and [`build`] and [`render`]
+//! - this file: [`build`] and [`render`]
+//! - [`spec`]: what a script asks for ([`ClusterSpec`])
 //! - [`v1alpha4`]: kind's own types, and each part of a spec checked into them
 //! - [`containerd_patches`]: the certs.d patch old node images need, and users' patches checked
 
 mod containerd_patches;
+mod spec;
 mod v1alpha4;
 
 pub use containerd_patches::image_runs_containerd_1;
+pub use spec::{ClusterSpec, NodeSpec};
 pub use v1alpha4::{check_name, KindConfig, KindNode};
 
 use containerd_patches::{certs_dir_patch, check_patch, needs_certs_dir_patch};
 use v1alpha4::{mount, networking, one_of, port_mapping};
 
 use crate::ops::{Error, Result};
-use serde::Deserialize;
-use std::collections::BTreeMap;
-
-/// What a script asks for, in snake_case. `workers`, `node_image`, `extra_port_mappings` and
-/// `extra_mounts` are shorthands: without `nodes`, the cluster is one control plane (with the
-/// port mappings) and `workers` workers, every node with the mounts and `node_image`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClusterSpec {
-    pub name: Option<String>,
-    #[serde(default)]
-    pub workers: u32,
-    pub node_image: Option<String>,
-    pub nodes: Option<Vec<NodeSpec>>,
-    #[serde(default)]
-    pub extra_port_mappings: Vec<PortMappingSpec>,
-    #[serde(default)]
-    pub extra_mounts: Vec<MountSpec>,
-    pub networking: Option<NetworkingSpec>,
-    #[serde(default)]
-    pub containerd_config_patches: Vec<String>,
-    /// The kind CLI's version (`kind::version()`), which picks the node image when none is
-    /// named: it decides whether the `config_path` patch is needed.
-    pub kind_version: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NodeSpec {
-    pub role: String,
-    pub image: Option<String>,
-    #[serde(default)]
-    pub extra_port_mappings: Vec<PortMappingSpec>,
-    #[serde(default)]
-    pub extra_mounts: Vec<MountSpec>,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PortMappingSpec {
-    pub container_port: u16,
-    pub host_port: Option<u16>,
-    pub listen_address: Option<String>,
-    pub protocol: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MountSpec {
-    pub host_path: String,
-    pub container_path: String,
-    #[serde(default)]
-    pub read_only: bool,
-    #[serde(default)]
-    pub selinux_relabel: bool,
-    pub propagation: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NetworkingSpec {
-    pub ip_family: Option<String>,
-    pub api_server_address: Option<String>,
-    pub api_server_port: Option<u16>,
-    pub pod_subnet: Option<String>,
-    pub service_subnet: Option<String>,
-    pub disable_default_cni: Option<bool>,
-    pub kube_proxy_mode: Option<String>,
-}
 
 /// Turns a spec into kind's config, checked: roles, one control plane at least, ports,
 /// mounts, networking values kind accepts, and the containerd patches.

@@ -1,7 +1,9 @@
 //! Rendered configs read back as kind reads them: field names, nodes, and the containerd patches.
 
+use super::spec::{MountSpec, NetworkingSpec, PortMappingSpec};
 use super::*;
 use crate::ops::kind::CERTS_DIR;
+use std::collections::BTreeMap;
 
 /// What kind would read: the YAML parsed back into kind's own field names.
 fn rendered(spec: &ClusterSpec) -> yaml_serde::Value {

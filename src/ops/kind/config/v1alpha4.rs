@@ -1,7 +1,7 @@
 //! kind's own config types (`kind: Cluster`, `apiVersion: kind.x-k8s.io/v1alpha4`) with kind's
 //! field names, and each part of a spec checked into them as kind would accept it.
 
-use super::{MountSpec, NetworkingSpec, PortMappingSpec};
+use super::spec::{MountSpec, NetworkingSpec, PortMappingSpec};
 use crate::ops::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -1,14 +1,18 @@
 //! The cache's log, followed while a warm runs: blobs it could not store, and which of brrt's
 //! blob requests it streamed to the end or failed.
 
-use super::lock;
 use crate::ops::registry::activity::{activity, Activity, Kind};
 use crate::ops::registry::logfmt::parse_logfmt;
 use crate::ops::registry::USER_AGENT;
 use bollard::Docker;
 use futures_util::StreamExt;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Locks what the log watcher and the fetches share; a panicked holder leaves it readable.
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// What a cache's log told a warm run.
 #[derive(Default)]

@@ -1,7 +1,8 @@
 //! Why a warm's request to its cache failed, in a user's words: a read cut short, an upstream
 //! the cache cannot reach, an image the upstream does not have, and what the cache's log said.
 
-use super::{lock, size, CacheLink};
+use super::cache_log::lock;
+use super::{size, CacheLink};
 use crate::ops::registry::activity::short_digest;
 use crate::ops::registry::api;
 use crate::ops::registry::manifest::BlobRef;

@@ -18,10 +18,11 @@
 mod cache_log;
 mod errors;
 
-use cache_log::{watch_log, Heard};
+use cache_log::{lock, watch_log, Heard};
 
 use super::held::Holdings;
-use super::{ImageRef, Progress};
+use super::reference::ImageRef;
+use super::report::Progress;
 use crate::ops::registry::activity::short_digest;
 use crate::ops::registry::manifest::{BlobRef, Manifest, Platform};
 use crate::ops::registry::storage::Storage;
@@ -29,7 +30,7 @@ use crate::ops::registry::{self, Distribution, RegistryApi, MODE_LABEL};
 use crate::ops::{docker, human_bytes};
 use bollard::Docker;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often a blob's arrival in the storage is checked.
@@ -54,10 +55,6 @@ pub enum Fetched {
     Now { bytes: u64, blobs: usize },
     /// Not in the cache, and not fetched (`--dry-run`).
     NotYet,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A running cache, ready to warm images into.
