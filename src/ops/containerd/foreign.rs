@@ -2,7 +2,6 @@
 //! stops with, before any change, when it would replace one.
 
 use super::{host_file, read_mirrors, MANAGED_MARKER, ORIGINAL_SUFFIX};
-use crate::ops::docker;
 use crate::ops::{Error, Result};
 use bollard::Docker;
 use serde::Serialize;
@@ -69,25 +68,6 @@ impl ForeignFile {
             .find(|m| m.starts_with("http://") || m.starts_with("https://"))
             .map(String::as_str)
     }
-}
-
-/// The hosts.toml for `host` in a node when brrt did not write it.
-pub(super) async fn foreign_file(
-    d: &Docker,
-    node: &str,
-    host: &str,
-    take_over: bool,
-) -> Result<Option<ForeignFile>> {
-    let path = host_file(host);
-    if docker::stat_path(d, node, &path).await?.is_none() {
-        return Ok(None);
-    }
-    let bytes = docker::read_file(d, node, &path).await?.unwrap_or_default();
-    let text = String::from_utf8_lossy(&bytes);
-    if text.starts_with(MANAGED_MARKER) {
-        return Ok(None);
-    }
-    Ok(Some(ForeignFile::new(node, host, &text, take_over)))
 }
 
 /// Every hosts.toml in a node that brrt did not write (for `brrt init` and doctor).
