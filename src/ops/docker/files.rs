@@ -244,25 +244,19 @@ pub async fn read_stamp(docker: &Docker, container: &str, stamp_path: &str) -> R
 }
 
 /// Whether `path` in the container still holds `content` as brrt wrote it: the stamp records
-/// this content for it, and the file has the size and the modification time of that write.
-pub async fn file_holds(
-    docker: &Docker,
-    container: &str,
-    path: &str,
-    content: &str,
-    stamp: &Stamp,
-) -> Result<bool> {
+/// this content for it, and the file, as `stat` (a [`stat_path`] of it) found it, has the size
+/// and the modification time of that write.
+pub fn file_holds(path: &str, content: &str, stamp: &Stamp, stat: Option<&PathStat>) -> bool {
     let Some((hash, written_at)) = stamp.entries.get(path) else {
-        return Ok(false);
+        return false;
     };
-    if *hash != content_hash(content) {
-        return Ok(false);
-    }
-    let Some(now) = stat_path(docker, container, path).await? else {
-        return Ok(false);
+    let Some(now) = stat else {
+        return false;
     };
     let same_time = now.modified.is_some() && now.modified == parse_stat_time(written_at);
-    Ok(same_time && usize::try_from(now.size).ok() == Some(content.len()))
+    *hash == content_hash(content)
+        && same_time
+        && usize::try_from(now.size).ok() == Some(content.len())
 }
 
 /// A time as `stat -c %y` prints it (`2026-11-29 20:05:24.368998864 +0000`, GNU and busybox),

@@ -130,8 +130,10 @@ fn parse_containerd_version(output: &str) -> Option<(String, u32)> {
 /// How a node's containerd finds registry hosts: its version, read from the node, and its
 /// config file, read in the layout that version uses.
 pub async fn containerd_registry(d: &Docker, node: &str) -> Result<ContainerdRegistry> {
-    let version = containerd_version(d, node).await?;
-    let config = containerd_config(d, node).await?;
+    // Each costs the engine a helper process: both at once.
+    let (version, config) =
+        futures_util::future::try_join(containerd_version(d, node), containerd_config(d, node))
+            .await?;
     ContainerdRegistry::from_node_files(&version, &config)
         .map_err(|e| Error::Other(format!("node {node}: {e}")))
 }
