@@ -4,7 +4,7 @@
 use super::stored::stored_index;
 use super::ASIDE_SUFFIX;
 use crate::ops::docker::{self, MANAGED_LABEL};
-use crate::ops::registry::DATA_DIR;
+use crate::ops::registry::container::DATA_DIR;
 use crate::ops::{upstream, Error, Result};
 use bollard::Docker;
 use serde::Serialize;
