@@ -2,8 +2,8 @@
 //! into a container created on the volume and never started, counted from the old storage,
 //! and undone (the old registry running again) when it fails or is interrupted.
 
-use super::legacy::{legacy, StoredTag};
-use super::stored::{held_blobs, stored_index};
+use super::legacy::legacy;
+use super::stored::{held_blobs, stored_index, StoredTag};
 use super::COPY_ROLE;
 use crate::ops::docker::{self, MANAGED_LABEL};
 use crate::ops::registry::cache_spec::CacheSpec;
