@@ -2,12 +2,12 @@
 //! names and hosts checked, and every problem collected with where it is, so one run names them
 //! all.
 
-use super::raw::{self, At, RawConfig};
-use super::values::{cluster_name, context_name, docker_name, duration, endpoint, image_name};
-use super::{
+use super::checked::{
     BrrtConfig, CacheConfig, ClusterConfig, InvalidConfig, RegistryConfig, DEFAULT_UPSTREAMS,
     MAX_WORKERS,
 };
+use super::raw::{self, At, RawConfig};
+use super::values::{cluster_name, context_name, docker_name, duration, endpoint, image_name};
 use crate::ops::upstream;
 use crate::ops::warm::ImageRef;
 use crate::ops::ConfigError;

@@ -2,7 +2,7 @@
 //! the way a Tiltfile, a justfile or a shell script reads brrt.toml with brrt's own schema and
 //! defaults, instead of parsing the file again.
 
-use super::BrrtConfig;
+use super::checked::BrrtConfig;
 use serde_json::Value;
 
 /// The value at `key` (`registry.port`, `cluster`, `cache.upstreams`, `team.slack`), defaults

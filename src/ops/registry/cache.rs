@@ -7,130 +7,18 @@
 //! which serves everything it holds; a later run, or `--watch` on a timer, checks the upstream
 //! and puts the proxy back once it answers. `offline = true` forces plain serving.
 
-use super::cache_container::{
-    DEBUG_ADDR, DEBUG_PORT, LOGIN_LABEL, MODE_LABEL, MODE_OFFLINE, MODE_PROXY, MODE_UNREACHABLE,
-    REMOTE_LABEL, SET_LABEL, TTL_LABEL,
+use super::cache_container::{MODE_LABEL, MODE_OFFLINE, MODE_PROXY, MODE_UNREACHABLE};
+use super::cache_spec::CacheSpec;
+use super::container::{
+    ensure_registry, volume_name, RegistryOutcome, DEFAULT_IMAGE, REGISTRY_READY, ROLE_LABEL,
 };
-use super::{
-    ensure_registry, labels, volume_name, RegistryOutcome, DATA_DIR, REGISTRY_READY, ROLE_LABEL,
-};
+use super::version::{self, Distribution};
 use crate::ops::docker::{self, ContainerSpec, Ready};
-use crate::ops::upstream::{self, Upstream};
 use crate::ops::{Action, Error, Mode, Result};
 use bollard::Docker;
-use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// One pull-through cache, shared by every cluster on the engine whose config names the same
-/// set of caches.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CacheSpec {
-    /// The set of caches it belongs to (`cache.name`), which names it `<set>-<upstream>`.
-    #[serde(default = "default_set")]
-    pub set: String,
-    /// The push registry of the config that asks for it: that config's own cache from before
-    /// caches were shared, `<registry>-<upstream>`, is what [`super::carry_over`] carries into
-    /// this one.
-    pub registry: Option<String>,
-    /// The kind cluster it is ensured for: while another cluster uses the cache, a change of
-    /// its settings that this cluster's config asks for is refused (see [`super::sharing`]).
-    pub cluster: Option<String>,
-    /// The upstream host, e.g. `docker.io`.
-    pub upstream: String,
-    /// Overrides the upstream's remote (a corporate mirror, a test stand-in).
-    pub remote: Option<String>,
-    #[serde(default = "super::default_image")]
-    pub image: String,
-    pub network: Option<String>,
-    /// How long cached content is kept (distribution's `proxy.ttl`, e.g. `168h`).
-    pub ttl: Option<String>,
-    /// A fixed loopback port for inspection; by default the engine picks a free one.
-    pub port: Option<u16>,
-    /// Serve what the cache holds without ever contacting the upstream.
-    #[serde(default)]
-    pub offline: bool,
-}
-
-fn default_set() -> String {
-    upstream::DEFAULT_CACHE_SET.into()
-}
-
-impl CacheSpec {
-    pub fn resolve_upstream(&self) -> Result<Upstream> {
-        let remotes = self
-            .remote
-            .iter()
-            .map(|r| (self.upstream.clone(), r.clone()))
-            .collect();
-        upstream::resolve(&self.upstream, &remotes)
-    }
-
-    pub fn name(&self) -> String {
-        upstream::cache_name(&self.set, &self.upstream)
-    }
-
-    /// The labels of the cache's volume (brrt's own mark is added where it is created).
-    pub(super) fn volume_labels(&self, up: &Upstream) -> BTreeMap<String, String> {
-        let mut labels = labels("cache", None, Some(&up.host));
-        labels.insert(SET_LABEL.into(), self.set.clone());
-        labels
-    }
-
-    /// The container serving this cache: a proxy of `up`, or (offline) a plain registry on the
-    /// same volume. `mode` is the value of [`MODE_LABEL`].
-    fn container(&self, up: &Upstream, mode: &str) -> ContainerSpec {
-        let name = self.name();
-        let mut env = BTreeMap::new();
-        let mut secret_env = BTreeMap::new();
-        if mode == MODE_PROXY {
-            env.insert("REGISTRY_PROXY_REMOTEURL".to_string(), up.remote.clone());
-            if let Some((user, pass)) = upstream::credentials(&up.host) {
-                secret_env.insert("REGISTRY_PROXY_USERNAME".into(), user);
-                secret_env.insert("REGISTRY_PROXY_PASSWORD".into(), pass);
-            }
-            if let Some(ttl) = &self.ttl {
-                env.insert("REGISTRY_PROXY_TTL".into(), ttl.clone());
-            }
-        }
-        let port = self.port.map(|p| p.to_string()).unwrap_or_default();
-        let mut ports = vec![format!("127.0.0.1:{port}:5000")];
-        if mode == MODE_PROXY {
-            // distribution's debug server, for the proxy counters `cache stats` reads. Only a
-            // proxy has any; and every published port costs Docker 20.10 time when the
-            // container is made or removed (~0.15 s), which a cache serving offline is spared.
-            env.insert("REGISTRY_HTTP_DEBUG_ADDR".into(), DEBUG_ADDR.into());
-            ports.push(format!(
-                "127.0.0.1::{}",
-                DEBUG_PORT.trim_end_matches("/tcp")
-            ));
-        }
-        let mut labels = self.volume_labels(up);
-        labels.insert(MODE_LABEL.into(), mode.into());
-        labels.insert(REMOTE_LABEL.into(), up.remote.clone());
-        if let Some(ttl) = &self.ttl {
-            labels.insert(TTL_LABEL.into(), ttl.clone());
-        }
-        if !secret_env.is_empty() {
-            labels.insert(LOGIN_LABEL.into(), "true".into());
-        }
-        ContainerSpec {
-            name: name.clone(),
-            image: self.image.clone(),
-            ports,
-            mounts: vec![format!("{}:{DATA_DIR}", volume_name(&name))],
-            network: self.network.clone(),
-            joins_networks: true,
-            restart: Some("always".into()),
-            env,
-            secret_env,
-            labels,
-            ..Default::default()
-        }
-    }
-}
 
 /// Ensures one pull-through cache. Credentials come from `BRRT_<UPSTREAM>_USERNAME` and
 /// `BRRT_<UPSTREAM>_PASSWORD` and reach only this container, never a label or a log. A
@@ -158,7 +46,7 @@ async fn warn_if_ttl_ignored(d: &Docker, out: &RegistryOutcome, ttl: &str, image
     if !first {
         return;
     }
-    if let Ok(Some(release)) = super::version::distribution(d, &out.name).await {
+    if let Ok(Some(release)) = version::distribution(d, &out.name).await {
         if !release.honours_ttl() {
             tracing::warn!("{}", ttl_ignored(&out.name, ttl, image, &release));
         }
@@ -166,12 +54,12 @@ async fn warn_if_ttl_ignored(d: &Docker, out: &RegistryOutcome, ttl: &str, image
 }
 
 /// The words for a `cache.ttl` that a cache's distribution ignores (dev-up and doctor say it).
-pub fn ttl_ignored(cache: &str, ttl: &str, image: &str, release: &super::Distribution) -> String {
+pub fn ttl_ignored(cache: &str, ttl: &str, image: &str, release: &Distribution) -> String {
     format!(
         "cache.ttl = \"{ttl}\" is ignored by {cache}: it runs {release} ({image}), which does \
          not read proxy.ttl and keeps what it caches for 7 days (168h); use image = \"{}\" \
          for the TTL to apply",
-        super::DEFAULT_IMAGE
+        DEFAULT_IMAGE
     )
 }
 

@@ -5,11 +5,12 @@
 //! engine's archive API, and the old container and volume go only once that volume, served
 //! offline, holds every tag, manifest and blob the old one held.
 
+use super::cache_spec::CacheSpec;
+use super::container::{volume_name, DATA_DIR, GROUP_LABEL, ROLE_LABEL, UPSTREAM_LABEL};
 use super::migrate::{
     check_cache_volume, check_role, copy_storage, create_idle, verify_storage, CopyOutcome, Served,
     StorageSource,
 };
-use super::{CacheSpec, DATA_DIR, GROUP_LABEL, ROLE_LABEL, UPSTREAM_LABEL};
 use crate::ops::docker::{self, MANAGED_LABEL};
 use crate::ops::{upstream, Action, Mode, Result};
 use bollard::Docker;
@@ -104,7 +105,7 @@ pub struct CarriedOver {
 /// it over again.
 pub async fn carry_over(d: &Docker, spec: &CacheSpec, mode: Mode) -> Result<CarriedOver> {
     let cache = spec.name();
-    let volume = super::volume_name(&cache);
+    let volume = volume_name(&cache);
     let Some(group) = spec.registry.as_deref() else {
         return Ok(nothing(String::new(), volume));
     };

@@ -1,7 +1,8 @@
 //! Looking into registries: the caches of a set, their volumes, what each holds and its size.
 
 use super::api::RegistryApi;
-use super::{volume_name, DATA_DIR, GROUP_LABEL, ROLE_LABEL, SET_LABEL, UPSTREAM_LABEL};
+use super::cache_container::SET_LABEL;
+use super::container::{volume_name, DATA_DIR, GROUP_LABEL, ROLE_LABEL, UPSTREAM_LABEL};
 use crate::ops::docker::{self, VolumeInfo};
 use crate::ops::loopback::loopback_url;
 use crate::ops::{Error, Result};

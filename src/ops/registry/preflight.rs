@@ -2,7 +2,10 @@
 //! registries need is brrt's, absent or free, so a flow that would be refused halfway never
 //! starts.
 
-use super::{is_proxy, sharing, volume_name, CacheSpec, PushRegistrySpec, REGISTRY_READY};
+use super::cache_spec::CacheSpec;
+use super::container::{is_proxy, volume_name, REGISTRY_READY};
+use super::push::PushRegistrySpec;
+use super::sharing;
 use crate::ops::docker;
 use crate::ops::{Error, Mode, Result};
 use bollard::Docker;

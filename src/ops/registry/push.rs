@@ -1,6 +1,8 @@
 //! The push registry: where the team's own builds go (`docker push localhost:5001/app`).
 
-use super::{ensure_registry, labels, volume_name, RegistryOutcome, DATA_DIR, REGISTRY_READY};
+use super::container::{
+    default_image, ensure_registry, labels, volume_name, RegistryOutcome, DATA_DIR, REGISTRY_READY,
+};
 use crate::ops::docker::ContainerSpec;
 use crate::ops::{Mode, Result};
 use bollard::Docker;
@@ -14,7 +16,7 @@ pub struct PushRegistrySpec {
     pub name: String,
     /// Host port, bound on `host_ip`.
     pub port: u16,
-    #[serde(default = "super::default_image")]
+    #[serde(default = "default_image")]
     pub image: String,
     pub network: Option<String>,
     /// An IP address; 127.0.0.1 unless the config says otherwise.

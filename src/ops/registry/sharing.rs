@@ -4,8 +4,8 @@
 //! run: the change is refused before anything changes, naming the setting, both values and the
 //! other cluster, unless that cluster's config (named in its nodes' mirrors) wants the same now.
 
-use super::cache::CacheSpec;
 use super::cache_container::{LOGIN_LABEL, MODE_LABEL, MODE_OFFLINE, REMOTE_LABEL, TTL_LABEL};
+use super::cache_spec::CacheSpec;
 use super::users::{users_of, ClusterUse};
 use crate::ops::brrt_config::{self, BrrtConfig};
 use crate::ops::docker::{ContainerState, MANAGED_LABEL};

@@ -6,7 +6,7 @@
 //! even for `HEAD`), and every request it answers moves its counters. Reading the volume tells
 //! what it holds without either.
 
-use super::DATA_DIR;
+use super::container::DATA_DIR;
 use crate::ops::docker::{self, PathStat};
 use crate::ops::{Error, Result};
 use bollard::Docker;

@@ -4,7 +4,7 @@
 use super::legacy::{aside_name, check_legacy, inspect_one, legacy};
 use super::verify::{verify, Served};
 use crate::ops::docker::{self};
-use crate::ops::registry::CacheSpec;
+use crate::ops::registry::cache_spec::CacheSpec;
 use crate::ops::{Action, Error, Mode, Result};
 use bollard::Docker;
 use serde::Serialize;

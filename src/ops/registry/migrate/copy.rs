@@ -2,11 +2,12 @@
 //! into a container created on the volume and never started, counted from the old storage,
 //! and undone (the old registry running again) when it fails or is interrupted.
 
-use super::legacy::{legacy, StoredTag};
-use super::stored::{held_blobs, stored_index};
+use super::legacy::legacy;
+use super::stored::{held_blobs, stored_index, StoredTag};
 use super::COPY_ROLE;
 use crate::ops::docker::{self, MANAGED_LABEL};
-use crate::ops::registry::{labels, volume_name, CacheSpec, DATA_DIR};
+use crate::ops::registry::cache_spec::CacheSpec;
+use crate::ops::registry::container::{labels, volume_name, DATA_DIR};
 use crate::ops::{Action, Error, Mode, Result};
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
@@ -347,7 +348,7 @@ pub(in crate::ops::registry) async fn check_role(d: &Docker, name: &str, role: &
         Some(c)
             if !c.labels.contains_key(MANAGED_LABEL)
                 || c.labels
-                    .get(crate::ops::registry::ROLE_LABEL)
+                    .get(crate::ops::registry::container::ROLE_LABEL)
                     .map(String::as_str)
                     != Some(role) =>
         {

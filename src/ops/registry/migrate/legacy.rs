@@ -1,10 +1,10 @@
 //! The old registry as `migrate` finds it: where it keeps its data and its config, the remote it
 //! proxies, and the refusal of any registry that is not an old proxy brrt may take over.
 
-use super::stored::stored_index;
+use super::stored::{stored_index, StoredTag};
 use super::ASIDE_SUFFIX;
 use crate::ops::docker::{self, MANAGED_LABEL};
-use crate::ops::registry::DATA_DIR;
+use crate::ops::registry::container::DATA_DIR;
 use crate::ops::{upstream, Error, Result};
 use bollard::Docker;
 use serde::Serialize;
@@ -21,14 +21,6 @@ pub struct DataSource {
     pub source: Option<String>,
     /// The path inside the container: `/var/lib/registry`.
     pub path: String,
-}
-
-/// One tag a registry's storage holds.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
-pub struct StoredTag {
-    pub repo: String,
-    pub tag: String,
-    pub digest: String,
 }
 
 /// A registry container found at a name, as `migrate` sees it.

@@ -35,7 +35,8 @@ pub use aside::{put_back, remove_aside, set_aside, AsideOutcome, RemovedLegacy};
 pub(super) use copy::{check_cache_volume, check_role, copy_storage, create_idle, StorageSource};
 pub use copy::{copy_into_cache, CopyOutcome, ReplacedTag};
 pub use credentials::{carry_credentials, CarriedCredentials};
-pub use legacy::{aside_name, inspect, DataSource, LegacyRegistry, StoredTag};
+pub use legacy::{aside_name, inspect, DataSource, LegacyRegistry};
+pub use stored::StoredTag;
 pub(super) use verify::verify_storage;
 pub use verify::{verify, Served};
 

@@ -1,11 +1,19 @@
 //! What a registry's storage holds (tags, manifests, blobs), read from its link files through
 //! the engine's archive API, so the registry need not run and is never asked.
 
-use super::legacy::StoredTag;
 use crate::ops::docker::{self};
 use crate::ops::Result;
 use bollard::Docker;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// One tag a registry's storage holds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StoredTag {
+    pub repo: String,
+    pub tag: String,
+    pub digest: String,
+}
 
 /// What a registry's storage holds, as its link files say: per repository the tags, the
 /// manifests (revisions) and the blobs (layers and configs).

@@ -85,17 +85,12 @@ pub(super) fn realm_may_have_credentials(remote: &reqwest::Url, realm: &reqwest:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::registry::pull_limit::window_words;
 
     #[test]
     fn quotas_and_windows_read_as_docker_hub_writes_them() {
         assert_eq!(parse_quota("100;w=21600"), Some((100, Some(21600))));
         assert_eq!(parse_quota("76"), Some((76, None)));
         assert_eq!(parse_quota("x;w=1"), None);
-        assert_eq!(window_words(21600), "6 h");
-        assert_eq!(window_words(3600), "1 h");
-        assert_eq!(window_words(600), "10 min");
-        assert_eq!(window_words(90), "90 s");
     }
 
     #[test]

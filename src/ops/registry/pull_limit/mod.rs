@@ -296,6 +296,14 @@ mod tests {
     }
 
     #[test]
+    fn windows_read_in_the_largest_whole_unit() {
+        assert_eq!(window_words(21600), "6 h");
+        assert_eq!(window_words(3600), "1 h");
+        assert_eq!(window_words(600), "10 min");
+        assert_eq!(window_words(90), "90 s");
+    }
+
+    #[test]
     fn the_advice_names_the_upstreams_variables() {
         assert!(advice("docker.io").starts_with("log in through BRRT_DOCKER_IO_USERNAME/PASSWORD"));
     }
