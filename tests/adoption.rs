@@ -1110,8 +1110,7 @@ fn migrate_carries_the_old_proxys_cache_over_and_the_node_pulls_it_with_the_upst
         node.mirror("docker.io")
     );
 
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
         HELLO_1
@@ -1185,8 +1184,7 @@ fn a_failed_copy_leaves_the_old_registry_serving_as_it_was() {
     assert_eq!(container_id(&cluster.registry), old_id);
     assert_eq!(running(&cluster.registry).as_deref(), Some("true"));
     cluster.upstream("docker.io").stop();
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
         HELLO_1
@@ -1309,8 +1307,7 @@ fn a_dev_up_that_fails_during_migrate_puts_the_old_registry_back() {
     assert_eq!(container_id(&cluster.registry), old_id);
     assert_eq!(running(&cluster.registry).as_deref(), Some("true"));
     assert!(!container_exists(&aside) && !container_exists(&cache));
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
 
     // Once dev-up works, migrate runs again from the start and finishes.
     cluster.project.remove("scripts/dev-up.rhai");
@@ -1465,8 +1462,7 @@ fn migrate_finds_the_config_of_a_registry3_proxy_configured_by_file() {
             "from {} into {cache}, whose volume served all of them offline",
             cluster.registry
         ));
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
         HELLO_1

@@ -90,8 +90,7 @@ fn stats_show_a_pull_that_misses_then_one_that_hits(stack: (Containerd, Registry
     assert_eq!(figure(&missed, "hits", "blobs"), 0, "{missed}");
     assert!(missed[0]["bytes_from_upstream"].as_u64().unwrap() > 0);
 
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     let hit = wait_for(30, "stats to count the second pull's hits", || {
         let s = stats_json(&cluster);
         if figure(&s, "hits", "blobs") == 2 {
@@ -251,8 +250,7 @@ fn logs_follow_the_cache_and_tell_misses_from_hits(stack: (Containerd, Registry)
         l.iter()
             .any(|l| l.starts_with("docker.io  miss  blob") && l.contains("library/hello@sha256:"))
     });
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     logs.wait_for("a hit", Duration::from_secs(30), |l| {
         l.iter()
             .any(|l| l.starts_with("docker.io  hit   blob") && l.contains("served from the cache"))

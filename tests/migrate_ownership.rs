@@ -374,8 +374,7 @@ fn ctrl_c_during_the_copy_starts_the_old_registry_again() {
         },
     );
     cluster.upstream("docker.io").stop();
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
 }
 
 /// Issue 18: migrate printed the old proxy's remote with its password, and brrt's cache came

@@ -500,9 +500,7 @@ fn a_replacement_that_answers_and_then_dies_gives_the_old_cache_back() {
     let flaky = tb.image("flaky", ANSWERS_THEN_DIES);
     let cluster = docker_hub_cluster(&tb);
     let cache = cluster.cache("docker.io");
-    cluster.dev_up().success();
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     let before = container_id(&cache);
     cluster
         .project
@@ -516,8 +514,7 @@ fn a_replacement_that_answers_and_then_dies_gives_the_old_cache_back() {
     assert!(running(&cache));
     assert_eq!(http_status(api_port(&cache), "/v2/"), Ok(200));
     assert!(!container_exists(&format!("{cache}-brrt-old")));
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
 }
 
 /// The name and action of the table row `what` a flow printed, with the padding squeezed.
@@ -613,9 +610,7 @@ fn a_switch_cut_short_by_sigkill_to_a_container_that_never_serves_is_undone() {
     let cluster = docker_hub_cluster(&tb);
     let cache = cluster.cache("docker.io");
     let aside = tb.container("cache-docker-io-brrt-old");
-    cluster.dev_up().success();
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
     let old_id = container_id(&cache);
     cluster
@@ -635,8 +630,7 @@ fn a_switch_cut_short_by_sigkill_to_a_container_that_never_serves_is_undone() {
     assert_eq!(container_id(&cache), old_id);
     assert!(running(&cache) && !container_exists(&aside));
     cluster.upstream("docker.io").stop();
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
 }
 
 /// Issue 18: an upstream that accepts connections and never answers kept a new proxy from ever
@@ -650,9 +644,7 @@ fn an_upstream_that_never_answers_leaves_the_cache_serving_offline() {
     let mute = tb.image("mute", ACCEPTS_NEVER_ANSWERS);
     let cluster = docker_hub_cluster(&tb);
     let cache = cluster.cache("docker.io");
-    cluster.dev_up().success();
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
 
     // Docker Hub now hangs: the cache is switched off and on again (re-created) meanwhile.
@@ -695,8 +687,7 @@ fn an_upstream_that_never_answers_leaves_the_cache_serving_offline() {
         ]),
         "offline-auto"
     );
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
 }
 
 /// Issue 18: the probe that checks an offline cache's upstream removed whatever held

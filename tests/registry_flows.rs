@@ -95,8 +95,7 @@ fn cache_ttl_expires_on_registry3_and_is_reported_ignored_on_registry2(
             node.must_pull("docker.io/library/hello:1");
             cluster.upstream("docker.io").stop();
             // Within the TTL the cache serves it; once the TTL passes, it has let it go.
-            node.forget_images();
-            node.must_pull("docker.io/library/hello:1");
+            node.must_pull_afresh("docker.io/library/hello:1");
             wait_for(180, "the cached image to expire", || {
                 node.forget_images();
                 match node.pull("docker.io/library/hello:1") {
@@ -154,14 +153,11 @@ fn cache_serves_a_pulled_image_with_the_upstream_stopped(stack: (Containerd, Reg
         return;
     };
     let cluster = docker_hub_cluster(&tb);
-    cluster.dev_up().success();
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
 
     cluster.upstream("docker.io").stop();
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
         HELLO_1
@@ -416,8 +412,7 @@ fn switching_the_cache_off_and_on_keeps_its_volume_and_never_restarts_containerd
 
     // What was cached before the switch is still served, with Docker Hub gone.
     cluster.upstream("docker.io").stop();
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
         HELLO_1
@@ -488,10 +483,7 @@ fn each_upstream_is_served_by_its_own_cache() {
         enabled: true,
         upstreams: &["docker.io", "quay.io"],
     });
-    cluster.dev_up().success();
-
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     node.must_pull("quay.io/team/hello:2");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
@@ -971,9 +963,7 @@ fn offline_caches_serve_what_they_hold_when_the_upstream_is_unreachable() {
         return;
     };
     let cluster = docker_hub_cluster(&tb);
-    cluster.dev_up().success();
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
 
     // The laptop reboots without a network: Docker restarts the cache, and a registry in
@@ -1019,8 +1009,7 @@ fn offline_caches_serve_what_they_hold_when_the_upstream_is_unreachable() {
         .dev_up()
         .success()
         .stdout_contains("offline: serving what it holds");
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
         HELLO_1

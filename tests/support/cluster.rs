@@ -273,6 +273,14 @@ impl Node {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Pulls `image` with nothing of it on the node (`forget_images` first): every blob has to
+    /// come from a registry, the cache when it is wired.
+    #[track_caller]
+    pub fn must_pull_afresh(&self, image: &str) {
+        self.forget_images();
+        self.must_pull(image);
+    }
+
     /// Deletes every image from the node's containerd, the CRI's `sha256:` refs included, and
     /// checks that no content and no snapshot is left: the next pull has to reach a registry
     /// for every blob.
@@ -511,6 +519,16 @@ impl<'t> Cluster<'t> {
 
     pub fn dev_up(&self) -> Output {
         self.run("dev-up.rhai", &[])
+    }
+
+    /// dev-up, then the control plane pulls `docker.io/library/hello:1` through the cache: a
+    /// working cache that holds something, where the tests that change things under it start.
+    #[track_caller]
+    pub fn up_with_hello_pulled(&self) -> Node {
+        self.dev_up().success();
+        let node = self.control_plane();
+        node.must_pull("docker.io/library/hello:1");
+        node
     }
 
     /// `cache.rhai -- ls [UPSTREAM]`.
