@@ -12,7 +12,7 @@ use crate::support::cluster::{
     container_exists, container_id, docker_hub_cluster, free_port, network_exists, push, script,
     volume_exists, wait_for, CacheConfig, Cluster, DOCKER_HUB, HELLO_1, HELLO_2, REGISTRY_IMAGE,
 };
-use crate::support::{docker, set, try_docker, Containerd, Project, Registry, Running, Testbed};
+use crate::support::{docker, set, try_docker, Containerd, Project, Registry, Testbed};
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -44,14 +44,7 @@ fn cache_ttl_expires_on_registry3_and_is_reported_ignored_on_registry2(
     cluster.project.write("brrt.toml", &config);
     let ignored = format!("cache.ttl = \"30s\" is ignored by {cache}: it runs distribution 2.8");
 
-    let mut watch = Running::new(
-        cluster
-            .project
-            .brrt()
-            .args(["run", "--watch"])
-            .arg(script("dev-up.rhai"))
-            .spawn(),
-    );
+    let mut watch = cluster.watch_dev_up();
     watch.wait_for("the first apply", Duration::from_secs(60), |l| {
         l.iter().any(|l| l.starts_with("dev-up: "))
     });

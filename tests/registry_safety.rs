@@ -6,7 +6,7 @@ use crate::support::cluster::{
     container_id, docker_hub_cluster, http_status, script, volume_exists, wait_for, CacheConfig,
     Cluster, DOCKER_HUB,
 };
-use crate::support::{docker, try_docker, Running, Testbed};
+use crate::support::{docker, try_docker, Testbed};
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -80,14 +80,7 @@ fn watch_puts_the_proxy_back_when_the_upstream_returns() {
     let cluster = docker_hub_cluster(&tb);
     let cache = cluster.cache("docker.io");
     cluster.upstream("docker.io").stop();
-    let mut watching = Running::new(
-        cluster
-            .project
-            .brrt()
-            .args(["run", "--watch"])
-            .arg(script("dev-up.rhai"))
-            .spawn(),
-    );
+    let mut watching = cluster.watch_dev_up();
     watching.wait_for("the first apply", Duration::from_secs(60), |l| {
         l.iter()
             .any(|l| l.contains("offline (upstream unreachable)"))

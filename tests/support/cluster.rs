@@ -3,7 +3,7 @@
 //! and quay.io stand-ins), a project directory with a `brrt.toml`, and the real flow scripts
 //! of this repository run through the real binary.
 
-use super::{docker, try_docker, Containerd, Output, Project, Testbed};
+use super::{docker, try_docker, Containerd, Output, Project, Running, Testbed};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{Read, Write};
@@ -519,6 +519,17 @@ impl<'t> Cluster<'t> {
 
     pub fn dev_up(&self) -> Output {
         self.run("dev-up.rhai", &[])
+    }
+
+    /// `brrt run --watch scripts/dev-up.rhai` in the project, running until dropped.
+    pub fn watch_dev_up(&self) -> Running {
+        Running::new(
+            self.project
+                .brrt()
+                .args(["run", "--watch"])
+                .arg(script("dev-up.rhai"))
+                .spawn(),
+        )
     }
 
     /// dev-up, then the control plane pulls `docker.io/library/hello:1` through the cache: a
