@@ -5,18 +5,13 @@
 
 use crate::support::cluster::{
     container_exists, container_id, docker_hub_cluster, free_port, http_status, push, script,
-    volume_exists, wait_for, CacheConfig, Cluster, DOCKER_HUB, HELLO_1, REGISTRY_IMAGE,
+    volume_exists, wait_for, CacheConfig, Cluster, DOCKER_HUB, HELLO_1, NO_CACHES, REGISTRY_IMAGE,
 };
 use crate::support::{docker, try_docker, Containerd, Output, Registry, Testbed};
 use std::path::Path;
 use std::process::Command;
 
 /// No caches: only the push registry.
-const NO_CACHE: CacheConfig<'static> = CacheConfig {
-    enabled: false,
-    upstreams: &[],
-};
-
 /// Starts a registry made by hand, as people do (`docker run -d --name kind-registry …
 /// registry:2`), its data in the image's anonymous volume, published on a loopback port; waits
 /// until it answers. `env` are extra `KEY=VALUE`s. Returns the port.
@@ -103,7 +98,7 @@ fn dev_down_leaves_a_hand_made_registry_running_with_what_was_pushed_to_it() {
         return;
     };
     let cluster = Cluster::new(&tb);
-    cluster.write_config(&NO_CACHE);
+    cluster.write_config(&NO_CACHES);
     let port = hand_made_registry(&tb, &cluster.registry, &cluster.network, &[]);
     push(
         "brrt-testbed/hello:1",
@@ -160,7 +155,7 @@ fn a_hand_made_proxy_is_left_running_and_migrate_is_named() {
     };
     let mut cluster = Cluster::new(&tb);
     let remote = cluster.add_upstream("docker.io").remote();
-    cluster.write_config(&NO_CACHE);
+    cluster.write_config(&NO_CACHES);
     hand_made_registry(
         &tb,
         &cluster.registry,

@@ -592,6 +592,12 @@ fn slug(host: &str) -> String {
 pub const HELLO_1: &str = "hello from brrt-testbed hello:1";
 pub const HELLO_2: &str = "hello from brrt-testbed hello:2";
 
+/// No cache: the push registry only.
+pub const NO_CACHES: CacheConfig<'static> = CacheConfig {
+    enabled: false,
+    upstreams: &[],
+};
+
 /// A cache for docker.io only.
 pub const DOCKER_HUB: CacheConfig<'static> = CacheConfig {
     enabled: true,
@@ -607,4 +613,18 @@ pub fn docker_hub_cluster(tb: &Testbed) -> Cluster<'_> {
         .push("brrt-testbed/hello:1", "library/hello:1");
     cluster.write_config(&DOCKER_HUB);
     cluster
+}
+
+/// The action in a flow's table for the row `what` whose name contains `name`.
+#[track_caller]
+pub fn row(out: &Output, what: &str, name: &str) -> String {
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(what) && l.contains(name))
+        .unwrap_or_else(|| panic!("no `{what}` row for {name}:\n{}", out.stdout));
+    line.split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string()
 }
