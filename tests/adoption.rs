@@ -6,8 +6,8 @@
 
 use crate::integrations::{just_here, run, Declared, Tilt};
 use crate::support::cluster::{
-    container_exists, container_id, http_status, volume_exists, wait_for, CacheConfig, Cluster,
-    Node, HELLO_1, REGISTRY_IMAGE,
+    container_exists, container_id, volume_exists, wait_for, wait_until_serving, CacheConfig,
+    Cluster, Node, HELLO_1, REGISTRY_IMAGE,
 };
 use crate::support::{docker, try_docker, Output, Project, Running, Testbed, BRRT};
 use serde_json::json;
@@ -946,12 +946,7 @@ fn old_proxy_registry(tb: &Testbed, cluster: &Cluster<'_>, extra: &[&str]) -> St
     ]);
     // migrate keeps the old data volume, as it says; the test removes it.
     tb.remove_volume_on_drop(&volume);
-    wait_for(30, "the old registry to answer", || {
-        match http_status(cluster.port, "/v2/")? {
-            200 => Ok(()),
-            other => Err(format!("HTTP {other}")),
-        }
-    });
+    wait_until_serving(cluster.port, "the old registry to answer");
     volume
 }
 
@@ -1401,12 +1396,7 @@ fn migrate_finds_the_config_of_a_registry3_proxy_configured_by_file() {
             &cluster.registry,
         ]);
         tb.remove_volume_on_drop(&volume);
-        wait_for(30, "the old registry to answer", || {
-            match http_status(cluster.port, "/v2/")? {
-                200 => Ok(()),
-                other => Err(format!("HTTP {other}")),
-            }
-        });
+        wait_until_serving(cluster.port, "the old registry to answer");
     };
     let plan_names_the_upstream = || {
         cluster

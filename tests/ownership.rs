@@ -5,7 +5,8 @@
 
 use crate::support::cluster::{
     container_exists, container_id, docker_hub_cluster, free_port, http_status, push, script,
-    volume_exists, wait_for, CacheConfig, Cluster, DOCKER_HUB, HELLO_1, NO_CACHES, REGISTRY_IMAGE,
+    volume_exists, wait_for, wait_until_serving, CacheConfig, Cluster, DOCKER_HUB, HELLO_1,
+    NO_CACHES, REGISTRY_IMAGE,
 };
 use crate::support::{docker, try_docker, Containerd, Output, Registry, Testbed};
 use std::path::Path;
@@ -37,12 +38,7 @@ fn hand_made_registry(tb: &Testbed, name: &str, network: &str, env: &[&str]) -> 
         .find_map(|l| l.strip_prefix("127.0.0.1:"))
         .and_then(|p| p.parse().ok())
         .expect("a loopback port");
-    wait_for(30, &format!("{name} to answer"), || {
-        match http_status(port, "/v2/")? {
-            200 => Ok(()),
-            other => Err(format!("HTTP {other}")),
-        }
-    });
+    wait_until_serving(port, &format!("{name} to answer"));
     port
 }
 

@@ -121,6 +121,15 @@ pub fn push(image: &str, dest: &str) {
     }
 }
 
+/// Waits, 30 s at most, until the registry on the loopback `port` answers `/v2/` with 200;
+/// `what` is what the wait is for, in its timeout message.
+pub fn wait_until_serving(port: u16, what: &str) {
+    wait_for(30, what, || match http_status(port, "/v2/")? {
+        200 => Ok(()),
+        other => Err(format!("HTTP {other}")),
+    });
+}
+
 /// Starts the registry image on `network`, published on a loopback port Docker picks, and waits
 /// until it answers. Returns the port.
 fn start_registry(name: &str, network: &str) -> u16 {
@@ -141,14 +150,7 @@ fn start_registry(name: &str, network: &str) -> u16 {
         .find_map(|l| l.strip_prefix("127.0.0.1:"))
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("{name} publishes no loopback port: {published}"));
-    wait_for(
-        30,
-        &format!("{name} to answer on port {port}"),
-        || match http_status(port, "/v2/")? {
-            200 => Ok(()),
-            other => Err(format!("HTTP {other}")),
-        },
-    );
+    wait_until_serving(port, &format!("{name} to answer on port {port}"));
     port
 }
 
