@@ -12,7 +12,6 @@ use crate::support::{docker, try_docker, Containerd, Output, Registry, Testbed};
 use std::path::Path;
 use std::process::Command;
 
-/// No caches: only the push registry.
 /// Starts a registry made by hand, as people do (`docker run -d --name kind-registry …
 /// registry:2`), its data in the image's anonymous volume, published on a loopback port; waits
 /// until it answers. `env` are extra `KEY=VALUE`s. Returns the port.
