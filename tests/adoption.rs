@@ -6,8 +6,8 @@
 
 use crate::integrations::{just_here, run, Declared, Tilt};
 use crate::support::cluster::{
-    container_exists, container_id, volume_exists, wait_for, wait_until_serving, CacheConfig,
-    Cluster, Node, HELLO_1, REGISTRY_IMAGE,
+    container_exists, container_id, docker_and_quay_cluster, volume_exists, wait_for,
+    wait_until_serving, CacheConfig, Cluster, Node, HELLO_1, REGISTRY_IMAGE,
 };
 use crate::support::{docker, try_docker, Output, Project, Running, Testbed, BRRT};
 use serde_json::json;
@@ -185,13 +185,7 @@ fn a_service_repository_adopts_brrt_with_init_just_and_tilt() {
     let Some(tb) = Testbed::require("adopt") else {
         return;
     };
-    let mut cluster = Cluster::new(&tb);
-    cluster
-        .add_upstream("docker.io")
-        .push("brrt-testbed/hello:1", "library/hello:1");
-    cluster
-        .add_upstream("quay.io")
-        .push("brrt-testbed/hello:2", "prometheus/prometheus:v2.48.0");
+    let cluster = docker_and_quay_cluster(&tb, "prometheus/prometheus:v2.48.0");
     let repo = &cluster.project;
     service_repo(repo);
     let dir = repo.path();

@@ -9,8 +9,9 @@
 //! node image, and `registry:3`, brrt's default).
 
 use crate::support::cluster::{
-    container_exists, container_id, docker_hub_cluster, free_port, network_exists, push, script,
-    volume_exists, wait_for, CacheConfig, Cluster, DOCKER_HUB, HELLO_1, HELLO_2, REGISTRY_IMAGE,
+    container_exists, container_id, docker_and_quay_cluster, docker_hub_cluster, free_port,
+    network_exists, push, script, volume_exists, wait_for, CacheConfig, Cluster, DOCKER_HUB,
+    HELLO_1, HELLO_2, REGISTRY_IMAGE,
 };
 use crate::support::{docker, set, try_docker, Containerd, Project, Registry, Testbed};
 use std::net::TcpListener;
@@ -465,13 +466,7 @@ fn each_upstream_is_served_by_its_own_cache() {
     let Some(tb) = Testbed::require("twoupstreams") else {
         return;
     };
-    let mut cluster = Cluster::new(&tb);
-    cluster
-        .add_upstream("docker.io")
-        .push("brrt-testbed/hello:1", "library/hello:1");
-    cluster
-        .add_upstream("quay.io")
-        .push("brrt-testbed/hello:2", "team/hello:2");
+    let cluster = docker_and_quay_cluster(&tb, "team/hello:2");
     cluster.write_config(&CacheConfig {
         enabled: true,
         upstreams: &["docker.io", "quay.io"],

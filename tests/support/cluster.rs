@@ -630,3 +630,16 @@ pub fn row(out: &Output, what: &str, name: &str) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// A cluster with one node and two upstream stand-ins: Docker Hub holding `library/hello:1`, and
+/// quay.io holding hello:2 as `quay_repo_tag`. No brrt.toml yet.
+pub fn docker_and_quay_cluster<'t>(tb: &'t Testbed, quay_repo_tag: &str) -> Cluster<'t> {
+    let mut cluster = Cluster::new(tb);
+    cluster
+        .add_upstream("docker.io")
+        .push("brrt-testbed/hello:1", "library/hello:1");
+    cluster
+        .add_upstream("quay.io")
+        .push("brrt-testbed/hello:2", quay_repo_tag);
+    cluster
+}
