@@ -6,8 +6,8 @@
 
 use crate::integrations::{just_here, run, Declared, Tilt};
 use crate::support::cluster::{
-    container_exists, container_id, docker_and_quay_cluster, volume_exists, wait_for,
-    wait_until_serving, CacheConfig, Cluster, Node, HELLO_1, REGISTRY_IMAGE,
+    container_exists, container_id, docker_and_quay_cluster, managed_tmpfs_volume, volume_exists,
+    wait_for, wait_until_serving, CacheConfig, Cluster, Node, HELLO_1, REGISTRY_IMAGE,
 };
 use crate::support::{docker, try_docker, Output, Project, Running, Testbed, BRRT};
 use serde_json::json;
@@ -1136,21 +1136,7 @@ fn a_failed_copy_leaves_the_old_registry_serving_as_it_was() {
     // a full disk. It carries brrt's labels (brrt never copies into a volume it did not
     // create), as the volume of a cache brrt ran before would.
     let volume = cluster.volume(&cache);
-    docker(&[
-        "volume",
-        "create",
-        "--label",
-        "dev.brrt.managed=true",
-        "--driver",
-        "local",
-        "--opt",
-        "type=tmpfs",
-        "--opt",
-        "device=tmpfs",
-        "--opt",
-        "o=size=4k",
-        &volume,
-    ]);
+    managed_tmpfs_volume(&volume, "4k");
 
     cluster
         .project

@@ -5,8 +5,8 @@
 //! test's own network that the tests push into and stop.
 
 use crate::support::cluster::{
-    container_exists, docker_hub_cluster, volume_exists, wait_for, Cluster, DOCKER_HUB, HELLO_1,
-    HELLO_2, REGISTRY_IMAGE,
+    container_exists, docker_hub_cluster, managed_tmpfs_volume, volume_exists, wait_for, Cluster,
+    DOCKER_HUB, HELLO_1, HELLO_2, REGISTRY_IMAGE,
 };
 use crate::support::{docker, Containerd, Output, Project, Registry, Running, Testbed};
 use std::collections::BTreeMap;
@@ -412,21 +412,7 @@ fn warm_fails_at_once_when_the_cache_cannot_store_a_blob(registry: Registry) {
     // The cache's volume as brrt makes it, on a 1 MiB tmpfs: a full disk for a 4 MiB layer.
     let cache = cluster.cache("docker.io");
     let volume = cluster.volume(&cache);
-    docker(&[
-        "volume",
-        "create",
-        "--driver",
-        "local",
-        "--opt",
-        "type=tmpfs",
-        "--opt",
-        "device=tmpfs",
-        "--opt",
-        "o=size=1m",
-        "--label",
-        "dev.brrt.managed=true",
-        &volume,
-    ]);
+    managed_tmpfs_volume(&volume, "1m");
     cluster.dev_up().success();
     cluster.project.write("images.txt", "team/big:1\n");
 

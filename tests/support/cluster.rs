@@ -130,6 +130,26 @@ pub fn wait_until_serving(port: u16, what: &str) {
     });
 }
 
+/// Creates the volume `name` labelled as brrt labels its own, on a tmpfs of `size` (`4k`,
+/// `1m`): a disk that fills up as soon as more than that is written.
+pub fn managed_tmpfs_volume(name: &str, size: &str) {
+    docker(&[
+        "volume",
+        "create",
+        "--driver",
+        "local",
+        "--opt",
+        "type=tmpfs",
+        "--opt",
+        "device=tmpfs",
+        "--opt",
+        &format!("o=size={size}"),
+        "--label",
+        "dev.brrt.managed=true",
+        name,
+    ]);
+}
+
 /// Starts the registry image on `network`, published on a loopback port Docker picks, and waits
 /// until it answers. Returns the port.
 fn start_registry(name: &str, network: &str) -> u16 {
