@@ -23,77 +23,31 @@ LAYERS=${LAYERS:-30m,20m,10m}
 REGISTRIES=${REGISTRIES:-"3 2"}
 NODE_IMAGE=${NODE_IMAGE:-brrt-testbed/node:containerd2}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-PREFIX=brrt-b-$$
-NETWORK=$PREFIX-net
-UPSTREAM=$PREFIX-upstream
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/brrt-b.XXXXXX")
-
-log() { printf '[cold_fanout] %s\n' "$*" >&2; }
 
 # shellcheck source=benches/lib.sh
 . "$REPO/benches/lib.sh"
+bench_init cold_fanout
 
-cleanup() {
-  set +e
-  remove_prefixed "$PREFIX" "$NETWORK"
-  rm -rf "$WORK"
-  log "cleaned up $PREFIX-*"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+require_throttle_tools
+require_docker
+bench_prepare
 
-[ "$(id -u)" = 0 ] || { log "needs root: the throttle is set with nsenter and tc"; exit 1; }
-command -v tc >/dev/null && command -v nsenter >/dev/null || { log "needs tc (iproute2) and nsenter (util-linux)"; exit 1; }
-docker info >/dev/null 2>&1 || { log "no Docker engine: start dockerd first"; exit 1; }
-"$REPO/tests/testbed/build-images.sh" 2>/dev/null
-BRRT=$(brrt_binary "$REPO")
-log "brrt: $BRRT"
-log "load before: $(uptime)"
-
-docker network create "$NETWORK" >/dev/null
-docker run -d --name "$UPSTREAM" --network "$NETWORK" --publish 127.0.0.1::5000 \
-  brrt-testbed/registry:2 >/dev/null
-UP_PORT=$(docker port "$UPSTREAM" 5000/tcp | sed -n 's/^127\.0\.0\.1://p' | head -1)
-until curl -fsS "http://127.0.0.1:$UP_PORT/v2/" >/dev/null 2>&1; do sleep 0.1; done
+start_upstream
 IMAGE=docker.io/$(python3 "$REPO/benches/push_images.py" "127.0.0.1:$UP_PORT" "fanout/app" 1 "$LAYERS")
 echo "$IMAGE" >"$WORK/images.txt"
-UP_PID=$(docker inspect -f '{{.State.Pid}}' "$UPSTREAM")
-in_upstream() { nsenter -t "$UP_PID" -n "$@"; }
-in_upstream tc qdisc add dev eth0 root tbf rate "$RATE" burst 64kb latency 200ms
-sent() { in_upstream tc -s qdisc show dev eth0 | awk '/Sent/ { print $2; exit }'; }
+throttle_upstream "$RATE"
 image_mb=$(python3 -c 'import sys; print(sum(float(s[:-1]) for s in sys.argv[1].split(",")) * 1.048576)' "$LAYERS")
 log "upstream throttled to $RATE; one image of $LAYERS"
 
-new_node() {
-  docker run -d --name "$1" --network "$NETWORK" \
-    --label "io.x-k8s.kind.cluster=$2" --label io.x-k8s.kind.role=worker \
-    --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-    "$NODE_IMAGE" >/dev/null
-  until docker exec "$1" ctr version >/dev/null 2>&1; do sleep 0.1; done
-}
-# at_once NODE…: each node pulls the image, all started together; sets T (wall time) and B
-# (bytes the upstream sent meanwhile).
-at_once() {
-  local b0 t0 node pids=() rc=0
-  b0=$(sent)
-  t0=$EPOCHREALTIME
+# pull_together NODE…: each node pulls the image, all started together.
+pull_together() {
+  local node pids=() rc=0
   for node in "$@"; do
     docker exec "$node" ctr -n k8s.io images pull --hosts-dir /etc/containerd/certs.d "$IMAGE" >/dev/null 2>&1 &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
-  T=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
-  B=$(($(sent) - b0))
   [ "$rc" = 0 ] || log "a pull failed"
-}
-measure() {
-  local b0 t0
-  b0=$(sent)
-  t0=$EPOCHREALTIME
-  "$@"
-  T=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
-  B=$(($(sent) - b0))
 }
 
 report=$WORK/report
@@ -104,45 +58,30 @@ row() {
   awk -v r="$1" -v l="$2" -v t="$3" -v b="$4" -v m="$image_mb" \
     'BEGIN { printf "%-12s %-44s %9.2f %12.1f %7.1fx\n", r, l, t, b / 1e6, b / 1e6 / m }' >>"$report"
 }
+# three_at_once TAG LABEL: three fresh nodes of $cluster, wired by dev-up, pull the image at
+# once; a row of the report, then the nodes removed.
+three_at_once() {
+  local tag=$1 n
+  for n in 1 2 3; do new_node "$cluster-$tag$n" "$cluster"; done
+  brrt_run dev-up.rhai >/dev/null
+  measure pull_together "$cluster-${tag}1" "$cluster-${tag}2" "$cluster-${tag}3"
+  row "registry:$v" "$2" "$T" "$B"
+  log "registry:$v: $tag, 3 at once: $T s, $B bytes from the upstream"
+  for n in 1 2 3; do docker rm -f -v "$cluster-$tag$n" >/dev/null; done
+}
 for v in $REGISTRIES; do
   cluster=$PREFIX-k$v
   dir=$WORK/r$v
   mkdir -p "$dir"
-  cat >"$dir/brrt.toml" <<TOML
-[cluster]
-name = "$cluster"
-network = "$NETWORK"
-
-[registry]
-name = "$PREFIX-reg$v"
-port = $(free_port)
-image = "brrt-testbed/registry:$v"
-
-[cache]
-name = "$PREFIX-reg$v"
-upstreams = ["docker.io"]
-
-[cache.remotes]
-"docker.io" = "http://$UPSTREAM:5000"
-TOML
+  write_config "$dir/brrt.toml" "$cluster" "$PREFIX-reg$v" "$v"
   brrt_run() { (cd "$dir" && "$BRRT" run -qq "$REPO/scripts/$1" "${@:2}"); }
-  for n in 1 2 3; do new_node "$cluster-cold$n" "$cluster"; done
-  brrt_run dev-up.rhai >/dev/null
-  at_once "$cluster-cold1" "$cluster-cold2" "$cluster-cold3"
-  row "registry:$v" "cold cache, 3 nodes at once" "$T" "$B"
-  log "registry:$v: cold, 3 at once: $T s, $B bytes from the upstream"
-  for n in 1 2 3; do docker rm -f -v "$cluster-cold$n" >/dev/null; done
+  three_at_once cold "cold cache, 3 nodes at once"
 
   brrt_run cache.rhai -- clear docker.io >/dev/null
   measure brrt_run cache.rhai -- warm "$WORK/images.txt"
   row "registry:$v" "cache warm first (the cure)" "$T" "$B"
   log "registry:$v: cache warm: $T s, $B bytes"
-  for n in 1 2 3; do new_node "$cluster-warm$n" "$cluster"; done
-  brrt_run dev-up.rhai >/dev/null
-  at_once "$cluster-warm1" "$cluster-warm2" "$cluster-warm3"
-  row "registry:$v" "then 3 fresh nodes at once" "$T" "$B"
-  log "registry:$v: warm, 3 at once: $T s, $B bytes"
-  for n in 1 2 3; do docker rm -f -v "$cluster-warm$n" >/dev/null; done
+  three_at_once warm "then 3 fresh nodes at once"
 done
 log "load after: $(uptime)"
 cat "$report"

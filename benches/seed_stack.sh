@@ -33,30 +33,16 @@ REGISTRY=${REGISTRY:-3}
 NODE_IMAGE=${NODE_IMAGE:-brrt-testbed/node:containerd2}
 NEED_GB=${NEED_GB:-8}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-PREFIX=brrt-b-$$
-NETWORK=$PREFIX-net
-CLUSTER=$PREFIX-kind
-UPSTREAM=$PREFIX-upstream
-REG=$PREFIX-reg
-CACHE=$REG-docker-io
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/brrt-b.XXXXXX")
-
-log() { printf '[seed_stack] %s\n' "$*" >&2; }
 
 # shellcheck source=benches/lib.sh
 . "$REPO/benches/lib.sh"
+bench_init seed_stack
+CLUSTER=$PREFIX-kind
+REG=$PREFIX-reg
+CACHE=$REG-docker-io
+cleanup_note() { echo "free: $(df -h --output=avail "$DOCKER_ROOT" | tail -1 | tr -d ' ')"; }
 
-cleanup() {
-  set +e
-  remove_prefixed "$PREFIX" "$NETWORK"
-  rm -rf "$WORK"
-  log "cleaned up $PREFIX-*; free: $(df -h --output=avail "$DOCKER_ROOT" | tail -1 | tr -d ' ')"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-docker info >/dev/null 2>&1 || { log "no Docker engine: start dockerd first"; exit 1; }
+require_docker
 DOCKER_ROOT=$(docker info --format '{{.DockerRootDir}}')
 free_kb=$(df --output=avail "$DOCKER_ROOT" | tail -1)
 if [ "$free_kb" -lt $((NEED_GB * 1024 * 1024)) ]; then
@@ -64,16 +50,9 @@ if [ "$free_kb" -lt $((NEED_GB * 1024 * 1024)) ]; then
   exit 1
 fi
 log "free under $DOCKER_ROOT: $((free_kb / 1024 / 1024)) GB"
-"$REPO/tests/testbed/build-images.sh" 2>/dev/null
-BRRT=$(brrt_binary "$REPO")
-log "brrt: $BRRT"
-log "load before: $(uptime)"
+bench_prepare
 
-docker network create "$NETWORK" >/dev/null
-docker run -d --name "$UPSTREAM" --network "$NETWORK" --publish 127.0.0.1::5000 \
-  brrt-testbed/registry:2 >/dev/null
-UP_PORT=$(docker port "$UPSTREAM" 5000/tcp | sed -n 's/^127\.0\.0\.1://p' | head -1)
-until curl -fsS "http://127.0.0.1:$UP_PORT/v2/" >/dev/null 2>&1; do sleep 0.1; done
+start_upstream
 log "pushing $IMAGES images of layers $LAYERS into the upstream"
 python3 "$REPO/benches/push_images.py" "127.0.0.1:$UP_PORT" "stack/app" "$IMAGES" "$LAYERS" |
   sed 's|^|docker.io/|' >"$WORK/images.txt"
@@ -85,33 +64,10 @@ print(f"{sum(sizes) * int(sys.argv[2]) * (1 << 20) / 1e6:.0f}")
 PY
 )
 
-cat >"$WORK/brrt.toml" <<TOML
-[cluster]
-name = "$CLUSTER"
-network = "$NETWORK"
-
-[registry]
-name = "$REG"
-port = $(free_port)
-image = "brrt-testbed/registry:$REGISTRY"
-
-[cache]
-name = "$REG"
-upstreams = ["docker.io"]
-
-[cache.remotes]
-"docker.io" = "http://$UPSTREAM:5000"
-TOML
+write_config "$WORK/brrt.toml" "$CLUSTER" "$REG" "$REGISTRY"
 # -qq: the stand-in cluster has no API server, which dev-up would warn about on every run.
 brrt_run() { (cd "$WORK" && "$BRRT" run -qq "$REPO/scripts/$1" "${@:2}"); }
 
-new_node() {
-  docker run -d --name "$1" --network "$NETWORK" \
-    --label "io.x-k8s.kind.cluster=$CLUSTER" --label io.x-k8s.kind.role=worker \
-    --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-    "$NODE_IMAGE" >/dev/null
-  until docker exec "$1" ctr version >/dev/null 2>&1; do sleep 0.1; done
-}
 # ctr_each NODE ARGS…: `ctr -n k8s.io ARGS… IMAGE` for each image, one after the other.
 ctr_each() {
   local node=$1 ref
@@ -123,11 +79,6 @@ ctr_each() {
       return 1
     }
   done
-}
-seconds() {
-  local t0=$EPOCHREALTIME
-  "$@"
-  T=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
 }
 # Every blob of every image, read from the cache over HTTP and thrown away.
 read_all_blobs() {
@@ -143,7 +94,18 @@ read_all_blobs() {
   done
 }
 
-new_node "$CLUSTER-control-plane"
+# on_fresh_node NODE COMMAND ARGS…: NODE made, wired by dev-up, then `COMMAND NODE ARGS…` timed
+# (sets T).
+on_fresh_node() {
+  local node=$1 cmd=$2
+  shift 2
+  new_node "$node" "$CLUSTER"
+  brrt_run dev-up.rhai >/dev/null
+  seconds "$cmd" "$node" "$@"
+}
+done_with() { docker rm -f -v "$1" >/dev/null; }
+
+new_node "$CLUSTER-control-plane" "$CLUSTER"
 brrt_run dev-up.rhai >/dev/null
 seconds brrt_run cache.rhai -- warm "$WORK/images.txt"
 warm=$T
@@ -151,12 +113,9 @@ log "warm-up: $warm s"
 seconds ctr_each "$CLUSTER-control-plane" images pull
 wired=$T
 log "(1) wired node: $wired s"
-done_with() { docker rm -f -v "$1" >/dev/null; }
 done_with "$CLUSTER-control-plane"
 
-new_node "$CLUSTER-fresh"
-brrt_run dev-up.rhai >/dev/null
-seconds ctr_each "$CLUSTER-fresh" images pull
+on_fresh_node "$CLUSTER-fresh" ctr_each images pull
 fresh=$T
 log "(2) fresh node: $fresh s"
 done_with "$CLUSTER-fresh"
@@ -171,24 +130,18 @@ pull_all_at_once() {
   for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
   return $rc
 }
-new_node "$CLUSTER-parallel"
-brrt_run dev-up.rhai >/dev/null
-seconds pull_all_at_once "$CLUSTER-parallel"
+on_fresh_node "$CLUSTER-parallel" pull_all_at_once
 parallel=$T
 log "(2b) fresh node, pulls at once: $parallel s"
 done_with "$CLUSTER-parallel"
 
 docker stop --time 1 "$UPSTREAM" >/dev/null
-new_node "$CLUSTER-offline"
-brrt_run dev-up.rhai >/dev/null
-seconds ctr_each "$CLUSTER-offline" images pull
+on_fresh_node "$CLUSTER-offline" ctr_each images pull
 offline=$T
 log "(3) fresh node, upstream stopped: $offline s"
 done_with "$CLUSTER-offline"
 
-new_node "$CLUSTER-split"
-brrt_run dev-up.rhai >/dev/null
-seconds ctr_each "$CLUSTER-split" content fetch
+on_fresh_node "$CLUSTER-split" ctr_each content fetch
 fetch=$T
 seconds ctr_each "$CLUSTER-split" images pull
 unpack=$T

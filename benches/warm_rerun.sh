@@ -18,47 +18,19 @@ N=${N:-200}
 RUNS=${RUNS:-5}
 REGISTRIES=${REGISTRIES:-"3 2"}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-PREFIX=brrt-b-$$
-NETWORK=$PREFIX-net
-UPSTREAM=$PREFIX-upstream
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/brrt-b.XXXXXX")
-
-log() { printf '[warm_rerun] %s\n' "$*" >&2; }
 
 # shellcheck source=benches/lib.sh
 . "$REPO/benches/lib.sh"
+bench_init warm_rerun
 
-cleanup() {
-  set +e
-  remove_prefixed "$PREFIX" "$NETWORK"
-  rm -rf "$WORK"
-  log "cleaned up $PREFIX-*"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+require_docker
+bench_prepare
 
-docker info >/dev/null 2>&1 || { log "no Docker engine: start dockerd first"; exit 1; }
-"$REPO/tests/testbed/build-images.sh" 2>/dev/null
-BRRT=$(brrt_binary "$REPO")
-log "brrt: $BRRT"
-log "load before: $(uptime)"
-
-docker network create "$NETWORK" >/dev/null
-docker run -d --name "$UPSTREAM" --network "$NETWORK" --publish 127.0.0.1::5000 \
-  brrt-testbed/registry:2 >/dev/null
-UP_PORT=$(docker port "$UPSTREAM" 5000/tcp | sed -n 's/^127\.0\.0\.1://p' | head -1)
-until curl -fsS "http://127.0.0.1:$UP_PORT/v2/" >/dev/null 2>&1; do sleep 0.1; done
+start_upstream
 log "pushing $N images into the upstream"
 python3 "$REPO/benches/push_images.py" "127.0.0.1:$UP_PORT" "bench/img" "$N" 1k,4k |
   sed 's|^|docker.io/|' >"$WORK/images.txt"
 
-# seconds COMMAND…: runs it, sets T to its wall time.
-seconds() {
-  local t0=$EPOCHREALTIME
-  "$@"
-  T=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
-}
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 printf '\ncache warm over %d images (2 layers each), first fetch and re-runs over what is cached\n' "$N" >"$WORK/report"
@@ -66,23 +38,7 @@ printf '%-12s %14s %22s %8s\n' "registry" "first warm s" "re-run s (median of $R
 for v in $REGISTRIES; do
   dir=$WORK/r$v
   mkdir -p "$dir"
-  cat >"$dir/brrt.toml" <<TOML
-[cluster]
-name = "$PREFIX-kind"
-network = "$NETWORK"
-
-[registry]
-name = "$PREFIX-reg$v"
-port = $(free_port)
-image = "brrt-testbed/registry:$v"
-
-[cache]
-name = "$PREFIX-reg$v"
-upstreams = ["docker.io"]
-
-[cache.remotes]
-"docker.io" = "http://$UPSTREAM:5000"
-TOML
+  write_config "$dir/brrt.toml" "$PREFIX-kind" "$PREFIX-reg$v" "$v"
   warm() { (cd "$dir" && "$BRRT" run -q "$REPO/scripts/cache.rhai" -- warm "$WORK/images.txt" --jobs 8 >"$dir/out"); }
   (cd "$dir" && "$BRRT" run -q "$REPO/scripts/dev-up.rhai" >/dev/null 2>&1)
   seconds warm

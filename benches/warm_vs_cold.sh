@@ -29,48 +29,28 @@ RATE=${RATE:-20mbit}
 SIZES=${SIZES:-"5 12 20 30 40"}
 REGISTRIES=${REGISTRIES:-"3 2"}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-PREFIX=brrt-b-$$
-NETWORK=$PREFIX-net
-CLUSTER=$PREFIX-kind
-UPSTREAM=$PREFIX-upstream
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/brrt-b.XXXXXX")
 NODE_IMAGE=brrt-testbed/node:latest
-
-log() { printf '[warm_vs_cold] %s\n' "$*" >&2; }
 
 # shellcheck source=benches/lib.sh
 . "$REPO/benches/lib.sh"
+bench_init warm_vs_cold
+CLUSTER=$PREFIX-kind
 
-cleanup() {
-  set +e
-  remove_prefixed "$PREFIX" "$NETWORK"
+# The images it built and pushed, whatever step it stopped at.
+cleanup_more() {
   local n
   for n in $(seq 1 10); do
     docker image rm "$PREFIX/img$n:1" >/dev/null 2>&1
     [ -z "${UP_PORT:-}" ] || docker image rm "127.0.0.1:$UP_PORT/$PREFIX/img$n:1" >/dev/null 2>&1
   done
-  rm -rf "$WORK"
-  log "cleaned up $PREFIX-*"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-[ "$(id -u)" = 0 ] || { log "needs root: the throttle is set with nsenter and tc"; exit 1; }
-command -v tc >/dev/null && command -v nsenter >/dev/null || { log "needs tc (iproute2) and nsenter (util-linux)"; exit 1; }
-docker info >/dev/null 2>&1 || { log "no Docker engine: start dockerd first"; exit 1; }
-"$REPO/tests/testbed/build-images.sh" 2>/dev/null
-
-BRRT=$(brrt_binary "$REPO")
-log "brrt: $BRRT"
-log "load before: $(uptime)"
+require_throttle_tools
+require_docker
+bench_prepare
 
 # --- the upstream, its images, the throttle ---------------------------------------------
-docker network create "$NETWORK" >/dev/null
-docker run -d --name "$UPSTREAM" --network "$NETWORK" --publish 127.0.0.1::5000 \
-  brrt-testbed/registry:2 >/dev/null
-UP_PORT=$(docker port "$UPSTREAM" 5000/tcp | sed -n 's/^127\.0\.0\.1://p' | head -1)
-until curl -fsS "http://127.0.0.1:$UP_PORT/v2/" >/dev/null 2>&1; do sleep 0.1; done
+start_upstream
 
 IMAGES=()
 total_mb=0
@@ -98,63 +78,26 @@ for mb in $SIZES; do
 done
 printf '%s\n' "${IMAGES[@]}" >"$WORK/images.txt"
 
-UP_PID=$(docker inspect -f '{{.State.Pid}}' "$UPSTREAM")
-in_upstream() { nsenter -t "$UP_PID" -n "$@"; }
-in_upstream tc qdisc add dev eth0 root tbf rate "$RATE" burst 64kb latency 200ms
-# Bytes the upstream has sent, by the throttle's own counter.
-sent() { in_upstream tc -s qdisc show dev eth0 | awk '/Sent/ { print $2; exit }'; }
+throttle_upstream "$RATE"
 log "upstream $UPSTREAM throttled to $RATE; ${#IMAGES[@]} images, $total_mb MB"
 
 # --- brrt's projects: one cache for docker.io per release, proxying the upstream ------------
 for v in $REGISTRIES; do
   mkdir -p "$WORK/r$v"
-  cat >"$WORK/r$v/brrt.toml" <<TOML
-[cluster]
-name = "$CLUSTER$v"
-network = "$NETWORK"
-
-[registry]
-name = "$PREFIX-reg$v"
-port = $(free_port)
-image = "brrt-testbed/registry:$v"
-
-[cache]
-name = "$PREFIX-reg$v"
-upstreams = ["docker.io"]
-
-[cache.remotes]
-"docker.io" = "http://$UPSTREAM:5000"
-TOML
+  write_config "$WORK/r$v/brrt.toml" "$CLUSTER$v" "$PREFIX-reg$v" "$v"
 done
 # brrt_run V SCRIPT ARGS…: in the project of registry:V. -qq: the stand-in cluster has no API
 # server, which dev-up would warn about on every run.
 brrt_run() { (cd "$WORK/r$1" && "$BRRT" run -qq "$REPO/scripts/$2" "${@:3}"); }
 
-# A fresh node: in the cluster (wired by dev-up), or outside it with hosts.toml pointing
-# straight at the upstream.
-new_node() {
-  local name=$1 cluster=$2
-  docker run -d --name "$name" --network "$NETWORK" \
-    --label "io.x-k8s.kind.cluster=$cluster" --label io.x-k8s.kind.role=control-plane \
-    --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-    "$NODE_IMAGE" >/dev/null
-  until docker exec "$name" ctr version >/dev/null 2>&1; do sleep 0.1; done
-}
+# A fresh node (new_node NAME CLUSTER control-plane): in the cluster (wired by dev-up), or
+# outside it with hosts.toml pointing straight at the upstream (direct_mirror).
 direct_mirror() {
   docker exec "$1" sh -c "mkdir -p /etc/containerd/certs.d/docker.io && printf '%s\n' \
     'server = \"http://$UPSTREAM:5000\"' '' '[host.\"http://$UPSTREAM:5000\"]' \
     '  capabilities = [\"pull\", \"resolve\"]' > /etc/containerd/certs.d/docker.io/hosts.toml"
 }
 
-# Seconds and upstream bytes of a command: sets T and B.
-measure() {
-  local t0 b0
-  b0=$(sent)
-  t0=$EPOCHREALTIME
-  "$@"
-  T=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
-  B=$(($(sent) - b0))
-}
 pull_all() {
   local image
   for image in "${IMAGES[@]}"; do
@@ -180,7 +123,7 @@ for v in $REGISTRIES; do brrt_run "$v" dev-up.rhai >/dev/null 2>&1; done
 for run in $(seq 1 "$RUNS"); do
   log "run $run/$RUNS"
   node=$PREFIX-a$run
-  new_node "$node" "$PREFIX-direct"
+  new_node "$node" "$PREFIX-direct" control-plane
   direct_mirror "$node"
   measure pull_all "$node"; record a; log "  (a) no cache: $T s, $B bytes from the upstream"
   docker rm -f -v "$node" >/dev/null
@@ -188,7 +131,7 @@ for run in $(seq 1 "$RUNS"); do
   for v in $REGISTRIES; do
     brrt_run "$v" cache.rhai -- clear docker.io >/dev/null
     node=$CLUSTER$v-b$run
-    new_node "$node" "$CLUSTER$v"
+    new_node "$node" "$CLUSTER$v" control-plane
     brrt_run "$v" dev-up.rhai >/dev/null
     measure pull_all "$node"; record "b$v"; log "  registry:$v (b) cold cache: $T s, $B bytes"
     docker rm -f -v "$node" >/dev/null
@@ -197,12 +140,12 @@ for run in $(seq 1 "$RUNS"); do
     measure brrt_run "$v" cache.rhai -- warm "$WORK/images.txt" >/dev/null; record "warm$v"
     log "  registry:$v cache warm: $T s, $B bytes"
     node=$CLUSTER$v-c$run
-    new_node "$node" "$CLUSTER$v"
+    new_node "$node" "$CLUSTER$v" control-plane
     brrt_run "$v" dev-up.rhai >/dev/null
     measure pull_all "$node"; record "c$v"; log "  registry:$v (c) after cache warm: $T s, $B bytes"
     docker rm -f -v "$node" >/dev/null
     node=$CLUSTER$v-d$run
-    new_node "$node" "$CLUSTER$v"
+    new_node "$node" "$CLUSTER$v" control-plane
     brrt_run "$v" dev-up.rhai >/dev/null
     measure pull_all "$node"; record "d$v"; log "  registry:$v (d) second fresh node: $T s, $B bytes"
     docker rm -f -v "$node" >/dev/null

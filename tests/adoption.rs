@@ -6,8 +6,8 @@
 
 use crate::integrations::{just_here, run, Declared, Tilt};
 use crate::support::cluster::{
-    container_exists, container_id, http_status, volume_exists, wait_for, CacheConfig, Cluster,
-    Node, HELLO_1, REGISTRY_IMAGE,
+    container_exists, container_id, docker_and_quay_cluster, managed_tmpfs_volume, volume_exists,
+    wait_for, wait_until_serving, CacheConfig, Cluster, Node, HELLO_1, REGISTRY_IMAGE,
 };
 use crate::support::{docker, try_docker, Output, Project, Running, Testbed, BRRT};
 use serde_json::json;
@@ -185,13 +185,7 @@ fn a_service_repository_adopts_brrt_with_init_just_and_tilt() {
     let Some(tb) = Testbed::require("adopt") else {
         return;
     };
-    let mut cluster = Cluster::new(&tb);
-    cluster
-        .add_upstream("docker.io")
-        .push("brrt-testbed/hello:1", "library/hello:1");
-    cluster
-        .add_upstream("quay.io")
-        .push("brrt-testbed/hello:2", "prometheus/prometheus:v2.48.0");
+    let cluster = docker_and_quay_cluster(&tb, "prometheus/prometheus:v2.48.0");
     let repo = &cluster.project;
     service_repo(repo);
     let dir = repo.path();
@@ -946,12 +940,7 @@ fn old_proxy_registry(tb: &Testbed, cluster: &Cluster<'_>, extra: &[&str]) -> St
     ]);
     // migrate keeps the old data volume, as it says; the test removes it.
     tb.remove_volume_on_drop(&volume);
-    wait_for(30, "the old registry to answer", || {
-        match http_status(cluster.port, "/v2/")? {
-            200 => Ok(()),
-            other => Err(format!("HTTP {other}")),
-        }
-    });
+    wait_until_serving(cluster.port, "the old registry to answer");
     volume
 }
 
@@ -1110,8 +1099,7 @@ fn migrate_carries_the_old_proxys_cache_over_and_the_node_pulls_it_with_the_upst
         node.mirror("docker.io")
     );
 
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
         HELLO_1
@@ -1148,21 +1136,7 @@ fn a_failed_copy_leaves_the_old_registry_serving_as_it_was() {
     // a full disk. It carries brrt's labels (brrt never copies into a volume it did not
     // create), as the volume of a cache brrt ran before would.
     let volume = cluster.volume(&cache);
-    docker(&[
-        "volume",
-        "create",
-        "--label",
-        "dev.brrt.managed=true",
-        "--driver",
-        "local",
-        "--opt",
-        "type=tmpfs",
-        "--opt",
-        "device=tmpfs",
-        "--opt",
-        "o=size=4k",
-        &volume,
-    ]);
+    managed_tmpfs_volume(&volume, "4k");
 
     cluster
         .project
@@ -1185,8 +1159,7 @@ fn a_failed_copy_leaves_the_old_registry_serving_as_it_was() {
     assert_eq!(container_id(&cluster.registry), old_id);
     assert_eq!(running(&cluster.registry).as_deref(), Some("true"));
     cluster.upstream("docker.io").stop();
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
         HELLO_1
@@ -1309,8 +1282,7 @@ fn a_dev_up_that_fails_during_migrate_puts_the_old_registry_back() {
     assert_eq!(container_id(&cluster.registry), old_id);
     assert_eq!(running(&cluster.registry).as_deref(), Some("true"));
     assert!(!container_exists(&aside) && !container_exists(&cache));
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
 
     // Once dev-up works, migrate runs again from the start and finishes.
     cluster.project.remove("scripts/dev-up.rhai");
@@ -1404,12 +1376,7 @@ fn migrate_finds_the_config_of_a_registry3_proxy_configured_by_file() {
             &cluster.registry,
         ]);
         tb.remove_volume_on_drop(&volume);
-        wait_for(30, "the old registry to answer", || {
-            match http_status(cluster.port, "/v2/")? {
-                200 => Ok(()),
-                other => Err(format!("HTTP {other}")),
-            }
-        });
+        wait_until_serving(cluster.port, "the old registry to answer");
     };
     let plan_names_the_upstream = || {
         cluster
@@ -1465,8 +1432,7 @@ fn migrate_finds_the_config_of_a_registry3_proxy_configured_by_file() {
             "from {} into {cache}, whose volume served all of them offline",
             cluster.registry
         ));
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
         HELLO_1

@@ -5,8 +5,8 @@
 //! test's own network that the tests push into and stop.
 
 use crate::support::cluster::{
-    container_exists, docker_hub_cluster, volume_exists, wait_for, Cluster, DOCKER_HUB, HELLO_1,
-    HELLO_2, REGISTRY_IMAGE,
+    container_exists, docker_hub_cluster, managed_tmpfs_volume, volume_exists, wait_for, Cluster,
+    DOCKER_HUB, HELLO_1, HELLO_2, REGISTRY_IMAGE,
 };
 use crate::support::{docker, Containerd, Output, Project, Registry, Running, Testbed};
 use std::collections::BTreeMap;
@@ -90,8 +90,7 @@ fn stats_show_a_pull_that_misses_then_one_that_hits(stack: (Containerd, Registry
     assert_eq!(figure(&missed, "hits", "blobs"), 0, "{missed}");
     assert!(missed[0]["bytes_from_upstream"].as_u64().unwrap() > 0);
 
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     let hit = wait_for(30, "stats to count the second pull's hits", || {
         let s = stats_json(&cluster);
         if figure(&s, "hits", "blobs") == 2 {
@@ -251,8 +250,7 @@ fn logs_follow_the_cache_and_tell_misses_from_hits(stack: (Containerd, Registry)
         l.iter()
             .any(|l| l.starts_with("docker.io  miss  blob") && l.contains("library/hello@sha256:"))
     });
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     logs.wait_for("a hit", Duration::from_secs(30), |l| {
         l.iter()
             .any(|l| l.starts_with("docker.io  hit   blob") && l.contains("served from the cache"))
@@ -414,21 +412,7 @@ fn warm_fails_at_once_when_the_cache_cannot_store_a_blob(registry: Registry) {
     // The cache's volume as brrt makes it, on a 1 MiB tmpfs: a full disk for a 4 MiB layer.
     let cache = cluster.cache("docker.io");
     let volume = cluster.volume(&cache);
-    docker(&[
-        "volume",
-        "create",
-        "--driver",
-        "local",
-        "--opt",
-        "type=tmpfs",
-        "--opt",
-        "device=tmpfs",
-        "--opt",
-        "o=size=1m",
-        "--label",
-        "dev.brrt.managed=true",
-        &volume,
-    ]);
+    managed_tmpfs_volume(&volume, "1m");
     cluster.dev_up().success();
     cluster.project.write("images.txt", "team/big:1\n");
 

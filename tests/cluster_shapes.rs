@@ -8,27 +8,14 @@
 //! the tests make the containers kind would make, with those labels.
 
 use crate::support::cluster::{
-    container_exists, container_id, docker_hub_cluster, script, Cluster, DOCKER_HUB, REGISTRY_IMAGE,
+    container_exists, container_id, docker_hub_cluster, row, script, Cluster, DOCKER_HUB,
+    REGISTRY_IMAGE,
 };
 use crate::support::kube_apiserver::KubeApiServer;
-use crate::support::{docker, Brrt, EngineDoor, Output, Project, Running, Testbed};
+use crate::support::{docker, Brrt, EngineDoor, Project, Running, Testbed};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// The action in a flow's table for the row `what` whose name contains `name`.
-#[track_caller]
-fn row(out: &Output, what: &str, name: &str) -> String {
-    let line = out
-        .stdout
-        .lines()
-        .find(|l| l.starts_with(what) && l.contains(name))
-        .unwrap_or_else(|| panic!("no `{what}` row for {name}:\n{}", out.stdout));
-    line.split_whitespace()
-        .last()
-        .unwrap_or_default()
-        .to_string()
-}
 
 /// kind's external load balancer for an HA cluster, as kind makes it: a container named
 /// `<cluster>-external-load-balancer`, on the cluster's network, labelled with the cluster and

@@ -12,8 +12,8 @@
 
 use crate::support::apiserver::ApiServer;
 use crate::support::cluster::{
-    container_exists, container_id, free_port, push, script, wait_for, CacheConfig, Cluster,
-    HELLO_1,
+    container_exists, container_id, free_port, push, row, script, wait_for, CacheConfig, Cluster,
+    HELLO_1, NO_CACHES,
 };
 use crate::support::kube_apiserver::KubeApiServer;
 use crate::support::{docker, Brrt, Output, Project, Running, Testbed};
@@ -130,31 +130,12 @@ fn kind_script_announces(api: &KubeApiServer) -> Value {
     )
 }
 
-/// The action in dev-up's table for the row `what` whose name contains `name`.
-#[track_caller]
-fn row(out: &Output, what: &str, name: &str) -> String {
-    let line = out
-        .stdout
-        .lines()
-        .find(|l| l.starts_with(what) && l.contains(name))
-        .unwrap_or_else(|| panic!("no `{what}` row for {name}:\n{}", out.stdout));
-    line.split_whitespace()
-        .last()
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// brrt.toml for `cluster` with `[cluster]` keys added.
 fn config_with(cluster: &Cluster<'_>, cache: &CacheConfig<'_>, cluster_keys: &str) -> String {
     cluster
         .config(cache)
         .replacen("[cluster]\n", &format!("[cluster]\n{cluster_keys}"), 1)
 }
-
-const NO_CACHES: CacheConfig<'static> = CacheConfig {
-    enabled: false,
-    upstreams: &[],
-};
 
 #[test]
 fn dev_up_from_nothing_creates_the_cluster_wires_it_and_announces_the_registry() {

@@ -6,7 +6,8 @@
 
 use crate::adoption::{running, stored_files, wait_until_held, OldSetup};
 use crate::support::cluster::{
-    container_exists, container_id, script, volume_exists, wait_for, Cluster, REGISTRY_IMAGE,
+    container_exists, container_id, script, volume_exists, wait_for, wait_until_serving, Cluster,
+    REGISTRY_IMAGE,
 };
 use crate::support::{docker, try_docker, Output, Running, Testbed};
 use std::collections::{BTreeMap, BTreeSet};
@@ -365,17 +366,9 @@ fn ctrl_c_during_the_copy_starts_the_old_registry_again() {
         !volume_exists(&cluster.volume(&cache)),
         "the half-copied volume was kept"
     );
-    wait_for(
-        30,
-        "the old registry to answer again",
-        || match crate::support::cluster::http_status(cluster.port, "/v2/")? {
-            200 => Ok(()),
-            other => Err(format!("HTTP {other}")),
-        },
-    );
+    wait_until_serving(cluster.port, "the old registry to answer again");
     cluster.upstream("docker.io").stop();
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
 }
 
 /// Issue 18: migrate printed the old proxy's remote with its password, and brrt's cache came

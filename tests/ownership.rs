@@ -5,17 +5,12 @@
 
 use crate::support::cluster::{
     container_exists, container_id, docker_hub_cluster, free_port, http_status, push, script,
-    volume_exists, wait_for, CacheConfig, Cluster, DOCKER_HUB, HELLO_1, REGISTRY_IMAGE,
+    volume_exists, wait_for, wait_until_serving, CacheConfig, Cluster, DOCKER_HUB, HELLO_1,
+    NO_CACHES, REGISTRY_IMAGE,
 };
 use crate::support::{docker, try_docker, Containerd, Output, Registry, Testbed};
 use std::path::Path;
 use std::process::Command;
-
-/// No caches: only the push registry.
-const NO_CACHE: CacheConfig<'static> = CacheConfig {
-    enabled: false,
-    upstreams: &[],
-};
 
 /// Starts a registry made by hand, as people do (`docker run -d --name kind-registry …
 /// registry:2`), its data in the image's anonymous volume, published on a loopback port; waits
@@ -42,12 +37,7 @@ fn hand_made_registry(tb: &Testbed, name: &str, network: &str, env: &[&str]) -> 
         .find_map(|l| l.strip_prefix("127.0.0.1:"))
         .and_then(|p| p.parse().ok())
         .expect("a loopback port");
-    wait_for(30, &format!("{name} to answer"), || {
-        match http_status(port, "/v2/")? {
-            200 => Ok(()),
-            other => Err(format!("HTTP {other}")),
-        }
-    });
+    wait_until_serving(port, &format!("{name} to answer"));
     port
 }
 
@@ -103,7 +93,7 @@ fn dev_down_leaves_a_hand_made_registry_running_with_what_was_pushed_to_it() {
         return;
     };
     let cluster = Cluster::new(&tb);
-    cluster.write_config(&NO_CACHE);
+    cluster.write_config(&NO_CACHES);
     let port = hand_made_registry(&tb, &cluster.registry, &cluster.network, &[]);
     push(
         "brrt-testbed/hello:1",
@@ -160,7 +150,7 @@ fn a_hand_made_proxy_is_left_running_and_migrate_is_named() {
     };
     let mut cluster = Cluster::new(&tb);
     let remote = cluster.add_upstream("docker.io").remote();
-    cluster.write_config(&NO_CACHE);
+    cluster.write_config(&NO_CACHES);
     hand_made_registry(
         &tb,
         &cluster.registry,
@@ -500,9 +490,7 @@ fn a_replacement_that_answers_and_then_dies_gives_the_old_cache_back() {
     let flaky = tb.image("flaky", ANSWERS_THEN_DIES);
     let cluster = docker_hub_cluster(&tb);
     let cache = cluster.cache("docker.io");
-    cluster.dev_up().success();
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     let before = container_id(&cache);
     cluster
         .project
@@ -516,8 +504,7 @@ fn a_replacement_that_answers_and_then_dies_gives_the_old_cache_back() {
     assert!(running(&cache));
     assert_eq!(http_status(api_port(&cache), "/v2/"), Ok(200));
     assert!(!container_exists(&format!("{cache}-brrt-old")));
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
 }
 
 /// The name and action of the table row `what` a flow printed, with the padding squeezed.
@@ -613,9 +600,7 @@ fn a_switch_cut_short_by_sigkill_to_a_container_that_never_serves_is_undone() {
     let cluster = docker_hub_cluster(&tb);
     let cache = cluster.cache("docker.io");
     let aside = tb.container("cache-docker-io-brrt-old");
-    cluster.dev_up().success();
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
     let old_id = container_id(&cache);
     cluster
@@ -635,8 +620,7 @@ fn a_switch_cut_short_by_sigkill_to_a_container_that_never_serves_is_undone() {
     assert_eq!(container_id(&cache), old_id);
     assert!(running(&cache) && !container_exists(&aside));
     cluster.upstream("docker.io").stop();
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
 }
 
 /// Issue 18: an upstream that accepts connections and never answers kept a new proxy from ever
@@ -650,9 +634,7 @@ fn an_upstream_that_never_answers_leaves_the_cache_serving_offline() {
     let mute = tb.image("mute", ACCEPTS_NEVER_ANSWERS);
     let cluster = docker_hub_cluster(&tb);
     let cache = cluster.cache("docker.io");
-    cluster.dev_up().success();
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
 
     // Docker Hub now hangs: the cache is switched off and on again (re-created) meanwhile.
@@ -695,8 +677,7 @@ fn an_upstream_that_never_answers_leaves_the_cache_serving_offline() {
         ]),
         "offline-auto"
     );
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
 }
 
 /// Issue 18: the probe that checks an offline cache's upstream removed whatever held

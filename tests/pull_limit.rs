@@ -314,14 +314,7 @@ fn dev_up_under_watch_warns_only_when_the_limit_gets_low() {
     };
     let (cluster, hub) = hub_cluster(&tb, 100, &[]);
     hub.pulled_elsewhere(&Who::Anonymous, 95);
-    let mut watch = Running::new(
-        cluster
-            .project
-            .brrt()
-            .args(["run", "--watch"])
-            .arg(script("dev-up.rhai"))
-            .spawn(),
-    );
+    let mut watch = cluster.watch_dev_up();
     let low = |l: &String| l.starts_with("warning: docker.io: 5 of 100 pulls left");
     watch.wait_for("the first apply's warning", Duration::from_secs(90), |l| {
         l.iter().any(low)

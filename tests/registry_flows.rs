@@ -9,10 +9,11 @@
 //! node image, and `registry:3`, brrt's default).
 
 use crate::support::cluster::{
-    container_exists, container_id, docker_hub_cluster, free_port, network_exists, push, script,
-    volume_exists, wait_for, CacheConfig, Cluster, DOCKER_HUB, HELLO_1, HELLO_2, REGISTRY_IMAGE,
+    container_exists, container_id, docker_and_quay_cluster, docker_hub_cluster, free_port,
+    network_exists, push, script, volume_exists, wait_for, CacheConfig, Cluster, DOCKER_HUB,
+    HELLO_1, HELLO_2, REGISTRY_IMAGE,
 };
-use crate::support::{docker, set, try_docker, Containerd, Project, Registry, Running, Testbed};
+use crate::support::{docker, set, try_docker, Containerd, Project, Registry, Testbed};
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -44,14 +45,7 @@ fn cache_ttl_expires_on_registry3_and_is_reported_ignored_on_registry2(
     cluster.project.write("brrt.toml", &config);
     let ignored = format!("cache.ttl = \"30s\" is ignored by {cache}: it runs distribution 2.8");
 
-    let mut watch = Running::new(
-        cluster
-            .project
-            .brrt()
-            .args(["run", "--watch"])
-            .arg(script("dev-up.rhai"))
-            .spawn(),
-    );
+    let mut watch = cluster.watch_dev_up();
     watch.wait_for("the first apply", Duration::from_secs(60), |l| {
         l.iter().any(|l| l.starts_with("dev-up: "))
     });
@@ -95,8 +89,7 @@ fn cache_ttl_expires_on_registry3_and_is_reported_ignored_on_registry2(
             node.must_pull("docker.io/library/hello:1");
             cluster.upstream("docker.io").stop();
             // Within the TTL the cache serves it; once the TTL passes, it has let it go.
-            node.forget_images();
-            node.must_pull("docker.io/library/hello:1");
+            node.must_pull_afresh("docker.io/library/hello:1");
             wait_for(180, "the cached image to expire", || {
                 node.forget_images();
                 match node.pull("docker.io/library/hello:1") {
@@ -154,14 +147,11 @@ fn cache_serves_a_pulled_image_with_the_upstream_stopped(stack: (Containerd, Reg
         return;
     };
     let cluster = docker_hub_cluster(&tb);
-    cluster.dev_up().success();
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
 
     cluster.upstream("docker.io").stop();
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
         HELLO_1
@@ -416,8 +406,7 @@ fn switching_the_cache_off_and_on_keeps_its_volume_and_never_restarts_containerd
 
     // What was cached before the switch is still served, with Docker Hub gone.
     cluster.upstream("docker.io").stop();
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
         HELLO_1
@@ -477,21 +466,12 @@ fn each_upstream_is_served_by_its_own_cache() {
     let Some(tb) = Testbed::require("twoupstreams") else {
         return;
     };
-    let mut cluster = Cluster::new(&tb);
-    cluster
-        .add_upstream("docker.io")
-        .push("brrt-testbed/hello:1", "library/hello:1");
-    cluster
-        .add_upstream("quay.io")
-        .push("brrt-testbed/hello:2", "team/hello:2");
+    let cluster = docker_and_quay_cluster(&tb, "team/hello:2");
     cluster.write_config(&CacheConfig {
         enabled: true,
         upstreams: &["docker.io", "quay.io"],
     });
-    cluster.dev_up().success();
-
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     node.must_pull("quay.io/team/hello:2");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
@@ -971,9 +951,7 @@ fn offline_caches_serve_what_they_hold_when_the_upstream_is_unreachable() {
         return;
     };
     let cluster = docker_hub_cluster(&tb);
-    cluster.dev_up().success();
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
 
     // The laptop reboots without a network: Docker restarts the cache, and a registry in
@@ -1019,8 +997,7 @@ fn offline_caches_serve_what_they_hold_when_the_upstream_is_unreachable() {
         .dev_up()
         .success()
         .stdout_contains("offline: serving what it holds");
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
     assert_eq!(
         node.file_in_image("docker.io/library/hello:1", "hello.txt"),
         HELLO_1

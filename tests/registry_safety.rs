@@ -6,7 +6,7 @@ use crate::support::cluster::{
     container_id, docker_hub_cluster, http_status, script, volume_exists, wait_for, CacheConfig,
     Cluster, DOCKER_HUB,
 };
-use crate::support::{docker, try_docker, Running, Testbed};
+use crate::support::{docker, try_docker, Testbed};
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -44,9 +44,7 @@ fn a_cache_started_while_its_upstream_is_down_serves_what_it_holds() {
     };
     let cluster = docker_hub_cluster(&tb);
     let cache = cluster.cache("docker.io");
-    cluster.dev_up().success();
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     cluster.wait_until_cached("docker.io", "docker.io/library/hello:1");
 
     cluster.upstream("docker.io").stop();
@@ -59,8 +57,7 @@ fn a_cache_started_while_its_upstream_is_down_serves_what_it_holds() {
         .stdout_contains("docker.io, offline (upstream unreachable): serving what it holds");
     assert_eq!(label(&cache, "dev.brrt.cache.mode"), "offline-auto");
 
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
 
     // The upstream is back: the next run puts the proxy back, on the same volume.
     cluster.upstream("docker.io").start();
@@ -70,8 +67,7 @@ fn a_cache_started_while_its_upstream_is_down_serves_what_it_holds() {
         .stdout_lacks("offline")
         .stdout_contains(&format!("{cache} (docker.io)"));
     assert_eq!(label(&cache, "dev.brrt.cache.mode"), "proxy");
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
 }
 
 /// Item 8, under `--watch`: nobody saves anything, yet the cache goes back to proxying once
@@ -84,14 +80,7 @@ fn watch_puts_the_proxy_back_when_the_upstream_returns() {
     let cluster = docker_hub_cluster(&tb);
     let cache = cluster.cache("docker.io");
     cluster.upstream("docker.io").stop();
-    let mut watching = Running::new(
-        cluster
-            .project
-            .brrt()
-            .args(["run", "--watch"])
-            .arg(script("dev-up.rhai"))
-            .spawn(),
-    );
+    let mut watching = cluster.watch_dev_up();
     watching.wait_for("the first apply", Duration::from_secs(60), |l| {
         l.iter()
             .any(|l| l.contains("offline (upstream unreachable)"))
@@ -146,9 +135,7 @@ fn a_replacement_that_does_not_start_puts_the_old_cache_back() {
     };
     let cluster = docker_hub_cluster(&tb);
     let cache = cluster.cache("docker.io");
-    cluster.dev_up().success();
-    let node = cluster.control_plane();
-    node.must_pull("docker.io/library/hello:1");
+    let node = cluster.up_with_hello_pulled();
     let before = container_id(&cache);
     // An image that is here but is no registry: it has nothing to run.
     let config = cluster
@@ -163,8 +150,7 @@ fn a_replacement_that_does_not_start_puts_the_old_cache_back() {
     assert_eq!(container_id(&cache), before);
     assert_eq!(http_status(api_port(&cache), "/v2/"), Ok(200));
     assert_eq!(try_docker(&["inspect", &format!("{cache}-brrt-old")]), None);
-    node.forget_images();
-    node.must_pull("docker.io/library/hello:1");
+    node.must_pull_afresh("docker.io/library/hello:1");
 }
 
 /// Item 4: a port conflict found on create used to leave the new volume behind.

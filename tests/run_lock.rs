@@ -4,7 +4,7 @@
 //! a folder only the user can write, never through a symlink, holding no command line.
 
 use crate::support::cluster::{script, CacheConfig, Cluster};
-use crate::support::{Project, Running, Testbed};
+use crate::support::{Output, Project, Running, Testbed};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
@@ -25,6 +25,11 @@ fn own_config(test: &str) -> (String, String) {
         ),
         name,
     )
+}
+
+/// `brrt run --no-wait SCRIPT` in `project`: fails at once where a lock is held.
+fn no_wait(project: &Project, script: &str) -> Output {
+    project.brrt().args(["run", "--no-wait", script]).run()
 }
 
 fn holding(project: &Project) -> Running {
@@ -56,7 +61,7 @@ fn no_wait_fails_at_once_naming_the_holder() {
             "config::brrt(\"brrt.toml\");\nprint(\"read it\");\n",
         );
     let holder = holding(&project);
-    let out = project.brrt().args(["run", "--no-wait", "read.rhai"]).run();
+    let out = no_wait(&project, "read.rhai");
     out.failure(1)
         .stderr_contains(&format!(
             "another brrt (pid {}, applying {}) holds push registry {name} on ",
@@ -70,10 +75,7 @@ fn no_wait_fails_at_once_naming_the_holder() {
     // Once it is free, the same command goes through.
     let mut holder = holder;
     holder.wait_for_exit(Duration::from_secs(20));
-    project
-        .brrt()
-        .args(["run", "--no-wait", "read.rhai"])
-        .run()
+    no_wait(&project, "read.rhai")
         .success()
         .stdout_is("read it\n");
 }
@@ -96,10 +98,7 @@ fn two_configs_naming_the_same_containers_take_turns() {
         "config::brrt(\"team/dev.toml\");\nprint(\"read it\");\n",
     );
     let holder = holding(&first);
-    second
-        .brrt()
-        .args(["run", "--no-wait", "read.rhai"])
-        .run()
+    no_wait(&second, "read.rhai")
         .failure(1)
         .stderr_contains(&format!(
             "another brrt (pid {}, applying {}) holds push registry {name}",
@@ -113,10 +112,7 @@ fn two_configs_naming_the_same_containers_take_turns() {
         "other.rhai",
         "config::brrt(\"other.toml\");\nprint(\"read the other\");\n",
     );
-    second
-        .brrt()
-        .args(["run", "--no-wait", "other.rhai"])
-        .run()
+    no_wait(&second, "other.rhai")
         .success()
         .stdout_is("read the other\n");
     first.write("release", "");
@@ -240,10 +236,7 @@ fn two_configs_sharing_caches_take_turns() {
             "config::brrt(\"brrt.toml\");\nprint(\"read it\");\n",
         );
     let holder = holding(&holder_project);
-    other
-        .brrt()
-        .args(["run", "--no-wait", "read.rhai"])
-        .run()
+    no_wait(&other, "read.rhai")
         .failure(1)
         .stderr_contains(&format!(
             "another brrt (pid {}, applying {}) holds the caches {set}-* that every cluster \
@@ -259,10 +252,7 @@ fn two_configs_sharing_caches_take_turns() {
              [registry]\nname = \"{second}\"\nport = 5998\n"
         ),
     );
-    other
-        .brrt()
-        .args(["run", "--no-wait", "read.rhai"])
-        .run()
+    no_wait(&other, "read.rhai")
         .success()
         .stdout_is("read it\n");
     holder_project.write("release", "");
@@ -382,18 +372,12 @@ fn an_idle_watch_holds_no_lock_and_a_look_takes_none() {
             .spawn(),
     );
     watching.wait_for_applies(1);
-    project
-        .brrt()
-        .args(["run", "--no-wait", "apply.rhai"])
-        .run()
+    no_wait(&project, "apply.rhai")
         .success()
         .stdout_is("applied\n");
     // A flow that only looks takes no lock, even while another run holds it.
     let holder = holding(&project);
-    project
-        .brrt()
-        .args(["run", "--no-wait", "look.rhai"])
-        .run()
+    no_wait(&project, "look.rhai")
         .success()
         .stdout_is("looked\n");
     project.write("release", "");

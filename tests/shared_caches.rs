@@ -6,8 +6,8 @@
 //! stand-in registry the test pushes into and stops.
 
 use crate::support::cluster::{
-    container_exists, container_id, volume_exists, wait_for, Cluster, Node, DOCKER_HUB, HELLO_1,
-    HELLO_2,
+    container_exists, container_id, docker_and_quay_cluster, volume_exists, wait_for, Cluster,
+    Node, DOCKER_HUB, HELLO_1, HELLO_2,
 };
 use crate::support::{docker, Containerd, Output, Registry, Testbed};
 
@@ -380,13 +380,7 @@ fn a_per_config_cache_is_carried_over_keeping_what_it_held() {
     let Some(tb) = Testbed::require_stack("shared_carry", STACK) else {
         return;
     };
-    let mut cluster = Cluster::new(&tb);
-    cluster
-        .add_upstream("docker.io")
-        .push("brrt-testbed/hello:1", "library/hello:1");
-    cluster
-        .add_upstream("quay.io")
-        .push("brrt-testbed/hello:2", "team/hello:2");
+    let cluster = docker_and_quay_cluster(&tb, "team/hello:2");
     cluster.write_config(&crate::support::cluster::CacheConfig {
         enabled: true,
         upstreams: &["docker.io", "quay.io"],

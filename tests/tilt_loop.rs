@@ -7,14 +7,9 @@
 //! containerd with its hosts.toml mirrors, as the node's kubelet would.
 
 use crate::integrations::{Declared, Tilt};
-use crate::support::cluster::{script, CacheConfig, Cluster, Node};
+use crate::support::cluster::{script, Cluster, Node, NO_CACHES};
 use crate::support::kube_apiserver::KubeApiServer;
 use crate::support::{try_docker, Containerd, Project, Registry, Testbed, STACKS};
-
-const NO_CACHES: CacheConfig<'static> = CacheConfig {
-    enabled: false,
-    upstreams: &[],
-};
 
 /// What the image Tilt builds holds, in `hello.txt`.
 const APP_TEXT: &str = "hello from the team's app, built by Tilt";

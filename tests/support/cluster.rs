@@ -3,7 +3,7 @@
 //! and quay.io stand-ins), a project directory with a `brrt.toml`, and the real flow scripts
 //! of this repository run through the real binary.
 
-use super::{docker, try_docker, Containerd, Output, Project, Testbed};
+use super::{docker, try_docker, Containerd, Output, Project, Running, Testbed};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{Read, Write};
@@ -121,6 +121,35 @@ pub fn push(image: &str, dest: &str) {
     }
 }
 
+/// Waits, 30 s at most, until the registry on the loopback `port` answers `/v2/` with 200;
+/// `what` is what the wait is for, in its timeout message.
+pub fn wait_until_serving(port: u16, what: &str) {
+    wait_for(30, what, || match http_status(port, "/v2/")? {
+        200 => Ok(()),
+        other => Err(format!("HTTP {other}")),
+    });
+}
+
+/// Creates the volume `name` labelled as brrt labels its own, on a tmpfs of `size` (`4k`,
+/// `1m`): a disk that fills up as soon as more than that is written.
+pub fn managed_tmpfs_volume(name: &str, size: &str) {
+    docker(&[
+        "volume",
+        "create",
+        "--driver",
+        "local",
+        "--opt",
+        "type=tmpfs",
+        "--opt",
+        "device=tmpfs",
+        "--opt",
+        &format!("o=size={size}"),
+        "--label",
+        "dev.brrt.managed=true",
+        name,
+    ]);
+}
+
 /// Starts the registry image on `network`, published on a loopback port Docker picks, and waits
 /// until it answers. Returns the port.
 fn start_registry(name: &str, network: &str) -> u16 {
@@ -141,14 +170,7 @@ fn start_registry(name: &str, network: &str) -> u16 {
         .find_map(|l| l.strip_prefix("127.0.0.1:"))
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("{name} publishes no loopback port: {published}"));
-    wait_for(
-        30,
-        &format!("{name} to answer on port {port}"),
-        || match http_status(port, "/v2/")? {
-            200 => Ok(()),
-            other => Err(format!("HTTP {other}")),
-        },
-    );
+    wait_until_serving(port, &format!("{name} to answer on port {port}"));
     port
 }
 
@@ -271,6 +293,14 @@ impl Node {
         );
         self.exec(&["sh", "-c", &script])
             .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Pulls `image` with nothing of it on the node (`forget_images` first): every blob has to
+    /// come from a registry, the cache when it is wired.
+    #[track_caller]
+    pub fn must_pull_afresh(&self, image: &str) {
+        self.forget_images();
+        self.must_pull(image);
     }
 
     /// Deletes every image from the node's containerd, the CRI's `sha256:` refs included, and
@@ -513,6 +543,27 @@ impl<'t> Cluster<'t> {
         self.run("dev-up.rhai", &[])
     }
 
+    /// `brrt run --watch scripts/dev-up.rhai` in the project, running until dropped.
+    pub fn watch_dev_up(&self) -> Running {
+        Running::new(
+            self.project
+                .brrt()
+                .args(["run", "--watch"])
+                .arg(script("dev-up.rhai"))
+                .spawn(),
+        )
+    }
+
+    /// dev-up, then the control plane pulls `docker.io/library/hello:1` through the cache: a
+    /// working cache that holds something, where the tests that change things under it start.
+    #[track_caller]
+    pub fn up_with_hello_pulled(&self) -> Node {
+        self.dev_up().success();
+        let node = self.control_plane();
+        node.must_pull("docker.io/library/hello:1");
+        node
+    }
+
     /// `cache.rhai -- ls [UPSTREAM]`.
     pub fn cache_ls(&self, upstream: Option<&str>) -> Output {
         let mut args = vec!["--", "ls"];
@@ -563,6 +614,12 @@ fn slug(host: &str) -> String {
 pub const HELLO_1: &str = "hello from brrt-testbed hello:1";
 pub const HELLO_2: &str = "hello from brrt-testbed hello:2";
 
+/// No cache: the push registry only.
+pub const NO_CACHES: CacheConfig<'static> = CacheConfig {
+    enabled: false,
+    upstreams: &[],
+};
+
 /// A cache for docker.io only.
 pub const DOCKER_HUB: CacheConfig<'static> = CacheConfig {
     enabled: true,
@@ -577,5 +634,32 @@ pub fn docker_hub_cluster(tb: &Testbed) -> Cluster<'_> {
         .add_upstream("docker.io")
         .push("brrt-testbed/hello:1", "library/hello:1");
     cluster.write_config(&DOCKER_HUB);
+    cluster
+}
+
+/// The action in a flow's table for the row `what` whose name contains `name`.
+#[track_caller]
+pub fn row(out: &Output, what: &str, name: &str) -> String {
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(what) && l.contains(name))
+        .unwrap_or_else(|| panic!("no `{what}` row for {name}:\n{}", out.stdout));
+    line.split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A cluster with one node and two upstream stand-ins: Docker Hub holding `library/hello:1`, and
+/// quay.io holding hello:2 as `quay_repo_tag`. No brrt.toml yet.
+pub fn docker_and_quay_cluster<'t>(tb: &'t Testbed, quay_repo_tag: &str) -> Cluster<'t> {
+    let mut cluster = Cluster::new(tb);
+    cluster
+        .add_upstream("docker.io")
+        .push("brrt-testbed/hello:1", "library/hello:1");
+    cluster
+        .add_upstream("quay.io")
+        .push("brrt-testbed/hello:2", quay_repo_tag);
     cluster
 }

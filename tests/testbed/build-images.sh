@@ -179,28 +179,23 @@ build() {
   done
 }
 
-# ---------------------------------------------------------------------------------
-# brrt-testbed/registry:2
-# ---------------------------------------------------------------------------------
-REGISTRY_IMAGE=brrt-testbed/registry:2
-
-build_registry() {
-  local ctx=$WORK/registry root=$WORK/registry/rootfs
-  mkdir -p "$root"
-  copy_bin_with_libs "$root" "$REGISTRY_BIN"
-  # The real image ships the binary as /bin/registry.
-  mkdir -p "$root/bin" "$root/var/lib/registry" "$root/tmp" "$root/etc/docker/registry"
-  ln -s "$REGISTRY_BIN" "$root/bin/registry"
+# registry_rootfs ROOT CONFIG_DIR: what registry:2 and registry:3 lay out alike: the folders
+# (the binary goes in /bin), name resolution, the CA bundle and the config in
+# CONFIG_DIR/config.yml.
+registry_rootfs() {
+  local root=$1 confdir=$2
+  mkdir -p "$root/bin" "$root/var/lib/registry" "$root/tmp" "$root$confdir"
   chmod 1777 "$root/tmp"
   # Name resolution: files first (Docker's /etc/hosts), then DNS (Docker's embedded DNS
   # on user networks resolves container names).
   printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
-  # CA bundle so a proxy could reach an https upstream (the real image has one too).
+  # CA bundle so a proxy could reach an https upstream (the real images have one too).
   if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
     copy_path "$root" /etc/ssl/certs/ca-certificates.crt
   fi
-  # Same as Docker Hub's registry:2 image's config, plus storage.delete.enabled.
-  cat >"$root/etc/docker/registry/config.yml" <<'EOF'
+  # Docker Hub's registry:2 and registry:3 images ship the same config; this is it, plus
+  # storage.delete.enabled.
+  cat >"$root$confdir/config.yml" <<'EOF'
 version: 0.1
 log:
   fields:
@@ -222,6 +217,19 @@ health:
     interval: 10s
     threshold: 3
 EOF
+}
+
+# ---------------------------------------------------------------------------------
+# brrt-testbed/registry:2
+# ---------------------------------------------------------------------------------
+REGISTRY_IMAGE=brrt-testbed/registry:2
+
+build_registry() {
+  local ctx=$WORK/registry root=$WORK/registry/rootfs
+  registry_rootfs "$root" /etc/docker/registry
+  copy_bin_with_libs "$root" "$REGISTRY_BIN"
+  # The real image ships the binary as /bin/registry.
+  ln -s "$REGISTRY_BIN" "$root/bin/registry"
   # Real image: ENTRYPOINT ["/entrypoint.sh"] CMD ["/etc/docker/registry/config.yml"],
   # which runs `registry serve <config>`. There is no shell here, so the entrypoint is
   # the binary with `serve`, and CMD is the config path as in the real image
@@ -248,36 +256,8 @@ REGISTRY3_IMAGE=brrt-testbed/registry:3
 # send traces to an OTLP collector). The binary is static, so no libraries.
 build_registry3() {
   local ctx=$WORK/registry3 root=$WORK/registry3/rootfs
-  mkdir -p "$root/bin" "$root/var/lib/registry" "$root/tmp" "$root/etc/distribution"
+  registry_rootfs "$root" /etc/distribution
   cp -L "$REGISTRY3_BIN" "$root/bin/registry"
-  chmod 1777 "$root/tmp"
-  printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
-  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
-    copy_path "$root" /etc/ssl/certs/ca-certificates.crt
-  fi
-  # The config of Docker Hub's registry:3 image, plus storage.delete.enabled (as for :2).
-  cat >"$root/etc/distribution/config.yml" <<'EOF'
-version: 0.1
-log:
-  fields:
-    service: registry
-storage:
-  cache:
-    blobdescriptor: inmemory
-  filesystem:
-    rootdirectory: /var/lib/registry
-  delete:
-    enabled: true
-http:
-  addr: :5000
-  headers:
-    X-Content-Type-Options: [nosniff]
-health:
-  storagedriver:
-    enabled: true
-    interval: 10s
-    threshold: 3
-EOF
   cat >"$ctx/Dockerfile" <<'EOF'
 FROM scratch
 COPY rootfs/ /
