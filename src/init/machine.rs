@@ -5,7 +5,7 @@
 
 use super::brrt_toml::{Findings, DEFAULT_PORT, DEFAULT_REGISTRY};
 use super::image_refs;
-use crate::ops::{docker, kind, Result};
+use crate::ops::{docker, kind, registry, Result};
 use bollard::Docker;
 use std::path::Path;
 
@@ -59,20 +59,17 @@ async fn registry_name(d: Option<&Docker>) -> Result<(String, Option<String>)> {
         return Ok((DEFAULT_REGISTRY.to_string(), None));
     };
     match docker::inspect_container(d, DEFAULT_REGISTRY).await? {
-        Some(c) if !c.labels.contains_key(docker::MANAGED_LABEL) && !is_proxy(&c.env) => Ok((
-            "brrt-registry".to_string(),
-            Some(format!(
+        Some(c) if !c.labels.contains_key(docker::MANAGED_LABEL) && !registry::is_proxy(&c.env) => {
+            Ok((
+                "brrt-registry".to_string(),
+                Some(format!(
                 "{DEFAULT_REGISTRY} exists, was not made by brrt, and is no pull-through cache \
                  (it may hold pushed images), so brrt's push registry gets a name of its own"
             )),
-        )),
+            ))
+        }
         _ => Ok((DEFAULT_REGISTRY.to_string(), None)),
     }
-}
-
-fn is_proxy(env: &[String]) -> bool {
-    env.iter()
-        .any(|e| e.starts_with("REGISTRY_PROXY_REMOTEURL="))
 }
 
 /// 5001, or the next port nobody holds. A port held by the registry brrt is about to take over
@@ -186,7 +183,7 @@ pub(super) async fn foreign_mirror_notes(
 pub(super) async fn legacy_registry_note(d: Option<&Docker>, name: &str) -> Result<Option<String>> {
     let Some(d) = d else { return Ok(None) };
     Ok(match docker::inspect_container(d, name).await? {
-        Some(c) if !c.labels.contains_key(docker::MANAGED_LABEL) && is_proxy(&c.env) => {
+        Some(c) if !c.labels.contains_key(docker::MANAGED_LABEL) && registry::is_proxy(&c.env) => {
             Some(format!(
                 "{name} is a pull-through cache brrt did not create: `brrt run migrate` moves \
                  what it cached into brrt's cache and replaces it (`brrt run migrate \

@@ -112,7 +112,7 @@ pub(crate) async fn ensure_registry(
 }
 
 /// Whether a container's environment makes it a pull-through cache.
-pub(crate) fn is_proxy(env: &[String]) -> bool {
+pub fn is_proxy(env: &[String]) -> bool {
     env.iter()
         .any(|e| e.starts_with("REGISTRY_PROXY_REMOTEURL="))
 }

@@ -52,13 +52,12 @@ pub use users::{users, users_of, ClusterUse};
 pub use version::{distribution, Distribution};
 
 pub use container::{
-    volume_name, RegistryOutcome, DEFAULT_IMAGE, GROUP_LABEL, ROLE_LABEL, UPSTREAM_LABEL,
+    is_proxy, volume_name, RegistryOutcome, DEFAULT_IMAGE, GROUP_LABEL, ROLE_LABEL, UPSTREAM_LABEL,
 };
 
 use crate::ops::docker;
 use crate::ops::{Action, Error, Mode, Result};
 use bollard::Docker;
-use container::is_proxy;
 use serde::Serialize;
 
 /// What removing a registry did to its container and its volume.
