@@ -2,8 +2,8 @@
 //! in brrt's private folder: a dev-up run again within that time (a no-op, most often) makes no
 //! round trip to Docker Hub (system CA store, DNS, the token dance, the `HEAD`). Only what
 //! [`PullLimit`] says is kept, keyed by the account's name: never a token, a password or the
-//! credentials themselves. Answers that may change as soon as the user acts (credentials
-//! refused, a remote that did not answer) are never kept.
+//! credentials themselves. Credentials refused are never kept: they change as soon as the user
+//! acts, and are said at every run until then.
 
 use super::PullLimit;
 use serde::{Deserialize, Serialize};
@@ -38,9 +38,10 @@ fn fresh(at: u64, now: u64) -> bool {
     now >= at && now - at < KEPT_FOR.as_secs()
 }
 
-/// Whether an answer is one to keep: figures, or no limit at all.
+/// Whether an answer is one to keep: anything but credentials refused (figures, no limit, a
+/// remote this machine could not reach).
 fn worth_keeping(limit: &PullLimit) -> bool {
-    matches!(limit.status.as_str(), "ok" | "low" | "used up")
+    limit.status != "refused"
 }
 
 fn now() -> u64 {
@@ -201,7 +202,7 @@ mod tests {
         assert!(worth_keeping(&limit("ok", 50)));
         assert!(worth_keeping(&limit("low", 5)));
         assert!(worth_keeping(&limit("used up", 0)));
+        assert!(worth_keeping(&limit("unknown", 0)));
         assert!(!worth_keeping(&limit("refused", 0)));
-        assert!(!worth_keeping(&limit("unknown", 0)));
     }
 }
