@@ -7,7 +7,9 @@ use super::{
     check_host_names, host_file, read_mirrors, MANAGED_MARKER, OLD_MANIFEST, ORIGINAL_SUFFIX, STAMP,
 };
 use crate::ops::docker;
-use crate::ops::kind::CERTS_DIR;
+use crate::ops::kind::{
+    registry_from_probe, split_probe, ContainerdRegistry, CERTS_DIR, REGISTRY_PROBE,
+};
 use crate::ops::{Action, Error, Mode, Result};
 use bollard::Docker;
 use serde::Serialize;
@@ -23,6 +25,12 @@ pub struct MirrorReport {
     pub unchanged: Vec<String>,
     /// Written over a file brrt did not write, kept beside it as hosts.toml.brrt-original.
     pub taken_over: Vec<String>,
+    /// How the node's containerd finds registry hosts, read in the same call as the write (as
+    /// [`crate::ops::containerd_registry`] reads it), so that mirrors just written can be
+    /// checked to be read at all; `None` when nothing was written.
+    pub containerd: Option<ContainerdRegistry>,
+    /// Why that reading failed, in the words of [`crate::ops::containerd_registry`].
+    pub containerd_error: Option<String>,
 }
 
 impl MirrorReport {
@@ -232,13 +240,16 @@ pub async fn apply_plan(d: &Docker, plan: MirrorPlan, mode: Mode) -> Result<Mirr
         // Nothing managed is left: the stamp goes too.
         sweep.push_str(&format!("rm -f '{stamp_path}'\n"));
     }
+    // The containerd check after a write, in the write's own call (an exec costs the engine a
+    // helper process, ~40 ms).
+    sweep.push_str(REGISTRY_PROBE);
     let unchanged: BTreeSet<&str> = wanted
         .iter()
         .map(String::as_str)
         .filter(|p| !writes.contains_key(*p))
         .collect();
     let guard = guard_script(&report.written, take_over);
-    let removed = docker::write_files_atomically(
+    let (out, stderr) = docker::write_files_atomically(
         d,
         node,
         &writes,
@@ -263,6 +274,12 @@ pub async fn apply_plan(d: &Docker, plan: MirrorPlan, mode: Mode) -> Result<Mirr
         }
         other => other,
     })?;
+    let (removed, probe) = split_probe(&out);
+    match probe.map(|p| registry_from_probe(node, p, &stderr)) {
+        Some(Ok(found)) => report.containerd = Some(found),
+        Some(Err(e)) => report.containerd_error = Some(e.to_string()),
+        None => {}
+    }
     report.removed = removed
         .lines()
         .map(str::trim)

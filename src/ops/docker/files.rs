@@ -280,7 +280,7 @@ pub struct AroundWrite<'a> {
 /// Runs `around.before`, writes `files` (absolute path → content) atomically, then records
 /// them, with the entries of `stamp` for the paths in `keep`, in the stamp symlink at
 /// `stamp_path`; then runs `around.after`. All in one `sh` call in the container; returns what
-/// `around.after` printed.
+/// `around.after` printed, on stdout and on stderr.
 /// Contents travel as arguments, so nothing is quoted into the script, and each file is written
 /// under a temporary name and renamed over the old one. Parent folders are created as needed.
 pub async fn write_files_atomically(
@@ -291,7 +291,7 @@ pub async fn write_files_atomically(
     stamp: &Stamp,
     keep: &BTreeSet<&str>,
     around: AroundWrite<'_>,
-) -> Result<String> {
+) -> Result<(String, String)> {
     let AroundWrite {
         before,
         after: then,
@@ -333,7 +333,7 @@ pub async fn write_files_atomically(
             .to_string(),
         });
     }
-    Ok(out.stdout)
+    Ok((out.stdout, out.stderr))
 }
 
 /// What the engine says about a path in a container, without reading it.

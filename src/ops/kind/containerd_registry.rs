@@ -138,6 +138,59 @@ pub async fn containerd_registry(d: &Docker, node: &str) -> Result<ContainerdReg
         .map_err(|e| Error::Other(format!("node {node}: {e}")))
 }
 
+/// Shell that prints what [`containerd_registry`] reads (`containerd --version`, its exit
+/// code, the config file when it is a regular file), for a command already running in the node
+/// to append, so the check costs no engine call of its own. [`registry_from_probe`] reads it.
+pub const REGISTRY_PROBE: &str = "set +e\n\
+     echo '@@brrt-containerd-version'\n\
+     containerd --version\n\
+     echo \"@@brrt-containerd-code $?\"\n\
+     c=/etc/containerd/config.toml\n\
+     if [ -f \"$c\" ] && [ ! -h \"$c\" ]; then echo '@@brrt-containerd-config'; cat \"$c\"; fi\n";
+
+const PROBE_VERSION: &str = "@@brrt-containerd-version\n";
+const PROBE_CODE: &str = "@@brrt-containerd-code ";
+const PROBE_CONFIG: &str = "@@brrt-containerd-config\n";
+
+/// Splits the output of a command that ended with [`REGISTRY_PROBE`]: what it printed before,
+/// and the probe's part (`None` when the probe did not run).
+pub fn split_probe(stdout: &str) -> (&str, Option<&str>) {
+    match stdout.find(PROBE_VERSION) {
+        Some(at) => (&stdout[..at], Some(&stdout[at..])),
+        None => (stdout, None),
+    }
+}
+
+/// [`containerd_registry`] from what [`REGISTRY_PROBE`] printed (and the command's stderr),
+/// with the same errors: a failed `containerd --version`, a node without the config file, a
+/// version or config brrt cannot read.
+pub fn registry_from_probe(node: &str, probe: &str, stderr: &str) -> Result<ContainerdRegistry> {
+    let bad = || {
+        Error::Other(format!(
+            "node {node}: the containerd check printed {probe:?}"
+        ))
+    };
+    let rest = probe.strip_prefix(PROBE_VERSION).ok_or_else(bad)?;
+    let at = rest.find(PROBE_CODE).ok_or_else(bad)?;
+    let (version, rest) = (&rest[..at], &rest[at + PROBE_CODE.len()..]);
+    let (code, rest) = rest.split_once('\n').unwrap_or((rest, ""));
+    let code: i64 = code.trim().parse().map_err(|_| bad())?;
+    if code != 0 {
+        return Err(Error::ExecFailed {
+            container: node.into(),
+            command: "containerd --version".into(),
+            code,
+            stderr: stderr.trim().into(),
+        });
+    }
+    let config = rest
+        .find(PROBE_CONFIG)
+        .map(|at| &rest[at + PROBE_CONFIG.len()..])
+        .ok_or_else(|| Error::Other(format!("{node} has no /etc/containerd/config.toml")))?;
+    ContainerdRegistry::from_node_files(version.trim(), config)
+        .map_err(|e| Error::Other(format!("node {node}: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +333,31 @@ version = 3
         let err = ContainerdRegistry::from_node_files(CONTAINERD_2, "version = \n").unwrap_err();
         assert!(err.contains("not valid TOML"), "{err}");
         assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn a_probe_reads_as_the_separate_check_does() {
+        let out = format!(
+            "docker.io\n{PROBE_VERSION}{CONTAINERD_2}\n{PROBE_CODE}0\n{PROBE_CONFIG}{LAYOUT_2X}"
+        );
+        let (before, probe) = split_probe(&out);
+        assert_eq!(before, "docker.io\n");
+        let cr = registry_from_probe("n", probe.unwrap(), "").unwrap();
+        assert_eq!(cr, read(CONTAINERD_2, LAYOUT_2X));
+        assert_eq!(split_probe("docker.io\n"), ("docker.io\n", None));
+
+        let failed = format!("{PROBE_VERSION}{PROBE_CODE}127\n{PROBE_CONFIG}{LAYOUT_2X}");
+        let err = registry_from_probe("n", &failed, "sh: containerd: not found\n").unwrap_err();
+        assert!(
+            matches!(&err, Error::ExecFailed { command, code: 127, stderr, .. }
+                if command == "containerd --version" && stderr == "sh: containerd: not found"),
+            "{err}"
+        );
+        let no_config = format!("{PROBE_VERSION}{CONTAINERD_16}\n{PROBE_CODE}0\n");
+        let err = registry_from_probe("n", &no_config, "").unwrap_err();
+        assert_eq!(err.to_string(), "n has no /etc/containerd/config.toml");
+        let bad_version = format!("{PROBE_VERSION}containerd\n{PROBE_CODE}0\n{PROBE_CONFIG}");
+        let err = registry_from_probe("n", &bad_version, "").unwrap_err();
+        assert!(err.to_string().starts_with("node n: cannot tell"), "{err}");
     }
 }

@@ -19,7 +19,9 @@ mod reach;
 
 pub use cli::{delete, exists, kubeconfig, load_image, version, KindCli};
 pub use config::{build, image_runs_containerd_1, render, ClusterSpec, KindConfig};
-pub use containerd_registry::{containerd_registry, ContainerdRegistry};
+pub use containerd_registry::{
+    containerd_registry, registry_from_probe, split_probe, ContainerdRegistry, REGISTRY_PROBE,
+};
 pub use create::{create, creates_settled, unfinished};
 pub use network::{
     cluster_network, ClusterNetwork, Configured, KIND_DEFAULT_NETWORK, KIND_NETWORK_VAR,

@@ -132,7 +132,10 @@ fn apply(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "Makes a node's brrt-managed mirrors exactly `mirrors` (host → hosts.toml text): atomic \
          writes of what differs, removal of what is no longer wanted (an original brrt took over \
          is put back); a hosts.toml brrt did not write at one of those hosts is refused and left \
-         as it is. Returns #{node, action, written, removed, unchanged, taken_over}.",
+         as it is. Returns #{node, action, written, removed, unchanged, taken_over, containerd, \
+         containerd_error}: when it wrote, the write also read how the node's containerd finds \
+         registry hosts (containerd, as kind::containerd_registry returns it) or why it could \
+         not (containerd_error); both () otherwise.",
         move |node: &str, mirrors: Map| -> RhaiResult<Dynamic> {
             apply_mirrors(&c, node, mirrors, BTreeSet::new())
         },

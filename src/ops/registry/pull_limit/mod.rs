@@ -13,23 +13,27 @@
 //! - [`probe`]: the `HEAD` that reads the limit, with the token dance
 //! - [`headers`]: the rate-limit headers and the challenge, read
 //! - [`refused`]: pulls refused for the limit, counted from a cache's log
+//! - [`remembered`]: the last answer per remote and account, used for 5 minutes by a flow that
+//!   starts its check ahead ([`start`]: dev-up); a check asked directly (doctor, `cache
+//!   stats`) always asks the upstream
 
 mod headers;
 mod probe;
 mod refused;
+mod remembered;
 
 pub use probe::PROBE_REPO;
 pub use refused::{refused, Refused, LOG_LINES};
 
 use crate::ops::upstream;
 use probe::{ask, Failure};
-use serde::Serialize;
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// What an upstream says of its pull limit for the pulls a cache makes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PullLimit {
     pub upstream: String,
     /// The remote asked, without any credentials in it.
@@ -118,10 +122,11 @@ fn window_words(seconds: u64) -> String {
     }
 }
 
-/// A check started ahead of time, and when.
+/// A check started ahead of time, when, and whether it took a remembered answer.
 type Started = (
     Instant,
     tokio::task::JoinHandle<crate::ops::Result<PullLimit>>,
+    bool,
 );
 /// Checks started ahead of time ([`start`]) by upstream and remotes.
 static STARTED: Mutex<BTreeMap<String, Started>> = Mutex::new(BTreeMap::new());
@@ -131,6 +136,17 @@ static STARTED: Mutex<BTreeMap<String, Started>> = Mutex::new(BTreeMap::new());
 const STARTED_BUDGET: Duration = Duration::from_secs(5);
 /// Whether the previous check of each remote in this process found the limit low.
 static WAS_LOW: Mutex<BTreeMap<String, bool>> = Mutex::new(BTreeMap::new());
+/// The remotes and accounts ([`remembered::key`]) this process asked already: a later check of
+/// one (a save under `--watch`) asks the upstream again, never a remembered answer.
+static ASKED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// Whether this process asked `key` before; it has now.
+fn asked_before(key: &str) -> bool {
+    !ASKED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(key.to_string())
+}
 
 fn started_key(host: &str, remotes: &BTreeMap<String, String>) -> String {
     format!("{host} {remotes:?}")
@@ -138,30 +154,50 @@ fn started_key(host: &str, remotes: &BTreeMap<String, String>) -> String {
 
 /// Starts [`check`] on `runtime` now, for the next [`check`] with the same arguments in this
 /// process to take its answer: a flow asks early and reads it at its end, so the round trips
-/// to the upstream overlap the flow's own work.
+/// to the upstream overlap the flow's own work. The first check of a remote and account in
+/// this process takes an answer kept from the last [`remembered::KEPT_FOR`] instead of asking
+/// again; it says `newly_low` as a fresh answer would.
 pub fn start(runtime: &tokio::runtime::Handle, host: &str, remotes: &BTreeMap<String, String>) {
     let (h, r) = (host.to_string(), remotes.clone());
-    let task = runtime.spawn(async move { check_now(&h, &r).await });
+    let kept = remembered_key(host, remotes)
+        .filter(|k| !asked_before(k))
+        .and_then(|k| remembered::recall(&k));
+    let remembered = kept.is_some();
+    let task = runtime.spawn(async move {
+        match kept {
+            Some(kept) => Ok(said_against_previous(kept)),
+            None => check_now(&h, &r).await,
+        }
+    });
     STARTED
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(started_key(host, remotes), (Instant::now(), task));
+        .insert(
+            started_key(host, remotes),
+            (Instant::now(), task, remembered),
+        );
 }
 
 /// Checks the pull limit of `host`'s remote (from `remotes`, the config's `cache.remotes`,
 /// else the catalogue's endpoint) for the pulls its cache makes; takes the answer of a check
-/// [`start`]ed with the same arguments when there is one.
+/// [`start`]ed with the same arguments when there is one, unless `fresh` and that check took
+/// a remembered answer (the flow changed the cache since: new credentials, say).
 pub async fn check(
     host: &str,
     remotes: &BTreeMap<String, String>,
+    fresh: bool,
 ) -> crate::ops::Result<PullLimit> {
     let started = STARTED
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .remove(&started_key(host, remotes));
-    let Some((since, mut task)) = started else {
+    let Some((since, mut task, remembered)) = started else {
         return check_now(host, remotes).await;
     };
+    if fresh && remembered {
+        task.abort();
+        return check_now(host, remotes).await;
+    }
     let deadline = tokio::time::Instant::from_std(since + STARTED_BUDGET);
     match tokio::time::timeout_at(deadline, &mut task).await {
         Ok(Ok(found)) => found,
@@ -180,10 +216,50 @@ pub async fn check(
     }
 }
 
+/// The key [`remembered`] keeps `host`'s answer under: its remote and the account's name.
+fn remembered_key(host: &str, remotes: &BTreeMap<String, String>) -> Option<String> {
+    let remote = PullLimit::unknown(host, remotes).ok()?.remote;
+    let account = upstream::credentials(host).map(|(user, _)| user);
+    Some(remembered::key(host, &remote, account.as_deref()))
+}
+
+/// Asks the upstream now, keeps the answer (see [`remembered`]), and says whether it is newly
+/// low or recovered against this process's previous check.
 async fn check_now(
     host: &str,
     remotes: &BTreeMap<String, String>,
 ) -> crate::ops::Result<PullLimit> {
+    let out = ask_now(host, remotes).await?;
+    if let Some(key) = remembered_key(host, remotes) {
+        asked_before(&key);
+        // A refusal is said at every run until the credentials are right: nothing kept for
+        // the account holds any more.
+        if out.status == "refused" {
+            remembered::forget(&key);
+        } else {
+            remembered::remember(&key, &out);
+        }
+    }
+    Ok(said_against_previous(out))
+}
+
+/// Sets `newly_low` and `recovered` of an answer with figures against this process's previous
+/// check of the same remote, and records this one.
+fn said_against_previous(mut out: PullLimit) -> PullLimit {
+    let (Some(limit), Some(remaining)) = (out.limit, out.remaining) else {
+        return out;
+    };
+    let low = remaining.saturating_mul(10) < limit;
+    let previous = WAS_LOW
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(format!("{} {}", out.upstream, out.remote), low);
+    out.newly_low = low && previous != Some(true);
+    out.recovered = !low && previous == Some(true);
+    out
+}
+
+async fn ask_now(host: &str, remotes: &BTreeMap<String, String>) -> crate::ops::Result<PullLimit> {
     let mut out = PullLimit::unknown(host, remotes)?;
     let (remote, own_remote) = (out.remote.clone(), out.own_remote);
     let credentials = upstream::credentials(host);
@@ -262,12 +338,6 @@ async fn check_now(
         out.status = "ok".into();
         out.level = "ok".into();
     }
-    let previous = WAS_LOW
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(format!("{host} {remote}"), low);
-    out.newly_low = low && previous != Some(true);
-    out.recovered = !low && previous == Some(true);
     Ok(out)
 }
 
@@ -284,7 +354,9 @@ mod tests {
         let remote = format!("http://{}", listener.local_addr().unwrap());
         let remotes = BTreeMap::from([("docker.io".to_string(), remote.clone())]);
         start(runtime.handle(), "docker.io", &remotes);
-        let found = runtime.block_on(check("docker.io", &remotes)).unwrap();
+        let found = runtime
+            .block_on(check("docker.io", &remotes, false))
+            .unwrap();
         assert_eq!(found.status, "unknown");
         assert_eq!(
             found.text,

@@ -97,13 +97,25 @@ fn figures(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
          with what to do when few are left), newly_low (low now, and not at this process's \
          previous check), recovered}. Never throws for an upstream that does not answer.",
         move |host: &str, remotes: Map| -> RhaiResult<Dynamic> {
-            let remotes: BTreeMap<String, String> =
-                from_dynamic("registry::pull_limit", &remotes.into())?;
-            let host = host.to_string();
-            let found = c
-                .block_on(async move { pull_limit::check(&host, &remotes).await })
-                .map_err(|e| script_error(&c, e))?;
-            to_dynamic(&found)
+            pull_limit_of(&c, host, remotes, false)
+        },
+    );
+    let c = ctx.clone();
+    m.func(
+        "pull_limit",
+        &["upstream: String", "remotes: Map", "options: Map"],
+        "Map",
+        "registry::pull_limit(upstream, remotes), where options.fresh = true never takes an \
+         answer registry::pull_limit_start remembered from an earlier run (a flow that changed \
+         the cache since: new credentials, another remote).",
+        move |host: &str, remotes: Map, options: Map| -> RhaiResult<Dynamic> {
+            let fresh = match options.get("fresh") {
+                None => false,
+                Some(v) => v.as_bool().map_err(|_| {
+                    runtime_error("registry::pull_limit: options.fresh must be true or false")
+                })?,
+            };
+            pull_limit_of(&c, host, remotes, fresh)
         },
     );
     let c = ctx.clone();
@@ -113,7 +125,10 @@ fn figures(m: &mut ModuleBuilder<'_>, ctx: &Arc<ScriptContext>) {
         "()",
         "Starts registry::pull_limit in the background; the next registry::pull_limit with the \
          same arguments in this process takes its answer, so a flow that asks early overlaps \
-         the upstream's round trips with its own work.",
+         the upstream's round trips with its own work. The first start of a remote and account \
+         in a process takes the answer an earlier run got within the last 5 minutes, kept in \
+         brrt's private folder by remote and account name (never a password or token), instead \
+         of asking; registry::pull_limit without a start always asks.",
         move |host: &str, remotes: Map| -> RhaiResult<()> {
             let remotes: BTreeMap<String, String> =
                 from_dynamic("registry::pull_limit_start", &remotes.into())?;
@@ -305,4 +320,14 @@ fn warm_images(
         }
     }
     to_dynamic(&summary)
+}
+
+/// registry::pull_limit: the check's answer for a script.
+fn pull_limit_of(c: &ScriptContext, host: &str, remotes: Map, fresh: bool) -> RhaiResult<Dynamic> {
+    let remotes: BTreeMap<String, String> = from_dynamic("registry::pull_limit", &remotes.into())?;
+    let host = host.to_string();
+    let found = c
+        .block_on(async move { pull_limit::check(&host, &remotes, fresh).await })
+        .map_err(|e| script_error(c, e))?;
+    to_dynamic(&found)
 }
