@@ -5,7 +5,7 @@
 //! credentials themselves. Credentials refused are never kept: they change as soon as the user
 //! acts, and are said at every run until then.
 
-use super::PullLimit;
+use super::answer::PullLimit;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, Write};
