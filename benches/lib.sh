@@ -61,7 +61,7 @@ bench_init() {
   trap 'exit 143' TERM
 }
 
-log() { printf '[%s] %s\n' "$BENCH_NAME" "$*" >&2; }
+log() { printf '[%s] %s\n' "${BENCH_NAME:-bench}" "$*" >&2; }
 
 bench_cleanup() {
   set +e
