@@ -24,22 +24,20 @@ pub enum Ready {
 pub(super) async fn stays_up(docker: &Docker, name: &str, period: Duration) -> Result<(), String> {
     let until = Instant::now() + period;
     loop {
-        let state = inspect_container(docker, name)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "it disappeared".to_string())?;
-        if state.restart_count > 0 || state.status == "restarting" {
-            return Err(format!(
-                "it answered, then restarted within {} s",
-                period.as_secs()
-            ));
-        }
-        if !state.running {
-            return Err(format!(
-                "it answered, then stopped within {} s ({})",
-                period.as_secs(),
-                state.status
-            ));
+        match still_up(docker, name).await? {
+            Up::Yes(_) => {}
+            Up::Restarted => {
+                return Err(format!(
+                    "it answered, then restarted within {} s",
+                    period.as_secs()
+                ))
+            }
+            Up::Stopped(status) => {
+                return Err(format!(
+                    "it answered, then stopped within {} s ({status})",
+                    period.as_secs()
+                ))
+            }
         }
         if Instant::now() >= until {
             return Ok(());
@@ -65,16 +63,11 @@ pub(super) async fn wait_ready(docker: &Docker, name: &str, ready: &Ready) -> Re
         .build()
         .map_err(|e| e.to_string())?;
     loop {
-        let state = inspect_container(docker, name)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "it disappeared".to_string())?;
-        if state.restart_count > 0 || state.status == "restarting" {
-            return Err("it keeps restarting".into());
-        }
-        if !state.running {
-            return Err(format!("it stopped ({})", state.status));
-        }
+        let state = match still_up(docker, name).await? {
+            Up::Yes(state) => state,
+            Up::Restarted => return Err("it keeps restarting".into()),
+            Up::Stopped(status) => return Err(format!("it stopped ({status})")),
+        };
         let Some(port) = container_port else {
             return Ok(());
         };
@@ -99,4 +92,27 @@ pub(super) async fn wait_ready(docker: &Docker, name: &str, ready: &Ready) -> Re
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Whether a started container is still up, as one inspect sees it.
+enum Up {
+    Yes(Box<super::ContainerState>),
+    /// It restarted (or is restarting): its process exited at least once.
+    Restarted,
+    /// It stopped, with the engine's status.
+    Stopped(String),
+}
+
+async fn still_up(docker: &Docker, name: &str) -> Result<Up, String> {
+    let state = inspect_container(docker, name)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "it disappeared".to_string())?;
+    Ok(if state.restart_count > 0 || state.status == "restarting" {
+        Up::Restarted
+    } else if !state.running {
+        Up::Stopped(state.status)
+    } else {
+        Up::Yes(Box::new(state))
+    })
 }
